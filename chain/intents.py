@@ -1,0 +1,142 @@
+"""Signed actions: an operation wrapped in an EIP-712 envelope with sender, nonce and deadline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_utils import keccak, to_checksum_address
+
+from chain.identity import Address, Identity
+from chain.ops import Op, params_hash
+
+__all__ = ["Domain", "Intent", "SignedIntent", "recover", "sign"]
+
+_DOMAIN_TYPE = (
+    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
+_INTENT_TYPE = (
+    "Intent(address sender,uint256 nonce,uint256 deadline,string kind,bytes32 params)"
+)
+_DOMAIN_TYPEHASH = keccak(text=_DOMAIN_TYPE)
+_INTENT_TYPEHASH = keccak(text=_INTENT_TYPE)
+_KIND_HASH: dict[str, bytes] = {}
+
+
+def _word(n: int) -> bytes:
+    return n.to_bytes(32, "big")
+
+
+def _addr_word(address: str) -> bytes:
+    return b"\x00" * 12 + bytes.fromhex(address[2:])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Domain:
+    """The EIP-712 domain: a signature for one ledger is worthless on another."""
+
+    name: str = "twinecon"
+    version: str = "1"
+    chain_id: int = 31337
+    verifying_contract: Address = "0x0000000000000000000000000000000000007c01"
+
+    @property
+    def separator(self) -> bytes:
+        """The domain separator hash (EIP-712 `hashStruct(domain)`)."""
+        return keccak(
+            _DOMAIN_TYPEHASH
+            + keccak(text=self.name)
+            + keccak(text=self.version)
+            + _word(self.chain_id)
+            + _addr_word(self.verifying_contract)
+        )
+
+    def typed_data(self, intent: Intent) -> dict[str, Any]:
+        """The full EIP-712 typed-data message, as a wallet would display and sign it."""
+        return {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Intent": [
+                    {"name": "sender", "type": "address"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                    {"name": "kind", "type": "string"},
+                    {"name": "params", "type": "bytes32"},
+                ],
+            },
+            "primaryType": "Intent",
+            "domain": {
+                "name": self.name,
+                "version": self.version,
+                "chainId": self.chain_id,
+                "verifyingContract": to_checksum_address(self.verifying_contract),
+            },
+            "message": {
+                "sender": intent.sender,
+                "nonce": intent.nonce,
+                "deadline": intent.deadline,
+                "kind": intent.op.KIND,
+                "params": params_hash(intent.op),
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Intent:
+    """What an agent asks the ledger to do, before signing."""
+
+    sender: Address
+    nonce: int
+    deadline: int  # last tick at which the ledger accepts it
+    op: Op
+
+    def digest(self, domain: Domain, separator: bytes | None = None) -> bytes:
+        """The EIP-712 hash to sign: keccak(0x1901 ‖ domainSeparator ‖ hashStruct(intent)).
+
+        Computed directly (about 10× faster than eth-account's generic encoder, and tested
+        equal to it). Pass a precomputed `separator` on hot paths.
+        """
+        kind = self.op.KIND
+        kind_hash = _KIND_HASH.get(kind)
+        if kind_hash is None:
+            kind_hash = _KIND_HASH[kind] = keccak(text=kind)
+        struct = keccak(
+            _INTENT_TYPEHASH
+            + _addr_word(self.sender)
+            + _word(self.nonce)
+            + _word(self.deadline)
+            + kind_hash
+            + params_hash(self.op)
+        )
+        return keccak(b"\x19\x01" + (separator or domain.separator) + struct)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedIntent:
+    """An intent with its 65-byte signature (None when the scenario runs signatures off)."""
+
+    intent: Intent
+    signature: bytes | None
+    chain_id: int  # the domain's chain id it was signed for
+
+
+def sign(intent: Intent, identity: Identity, domain: Domain) -> SignedIntent:
+    """Sign `intent` with `identity`'s key under `domain`."""
+    return SignedIntent(
+        intent=intent,
+        signature=identity.sign_digest(intent.digest(domain)),
+        chain_id=domain.chain_id,
+    )
+
+
+def recover(signed: SignedIntent, domain: Domain, separator: bytes | None = None) -> Address:
+    """The address whose key made `signed.signature` over the intent under `domain`."""
+    if signed.signature is None:
+        raise ValueError("no signature")
+    return Account._recover_hash(signed.intent.digest(domain, separator), signature=signed.signature)

@@ -1,0 +1,471 @@
+"""MemoryLedger: the reference semantics of the ledger, in plain Python.
+
+Every other backend is tested against this one. The rules:
+
+- An action whose authentication fails (wrong domain, bad signature, wrong nonce, deadline
+  passed) changes nothing at all, not even the nonce.
+- An authenticated action that breaks a rule (missing authority, insufficient funds, wrong job
+  state) consumes its nonce and changes nothing else; a `rejected` event records why.
+- Every movement of tokens is one event row `payer → payee, amount, flow`; the sum of the rows
+  a payer sends equals what leaves its balance, so events alone reconstruct every balance.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+from functools import lru_cache
+
+from eth_utils import is_hex_address, to_checksum_address
+
+from chain.errors import (
+    CapExceeded,
+    ChainError,
+    DeadlinePassed,
+    InsufficientFunds,
+    InvalidSignature,
+    InvalidState,
+    InvariantViolation,
+    NonceMismatch,
+    Unauthorized,
+    UnknownOp,
+    WrongDomain,
+)
+from chain.flows import Flow
+from chain.identity import Address
+from chain.intents import Domain, SignedIntent, recover
+from chain.ops import (
+    ClaimRefund,
+    CompleteJob,
+    CreateJob,
+    FundJob,
+    Mint,
+    Op,
+    Post,
+    PublishVersion,
+    RegisterTwin,
+    RejectJob,
+    SetProvider,
+    SubmitJob,
+    Transfer,
+    TransferTwin,
+    job_id_for,
+)
+from chain.protocols import (
+    BURN_ADDRESS,
+    Event,
+    Job,
+    JobState,
+    LedgerParams,
+    Twin,
+    TxResult,
+)
+
+__all__ = ["ESCROW_ADDRESS", "MemoryLedger"]
+
+#: The job escrow's module account.
+ESCROW_ADDRESS: Address = "0x000000000000000000000000000000000000E5C0"
+_OK = TxResult(ok=True)
+_LIVE = (JobState.FUNDED, JobState.SUBMITTED)
+
+
+@lru_cache(maxsize=65_536)
+def _checked(address: str, field: str) -> Address:
+    if not isinstance(address, str) or not is_hex_address(address):
+        raise InvalidState(f"{field} must be a 0x-prefixed 20-byte hex address, got {address!r}")
+    return to_checksum_address(address)
+
+
+def _positive(amount: int, field: str = "amount") -> int:
+    if type(amount) is not int or amount <= 0:
+        raise InvalidState(f"{field} must be a positive int in base units, got {amount!r}")
+    return amount
+
+
+class MemoryLedger:
+    """The reference ledger: token, job escrow and twin registry in dictionaries.
+
+    Args:
+        params: the protocol rules.
+        protocol: the only account allowed to mint.
+        treasury: where platform fees and the treasury share of transfer fees go.
+    """
+
+    def __init__(self, params: LedgerParams, *, protocol: Address, treasury: Address) -> None:
+        self.params = params
+        self.domain = Domain(chain_id=params.chain_id)
+        self._separator = self.domain.separator
+        self.protocol = _checked(protocol, "protocol")
+        self.treasury = _checked(treasury, "treasury")
+        self.escrow = ESCROW_ADDRESS
+        self._verify = params.signatures == "verify"
+        self._now = 0
+        self._tx = 0
+        self._balances: dict[Address, int] = {}
+        self._nonces: dict[Address, int] = {}
+        self._jobs: dict[int, Job] = {}
+        self._twins: dict[str, Twin] = {}
+        self._minted = 0
+        self._burned = 0
+        self._events: list[Event] = []
+        self._handlers: dict[type[Op], Callable[[Address, Op, int], None]] = {
+            Transfer: self._transfer,
+            Mint: self._mint,
+            CreateJob: self._create_job,
+            FundJob: self._fund_job,
+            SetProvider: self._set_provider,
+            SubmitJob: self._submit_job,
+            CompleteJob: self._complete_job,
+            RejectJob: self._reject_job,
+            ClaimRefund: self._claim_refund,
+            RegisterTwin: self._register_twin,
+            PublishVersion: self._publish_version,
+            TransferTwin: self._transfer_twin,
+            Post: self._post,
+        }
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        return self._now
+
+    def set_time(self, tick: int) -> None:
+        """Advance the ledger clock to `tick` (time never goes back)."""
+        if tick < self._now:
+            raise InvalidState(f"time cannot go back from tick {self._now} to {tick}")
+        self._now = tick
+
+    def balance_of(self, account: Address) -> int:
+        return self._balances.get(account, 0)
+
+    def nonce_of(self, account: Address) -> int:
+        return self._nonces.get(account, 0)
+
+    @property
+    def total_supply(self) -> int:
+        return self._minted - self._burned
+
+    @property
+    def minted(self) -> int:
+        return self._minted
+
+    @property
+    def burned(self) -> int:
+        return self._burned
+
+    def job(self, job_id: int) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def twin(self, key: str) -> Twin | None:
+        return self._twins.get(key)
+
+    def balances(self) -> dict[Address, int]:
+        """A copy of every non-zero balance, module accounts included."""
+        return {a: b for a, b in self._balances.items() if b}
+
+    def drain_events(self) -> list[Event]:
+        """Hand over the events recorded since the last drain (keeps memory bounded)."""
+        events, self._events = self._events, []
+        return events
+
+    # -- executing -------------------------------------------------------------------------
+    def execute(self, signed: SignedIntent) -> TxResult:
+        """Authenticate and apply one signed action; never raises for a bad action."""
+        intent = signed.intent
+        sender = intent.sender
+        self._tx += 1
+        try:
+            if signed.chain_id != self.params.chain_id:
+                raise WrongDomain(self.params.chain_id, signed.chain_id)
+            if self._verify:
+                try:
+                    signer = recover(signed, self.domain, self._separator)
+                except Exception:  # malformed signature bytes: treat as no valid signer
+                    signer = None
+                if signer != sender:
+                    raise InvalidSignature(sender, signer)
+            expected = self._nonces.get(sender, 0)
+            if intent.nonce != expected:
+                raise NonceMismatch(sender, expected, intent.nonce)
+            if self._now > intent.deadline:
+                raise DeadlinePassed(intent.deadline, self._now)
+        except ChainError as e:
+            return self._reject(sender, intent.op, e)
+        self._nonces[sender] = expected + 1
+        handler = self._handlers.get(type(intent.op))
+        try:
+            if handler is None:
+                raise UnknownOp(f"unknown operation {type(intent.op).__name__}")
+            handler(sender, intent.op, intent.nonce)
+        except ChainError as e:
+            return self._reject(sender, intent.op, e)
+        return _OK
+
+    def _reject(self, sender: Address, op: Op, error: ChainError) -> TxResult:
+        self._emit("rejected", sender, BURN_ADDRESS, 0, "", _ref_of(op), f"{op.KIND}:{error.code}")
+        return TxResult(ok=False, code=error.code, reason=str(error))
+
+    def _emit(
+        self, kind: str, payer: Address, payee: Address, amount: int, flow: str, ref: str,
+        detail: str = "",
+    ) -> None:
+        self._events.append((self._now, self._tx, kind, payer, payee, amount, flow, ref, detail))
+
+    def _debit(self, account: Address, amount: int) -> None:
+        held = self._balances.get(account, 0)
+        if held < amount:
+            raise InsufficientFunds(account, amount, held)
+        self._balances[account] = held - amount
+
+    def _credit(self, account: Address, amount: int) -> None:
+        self._balances[account] = self._balances.get(account, 0) + amount
+
+    def _pay(self, payer: Address, payee: Address, amount: int, flow: str, ref: str) -> None:
+        """Move tokens between accounts (no fee); the payer's funds are checked by the caller."""
+        if amount:
+            self._balances[payer] -= amount
+            self._credit(payee, amount)
+            self._emit("transfer", payer, payee, amount, flow, ref)
+
+    # -- token -----------------------------------------------------------------------------
+    def _transfer(self, sender: Address, op: Transfer, nonce: int) -> None:
+        amount = _positive(op.amount)
+        to = _checked(op.to, "to")
+        if to in (BURN_ADDRESS, ESCROW_ADDRESS):
+            raise InvalidState(f"transfer to {to} is not allowed; escrow moves only through jobs")
+        held = self._balances.get(sender, 0)
+        if held < amount:
+            raise InsufficientFunds(sender, amount, held)
+        fee = amount * self.params.transfer_fee_bps // 10_000
+        burn = fee * self.params.fee_burn_bps // 10_000
+        ref = str(op.ref) if op.ref else ""
+        self._balances[sender] = held - amount
+        self._credit(to, amount - fee)
+        self._emit("transfer", sender, to, amount - fee, op.flow, ref)
+        if fee:
+            if fee - burn:
+                self._credit(self.treasury, fee - burn)
+                self._emit("transfer", sender, self.treasury, fee - burn, Flow.TRANSFER_FEE, ref)
+            if burn:
+                self._burned += burn
+                self._emit("burn", sender, BURN_ADDRESS, burn, Flow.BURN, ref)
+
+    def _mint(self, sender: Address, op: Mint, nonce: int) -> None:
+        if sender != self.protocol:
+            raise Unauthorized(sender, "mint", f"the protocol account {self.protocol}")
+        amount = _positive(op.amount)
+        to = _checked(op.to, "to")
+        if to in (BURN_ADDRESS, ESCROW_ADDRESS):
+            raise InvalidState(f"cannot mint to {to}")
+        if self._minted + amount > self.params.supply_cap:
+            raise CapExceeded(amount, self._minted, self.params.supply_cap)
+        self._minted += amount
+        self._credit(to, amount)
+        self._emit("mint", BURN_ADDRESS, to, amount, op.flow, "")
+
+    # -- job escrow ------------------------------------------------------------------------
+    def _live_job(self, job_id: int, states: tuple[JobState, ...], action: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise InvalidState(f"no job {job_id}; check the id (job_id_for(client, nonce))")
+        if job.state not in states:
+            wanted = " or ".join(s.value for s in states)
+            raise InvalidState(f"cannot {action} job {job_id} in state {job.state.value}; "
+                               f"it must be {wanted}")
+        return job
+
+    def _not_expired(self, job: Job, action: str) -> None:
+        if self._now >= job.expires_at:
+            raise InvalidState(f"cannot {action} job {job.job_id}: it expired at tick "
+                               f"{job.expires_at}; anyone may claim the refund")
+
+    def _create_job(self, sender: Address, op: CreateJob, nonce: int) -> None:
+        job_id = job_id_for(sender, nonce)
+        evaluator = _checked(op.evaluator, "evaluator")
+        assigner = _checked(op.assigner, "assigner")
+        _positive(op.budget, "budget")
+        if evaluator == BURN_ADDRESS:
+            raise InvalidState("a job needs an evaluator; the zero address cannot evaluate")
+        if op.expires_at <= self._now:
+            raise InvalidState(f"expires_at {op.expires_at} must be after the current tick "
+                               f"{self._now}")
+        if job_id in self._jobs:  # a 64-bit collision: astronomically unlikely, still refused
+            raise InvalidState(f"job id {job_id} already exists")
+        self._jobs[job_id] = Job(
+            job_id=job_id, client=sender, evaluator=evaluator, assigner=assigner, provider=None,
+            budget=op.budget, expires_at=op.expires_at, state=JobState.OPEN,
+            spec_hash=bytes(op.spec_hash),
+        )
+        self._emit("job_created", sender, evaluator, 0, "", str(job_id), str(op.budget))
+
+    def _fund_job(self, sender: Address, op: FundJob, nonce: int) -> None:
+        job = self._live_job(op.job_id, (JobState.OPEN,), "fund")
+        if sender != job.client:
+            raise Unauthorized(sender, f"fund job {job.job_id}", f"its client {job.client}")
+        if op.expected_budget != job.budget:
+            raise InvalidState(f"job {job.job_id} budget is {job.budget}, not the expected "
+                               f"{op.expected_budget}")
+        self._not_expired(job, "fund")
+        self._debit(sender, job.budget)
+        self._credit(ESCROW_ADDRESS, job.budget)
+        self._jobs[job.job_id] = replace(job, state=JobState.FUNDED)
+        self._emit("transfer", sender, ESCROW_ADDRESS, job.budget, Flow.ESCROW_FUND,
+                   str(job.job_id), "funded")
+
+    def _set_provider(self, sender: Address, op: SetProvider, nonce: int) -> None:
+        job = self._live_job(op.job_id, (JobState.OPEN, JobState.FUNDED), "set the provider of")
+        if sender not in (job.client, job.assigner):
+            raise Unauthorized(sender, f"set the provider of job {job.job_id}",
+                               "its client or assigner")
+        if job.provider is not None:
+            raise InvalidState(f"job {job.job_id} already has provider {job.provider}")
+        provider = _checked(op.provider, "provider")
+        if provider in (BURN_ADDRESS, job.client):
+            raise InvalidState("the provider must be another account than the client")
+        self._not_expired(job, "award")
+        self._jobs[job.job_id] = replace(job, provider=provider)
+        self._emit("job_provider_set", sender, provider, 0, "", str(job.job_id))
+
+    def _submit_job(self, sender: Address, op: SubmitJob, nonce: int) -> None:
+        job = self._live_job(op.job_id, (JobState.FUNDED,), "submit to")
+        if sender != job.provider:
+            raise Unauthorized(sender, f"submit to job {job.job_id}", f"its provider {job.provider}")
+        self._not_expired(job, "submit to")
+        self._jobs[job.job_id] = replace(job, state=JobState.SUBMITTED,
+                                         deliverable=bytes(op.deliverable))
+        self._emit("job_submitted", sender, job.client, 0, "", str(job.job_id),
+                   bytes(op.deliverable).hex())
+
+    def _complete_job(self, sender: Address, op: CompleteJob, nonce: int) -> None:
+        job = self._live_job(op.job_id, _LIVE, "complete")
+        if sender != job.evaluator:
+            raise Unauthorized(sender, f"complete job {job.job_id}",
+                               f"its evaluator {job.evaluator}")
+        if job.provider is None:
+            raise InvalidState(f"job {job.job_id} has no provider to pay; set one first")
+        self._not_expired(job, "complete")
+        budget, ref = job.budget, str(job.job_id)
+        platform = budget * self.params.platform_fee_bps // 10_000
+        evaluator_fee = budget * self.params.evaluator_fee_bps // 10_000
+        self._jobs[job.job_id] = replace(job, state=JobState.COMPLETED)
+        self._emit("job_completed", sender, job.provider, 0, "", ref, bytes(op.reason).hex())
+        self._pay(ESCROW_ADDRESS, self.treasury, platform, Flow.PLATFORM_FEE, ref)
+        self._pay(ESCROW_ADDRESS, job.evaluator, evaluator_fee, Flow.EVALUATOR_FEE, ref)
+        self._pay(ESCROW_ADDRESS, job.provider, budget - platform - evaluator_fee, Flow.SERVICE,
+                  ref)
+
+    def _refund(self, job: Job, state: JobState, kind: str, detail: str) -> None:
+        ref = str(job.job_id)
+        self._jobs[job.job_id] = replace(job, state=state)
+        self._emit(kind, job.evaluator, job.client, 0, "", ref, detail)
+        if job.state in _LIVE:
+            self._pay(ESCROW_ADDRESS, job.client, job.budget, Flow.REFUND, ref)
+
+    def _reject_job(self, sender: Address, op: RejectJob, nonce: int) -> None:
+        job = self._live_job(op.job_id, _LIVE, "reject")
+        if sender != job.evaluator:
+            raise Unauthorized(sender, f"reject job {job.job_id}", f"its evaluator {job.evaluator}")
+        self._not_expired(job, "reject")
+        self._refund(job, JobState.REJECTED, "job_rejected", bytes(op.reason).hex())
+
+    def _claim_refund(self, sender: Address, op: ClaimRefund, nonce: int) -> None:
+        job = self._live_job(op.job_id, (JobState.OPEN, *_LIVE), "claim the refund of")
+        if self._now < job.expires_at:
+            raise InvalidState(f"job {job.job_id} expires at tick {job.expires_at}; the refund "
+                               f"can be claimed from then (now {self._now})")
+        self._refund(job, JobState.EXPIRED, "job_expired", "")
+
+    # -- twin registry ---------------------------------------------------------------------
+    def _register_twin(self, sender: Address, op: RegisterTwin, nonce: int) -> None:
+        if not op.key or "/" not in op.key or not op.version:
+            raise InvalidState("a twin key is 'kind/name' and needs a version")
+        if op.key in self._twins:
+            raise InvalidState(f"twin {op.key} is already registered (owner "
+                               f"{self._twins[op.key].owner}); publish a new version instead")
+        self._twins[op.key] = Twin(key=op.key, owner=sender,
+                                   versions=((op.version, bytes(op.spec_hash)),))
+        self._emit("twin_registered", sender, sender, 0, "", op.key, op.version)
+
+    def _owned_twin(self, sender: Address, key: str, action: str) -> Twin:
+        twin = self._twins.get(key)
+        if twin is None:
+            raise InvalidState(f"no twin {key!r} is registered")
+        if sender != twin.owner:
+            raise Unauthorized(sender, f"{action} twin {key}", f"its owner {twin.owner}")
+        return twin
+
+    def _publish_version(self, sender: Address, op: PublishVersion, nonce: int) -> None:
+        twin = self._owned_twin(sender, op.key, "publish a version of")
+        if not op.version:
+            raise InvalidState("a version needs a name")
+        if any(v == op.version for v, _ in twin.versions):
+            raise InvalidState(f"twin {op.key} already has version {op.version}; versions are "
+                               "immutable, publish a new version number")
+        self._twins[op.key] = replace(
+            twin, versions=(*twin.versions, (op.version, bytes(op.spec_hash))))
+        self._emit("twin_version", sender, sender, 0, "", op.key, op.version)
+
+    def _transfer_twin(self, sender: Address, op: TransferTwin, nonce: int) -> None:
+        twin = self._owned_twin(sender, op.key, "transfer")
+        to = _checked(op.to, "to")
+        if to == BURN_ADDRESS:
+            raise InvalidState("a twin cannot be given to the zero address")
+        self._twins[op.key] = replace(twin, owner=to)
+        self._emit("twin_transferred", sender, to, 0, "", op.key)
+
+    def _post(self, sender: Address, op: Post, nonce: int) -> None:
+        self._emit("post", sender, BURN_ADDRESS, 0, op.topic, str(op.ref), bytes(op.data).hex())
+
+    # -- invariants, hashing, snapshots ----------------------------------------------------
+    def check_invariants(self) -> None:
+        """Raise InvariantViolation unless every ledger invariant holds now."""
+        total = 0
+        for account, balance in self._balances.items():
+            if balance < 0:
+                raise InvariantViolation(f"{account} has a negative balance {balance}")
+            total += balance
+        if total != self._minted - self._burned:
+            raise InvariantViolation(f"balances sum to {total} but minted - burned is "
+                                     f"{self._minted - self._burned}")
+        if self._minted > self.params.supply_cap:
+            raise InvariantViolation(f"minted {self._minted} exceeds the cap")
+        escrowed = sum(j.budget for j in self._jobs.values() if j.state in _LIVE)
+        if escrowed != self._balances.get(ESCROW_ADDRESS, 0):
+            raise InvariantViolation(f"escrow holds {self.balance_of(ESCROW_ADDRESS)} but live "
+                                     f"jobs account for {escrowed}")
+
+    def state_hash(self) -> str:
+        """sha256 over the whole state in a canonical order: equal states, equal hashes."""
+        h = hashlib.sha256()
+        h.update(f"{self._now}|{self._minted}|{self._burned}".encode())
+        for a in sorted(self._balances):
+            if self._balances[a]:
+                h.update(f"b{a}{self._balances[a]}".encode())
+        for a in sorted(self._nonces):
+            h.update(f"n{a}{self._nonces[a]}".encode())
+        for j in sorted(self._jobs):
+            h.update(repr(self._jobs[j]).encode())
+        for k in sorted(self._twins):
+            h.update(repr(self._twins[k]).encode())
+        return h.hexdigest()
+
+    def snapshot(self) -> object:
+        """An opaque copy of the state, for `revert` (tests, what-if queries)."""
+        return copy.deepcopy((self._now, self._tx, self._balances, self._nonces, self._jobs,
+                              self._twins, self._minted, self._burned))
+
+    def revert(self, snapshot: object) -> None:
+        """Restore a state taken by `snapshot`; events recorded since are kept as history."""
+        (self._now, self._tx, balances, nonces, jobs, twins, self._minted,
+         self._burned) = copy.deepcopy(snapshot)  # type: ignore[misc]
+        self._balances, self._nonces, self._jobs, self._twins = balances, nonces, jobs, twins
+
+
+def _ref_of(op: Op) -> str:
+    for field in ("job_id", "key", "ref"):
+        value = getattr(op, field, None)
+        if value:
+            return str(value)
+    return ""

@@ -1,0 +1,211 @@
+"""The ledger's operations: what a signed action asks the ledger to do.
+
+Each operation is a frozen value with a `KIND` (its name in the signed envelope and the event
+log) and `ABI` (the Solidity types of its fields, in order), which fix how its parameters are
+hashed into the EIP-712 envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+from typing import ClassVar
+
+from eth_abi import encode
+from eth_utils import keccak
+
+from chain.identity import Address
+
+__all__ = [
+    "OPS",
+    "ClaimRefund",
+    "CompleteJob",
+    "CreateJob",
+    "FundJob",
+    "Mint",
+    "Op",
+    "Post",
+    "PublishVersion",
+    "RegisterTwin",
+    "RejectJob",
+    "SetProvider",
+    "SubmitJob",
+    "Transfer",
+    "TransferTwin",
+    "job_id_for",
+    "params_hash",
+]
+
+ZERO32 = b"\x00" * 32
+
+
+def job_id_for(client: Address, nonce: int) -> int:
+    """The id of the job created by `client`'s action with `nonce` (a uint64).
+
+    Derived, not counted, so a client can fund its job in the same tick it creates it.
+    """
+    digest = keccak(bytes.fromhex(client[2:]) + nonce.to_bytes(32, "big"))
+    return int.from_bytes(digest[:8], "big")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Op:
+    """Base of every ledger operation."""
+
+    KIND: ClassVar[str] = ""
+    ABI: ClassVar[tuple[str, ...]] = ()
+
+
+def params_hash(op: Op) -> bytes:
+    """keccak256 of the ABI encoding of the operation's fields, in declaration order."""
+    return keccak(encode(list(op.ABI), list(astuple(op))))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer(Op):
+    """Move `amount` to `to`; a transfer fee (bps) is taken from it for treasury and burn."""
+
+    KIND: ClassVar[str] = "transfer"
+    ABI: ClassVar[tuple[str, ...]] = ("address", "uint256", "string", "uint256")
+    to: Address
+    amount: int
+    flow: str = "payment"
+    ref: int = 0  # what it pays for (a job id, a request id); 0 for none
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mint(Op):
+    """Create new tokens for `to`; only the protocol account may, and never beyond the cap."""
+
+    KIND: ClassVar[str] = "mint"
+    ABI: ClassVar[tuple[str, ...]] = ("address", "uint256", "string")
+    to: Address
+    amount: int
+    flow: str = "mint"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateJob(Op):
+    """Open a job (state Open) with the sender as client; its id is job_id_for(sender, nonce).
+
+    `assigner` may set the provider besides the client (a market acting on the client's
+    standing order); the zero address means the client alone.
+    """
+
+    KIND: ClassVar[str] = "create_job"
+    ABI: ClassVar[tuple[str, ...]] = ("address", "address", "uint256", "uint256", "bytes32")
+    evaluator: Address
+    assigner: Address
+    budget: int
+    expires_at: int  # tick at and after which anyone may claim the refund
+    spec_hash: bytes = ZERO32  # commitment to the job's terms (the order, the twin)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FundJob(Op):
+    """Move the budget into escrow (Open → Funded); `expected_budget` guards against a change."""
+
+    KIND: ClassVar[str] = "fund_job"
+    ABI: ClassVar[tuple[str, ...]] = ("uint64", "uint256")
+    job_id: int
+    expected_budget: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetProvider(Op):
+    """Name the provider of a job that has none (client or assigner; Open or Funded)."""
+
+    KIND: ClassVar[str] = "set_provider"
+    ABI: ClassVar[tuple[str, ...]] = ("uint64", "address")
+    job_id: int
+    provider: Address
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitJob(Op):
+    """The provider commits its deliverable's hash (Funded → Submitted)."""
+
+    KIND: ClassVar[str] = "submit_job"
+    ABI: ClassVar[tuple[str, ...]] = ("uint64", "bytes32")
+    job_id: int
+    deliverable: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompleteJob(Op):
+    """The evaluator accepts (Funded | Submitted → Completed): escrow pays out, fees first."""
+
+    KIND: ClassVar[str] = "complete_job"
+    ABI: ClassVar[tuple[str, ...]] = ("uint64", "bytes32")
+    job_id: int
+    reason: bytes = ZERO32
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectJob(Op):
+    """The evaluator rejects (Funded | Submitted → Rejected): the client is refunded in full."""
+
+    KIND: ClassVar[str] = "reject_job"
+    ABI: ClassVar[tuple[str, ...]] = ("uint64", "bytes32")
+    job_id: int
+    reason: bytes = ZERO32
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimRefund(Op):
+    """Anyone, once the job has expired and is not terminal: refund the client (→ Expired)."""
+
+    KIND: ClassVar[str] = "claim_refund"
+    ABI: ClassVar[tuple[str, ...]] = ("uint64",)
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterTwin(Op):
+    """Register a twin `key` ("kind/name") with its first version; the sender owns it."""
+
+    KIND: ClassVar[str] = "register_twin"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "string", "bytes32")
+    key: str
+    version: str
+    spec_hash: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishVersion(Op):
+    """The owner appends a new version to a twin's immutable, linear history."""
+
+    KIND: ClassVar[str] = "publish_version"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "string", "bytes32")
+    key: str
+    version: str
+    spec_hash: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferTwin(Op):
+    """The owner hands a twin to a new owner."""
+
+    KIND: ClassVar[str] = "transfer_twin"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "address")
+    key: str
+    to: Address
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Post(Op):
+    """Publish a message (a bid, an offer) under `topic`: it moves nothing but the nonce."""
+
+    KIND: ClassVar[str] = "post"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "uint256", "bytes32")
+    topic: str
+    ref: int
+    data: bytes = ZERO32
+
+
+OPS: dict[str, type[Op]] = {
+    cls.KIND: cls
+    for cls in (
+        Transfer, Mint, CreateJob, FundJob, SetProvider, SubmitJob, CompleteJob, RejectJob,
+        ClaimRefund, RegisterTwin, PublishVersion, TransferTwin, Post,
+    )
+}
