@@ -1,0 +1,58 @@
+"""The value types a warehouse twin hands out and takes back: orders, plans, evaluations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from worlds.receipt import Receipt
+
+__all__ = ["Evaluation", "Order", "Plan"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Order:
+    """One customer order to pick.
+
+    Attributes:
+        order_id: deterministic id (see `WarehouseTwin.orders`).
+        lines: SKU ids, unique, in the order they were drawn.
+        picks: sorted unique layout node ids the picker must visit.
+    """
+
+    order_id: str
+    lines: tuple[int, ...]
+    picks: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """A pick route: a walk over the layout from the depot back to the depot.
+
+    Attributes:
+        solver: name of whoever produced it (a reference solver or an agent's label).
+        route: node ids; consecutive nodes adjacent, first and last the depot.
+    """
+
+    solver: str
+    route: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evaluation:
+    """The result of walking one plan through the twin for one seed.
+
+    Attributes:
+        valid: whether the route is a depot-to-depot walk visiting every pick.
+        reason: "" if valid, else what is wrong with the route.
+        distance_mm: walked distance (0 if invalid).
+        time_ms: simulated completion time including picks and congestion waits (0 if invalid).
+        cu: compute units charged, equal to `WarehouseTwin.cu_for(plan, order)`.
+        receipt: checkable record of the request and result.
+    """
+
+    valid: bool
+    reason: str
+    distance_mm: int
+    time_ms: int
+    cu: int
+    receipt: Receipt

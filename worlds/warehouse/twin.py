@@ -1,0 +1,420 @@
+"""The warehouse twin at tier L1: order arrivals, reference pick routes, and their discrete-event evaluation.
+
+Build it from a spec made by `warehouse_spec`::
+
+    twin = WarehouseTwin(warehouse_spec())
+    rng = np.random.default_rng(7)
+    order = twin.orders(rng, tick_ms=600_000)[0]
+    plan = twin.solve(order, "tsp")
+    ev = twin.evaluate(plan, order, seed=7)   # ev.time_ms, ev.cu, ev.receipt
+
+Everything per twin is precomputed once (all-pairs shortest distances and predecessors as
+numpy arrays, travel times, adjacency), so `solve` and `evaluate` never touch networkx.
+
+Evaluation model (integer ms): the picker walks the route at ``speed_mm_s`` (each edge rounded
+up to a whole ms), spends ``pick_time_ms`` per order line the first time it reaches that
+line's node, and, each time it steps from a cross aisle into an aisle, waits out that aisle's
+busy window if it is in one. Each aisle is congested with chance ``congested_aisle_bps``;
+a congested aisle has a cycle ``period_ms`` in [period_min_ms, period_max_ms], a busy share
+up to ``busy_max_bps`` and a random phase, all drawn from
+``SeedSequence([seed, int(spec.sha256[:16], 16)])``. So a plan's true time depends on when it
+enters which aisle, not only on its distance.
+
+Compute units at L1: ``(len(route) - 1) * graph_unit_step_cu + len(order.picks) * pick_cu``,
+known before evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from twinecon.errors import suggest
+from worlds._canon import sha256_hex
+from worlds._seeding import twin_rng
+from worlds.errors import InvalidPlan, InvalidSpec
+from worlds.receipt import Receipt
+from worlds.spec import TwinSpec, graph_from_layout
+from worlds.warehouse._solvers import Geometry, largest_gap, s_shape, tsp
+from worlds.warehouse._types import Evaluation, Order, Plan
+from worlds.warehouse.spec import ENGINE_VERSION
+
+__all__ = ["SOLVERS", "WarehouseTwin"]
+
+SOLVERS: tuple[str, ...] = ("s_shape", "largest_gap", "tsp")
+TIER = "L1"
+HZ = 0
+_UNREACHABLE = np.int64(1) << 50
+_CONGESTION_CACHE_SIZE = 256
+
+
+class WarehouseTwin:
+    """A single-block picking warehouse evaluated as a graph / discrete-event model.
+
+    Args:
+        spec: a spec of kind "warehouse" (see `warehouse_spec`).
+
+    Raises:
+        InvalidSpec: wrong kind or engine version, or a layout the twin cannot use.
+    """
+
+    solvers: tuple[str, ...] = SOLVERS
+
+    def __init__(self, spec: TwinSpec) -> None:
+        if not isinstance(spec, TwinSpec) or spec.kind != "warehouse":
+            got = spec.kind if isinstance(spec, TwinSpec) else type(spec).__name__
+            raise InvalidSpec(
+                f"WarehouseTwin needs a TwinSpec of kind 'warehouse', got {got!r}; "
+                "build one with warehouse_spec()"
+            )
+        body = spec.body
+        if body.get("engine_version") != ENGINE_VERSION:
+            raise InvalidSpec(
+                f"spec engine_version is {body.get('engine_version')!r}; this twin runs "
+                f"{ENGINE_VERSION!r}: rebuild the spec with this version of warehouse_spec()"
+            )
+        try:
+            self._init(spec, body)
+        except (KeyError, TypeError, IndexError) as exc:
+            raise InvalidSpec(
+                f"warehouse spec body lacks or mistypes {exc}; build it with warehouse_spec()"
+            ) from None
+
+    def _init(self, spec: TwinSpec, body: dict[str, Any]) -> None:
+        self._spec = spec
+        self._twin_id = spec.id
+        self._sha256 = spec.sha256
+        self.graph = graph_from_layout(body["layout"])
+        G = self.graph
+        n = G.number_of_nodes()
+        if sorted(G.nodes) != list(range(n)):
+            raise InvalidSpec("warehouse layout node ids must be 0..n-1; rebuild the spec")
+        depots = [v for v, r in G.nodes(data="role") if r == "depot"]
+        if len(depots) != 1:
+            raise InvalidSpec(f"warehouse layout has {len(depots)} depot nodes; expected 1")
+        self.depot: int = depots[0]
+
+        length = np.zeros((n, n), dtype=np.int64)
+        for u, v, mm in G.edges(data="length_mm"):
+            if not isinstance(mm, int) or mm <= 0:
+                raise InvalidSpec(f"edge ({u}, {v}) has length_mm {mm!r}; expected an int >= 1")
+            length[u, v] = length[v, u] = mm
+        self._adj = length > 0
+        self._length = length
+        self._dist, self._pred = _all_pairs(length)
+        if (self._dist >= _UNREACHABLE).any():
+            raise InvalidSpec("warehouse layout is not connected; every node must be reachable")
+        speed = body["picker"]["speed_mm_s"]
+        self._travel_ms = (length * 1000 + speed - 1) // speed  # ceil, integer ms
+        self._pick_ms = int(body["picker"]["pick_time_ms"])
+
+        roles = dict(G.nodes(data="role"))
+        node_aisle = np.full(n, -1, dtype=np.int64)
+        node_y = np.zeros(n, dtype=np.int64)
+        for v, data in G.nodes(data=True):
+            node_y[v] = data["y_mm"]
+            if "aisle" in data:
+                node_aisle[v] = data["aisle"]
+        self._is_aisle = np.array([roles[v] == "aisle" for v in range(n)], dtype=bool)
+        self._node_aisle = node_aisle
+        self.n_aisles = int(node_aisle.max()) + 1
+        front, back = [], []
+        for a in range(self.n_aisles):
+            cross = sorted((int(node_y[v]), v) for v in range(n)
+                           if roles[v] == "cross" and node_aisle[v] == a)
+            if len(cross) != 2:
+                raise InvalidSpec(f"aisle {a} has {len(cross)} cross nodes; expected 2")
+            front.append(cross[0][1])
+            back.append(cross[1][1])
+        self._geo = Geometry(depot=self.depot, node_aisle=node_aisle, node_y_mm=node_y,
+                             front=tuple(front), back=tuple(back), dist_mm=self._dist)
+
+        storage = body["storage"]
+        self._sku_node = np.asarray(storage["sku_node"], dtype=np.int64)
+        self._sku_node_list: list[int] = storage["sku_node"]
+        if not self._is_aisle[self._sku_node].all():
+            raise InvalidSpec("storage.sku_node must name aisle nodes only; rebuild the spec")
+        sku_class = np.asarray(storage["sku_class"], dtype=np.int64)
+        self.n_skus = len(self._sku_node)
+        self.sku_class = sku_class
+        class_size = np.bincount(sku_class, minlength=3).astype(np.float64)
+        demand = np.asarray(storage["abc_demand_bps"], dtype=np.float64)
+        demand = np.where(class_size > 0, demand, 0.0)
+        weight = demand[sku_class] / class_size[sku_class]
+        self.sku_probs = weight / weight.sum()  # (n_skus,) float, a rate not a spec value
+        self._sku_cdf = np.cumsum(self.sku_probs)
+        self._sku_cdf[-1] = 1.0
+
+        orders = body["orders"]
+        self._rate_per_h = int(orders["rate_per_h"])
+        self._lines_mean = int(orders["lines"]["mean"])
+        self._max_lines = int(orders["lines"]["max"])
+        cong = body["congestion"]
+        self._cong = (int(cong["congested_aisle_bps"]), int(cong["period_min_ms"]),
+                      int(cong["period_max_ms"]), int(cong["busy_max_bps"]))
+        self._cong_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        meter = body["metering"]
+        self._step_cu = int(meter["graph_unit_step_cu"])
+        self._pick_cu = int(meter["pick_cu"])
+        self._paths: dict[tuple[int, int], list[int]] = {}
+
+    # --- identity ---------------------------------------------------------------------------
+    @property
+    def spec(self) -> TwinSpec:
+        """The spec the twin was built from."""
+        return self._spec
+
+    @property
+    def twin_id(self) -> str:
+        """``warehouse/name@version+sha256[:12]``."""
+        return self._twin_id
+
+    def distance_mm(self, u: int, v: int) -> int:
+        """Shortest walking distance between two nodes."""
+        return int(self._dist[u, v])
+
+    # --- orders -----------------------------------------------------------------------------
+    def make_order(self, lines: Sequence[int], *, order_id: str) -> Order:
+        """Build an order from SKU ids (for callers that bring their own demand).
+
+        Raises:
+            InvalidPlan: an SKU id is out of range or repeated.
+        """
+        skus = tuple(int(s) for s in lines)
+        bad = [s for s in skus if not 0 <= s < self.n_skus]
+        if bad or len(set(skus)) != len(skus):
+            raise InvalidPlan(
+                f"order {order_id!r} lines {skus!r}: expected unique SKU ids in "
+                f"0..{self.n_skus - 1}; got out-of-range {bad!r} or repeats; dedupe or fix them"
+            )
+        picks = tuple(sorted({self._sku_node_list[s] for s in skus}))
+        return Order(order_id=order_id, lines=skus, picks=picks)
+
+    def orders(self, rng: np.random.Generator, tick_ms: int) -> list[Order]:
+        """Draw the orders arriving during one tick.
+
+        The count is Poisson with mean ``rate_per_h * tick_ms / 3_600_000``; each order has
+        ``min(Geometric(1 / lines_mean), max_lines)`` distinct SKUs drawn by popularity.
+        The order id is ``"o-" + 16 hex digits`` from one 64-bit draw of `rng`, so it is
+        deterministic given the rng state (and collides with chance ~n^2 / 2^65).
+
+        Args:
+            rng: the caller's generator for this twin's order process.
+            tick_ms: tick length.
+
+        Returns:
+            The tick's orders, in arrival order.
+        """
+        if isinstance(tick_ms, bool) or not isinstance(tick_ms, int | np.integer) or tick_ms < 0:
+            raise InvalidPlan(f"tick_ms is {tick_ms!r}; expected an int >= 0")
+        count = int(rng.poisson(self._rate_per_h * int(tick_ms) / 3_600_000))
+        out = []
+        for _ in range(count):
+            oid = f"o-{int(rng.integers(0, 2**63, dtype=np.int64)):016x}"
+            k = min(int(rng.geometric(1.0 / self._lines_mean)), self._max_lines, self.n_skus)
+            skus: list[int] = []
+            # Draw with replacement and keep first occurrences until k distinct SKUs.
+            while len(skus) < k:
+                draws = np.searchsorted(self._sku_cdf, rng.random(2 * k), side="right")
+                for s in draws.tolist():
+                    if s not in skus:
+                        skus.append(s)
+                        if len(skus) == k:
+                            break
+            out.append(self.make_order(skus, order_id=oid))
+        return out
+
+    # --- solving ----------------------------------------------------------------------------
+    def _path(self, u: int, v: int) -> list[int]:
+        key = (u, v)
+        path = self._paths.get(key)
+        if path is None:
+            path = [v]
+            pred = self._pred[u]
+            while path[-1] != u:
+                path.append(int(pred[path[-1]]))
+            path.reverse()
+            self._paths[key] = path
+        return path
+
+    def expand(self, stops: Sequence[int]) -> tuple[int, ...]:
+        """Join consecutive stops by shortest paths into a walk over the layout."""
+        route = [int(stops[0])]
+        for u, v in zip(stops, stops[1:], strict=False):
+            if u != v:
+                route.extend(self._path(int(u), int(v))[1:])
+        return tuple(route)
+
+    def solve(self, order: Order, method: str, rng: np.random.Generator | None = None) -> Plan:
+        """Route an order with a reference solver.
+
+        Args:
+            order: the order to pick.
+            method: one of `SOLVERS`: "s_shape", "largest_gap" or "tsp".
+            rng: only for "tsp": start 2-opt from a random permutation instead of
+                nearest neighbour, so repeated calls give different candidates.
+
+        Returns:
+            A plan whose route is a depot-to-depot walk visiting every pick.
+
+        Raises:
+            InvalidPlan: unknown method or not an Order.
+        """
+        if not isinstance(order, Order):
+            raise InvalidPlan(f"solve needs an Order, got {type(order).__name__}; "
+                              "use twin.orders() or twin.make_order()")
+        if method == "tsp":
+            stops = tsp(self._geo, order.picks, rng)
+        elif method == "s_shape":
+            stops = s_shape(self._geo, order.picks)
+        elif method == "largest_gap":
+            stops = largest_gap(self._geo, order.picks)
+        else:
+            raise InvalidPlan(
+                f"unknown solver {method!r}; expected one of {SOLVERS}{suggest(str(method), SOLVERS)}"
+            )
+        return Plan(solver=method, route=self.expand(stops))
+
+    # --- evaluation -------------------------------------------------------------------------
+    def cu_for(self, plan: Plan, order: Order) -> int:
+        """Compute units `evaluate` charges for this plan and order (known up front)."""
+        _check_request(plan, order)
+        return max(len(plan.route) - 1, 0) * self._step_cu + len(order.picks) * self._pick_cu
+
+    def _congestion(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-aisle (period_ms, busy_ms, phase_ms) for a seed; period 0 = never busy."""
+        cached = self._cong_cache.get(seed)
+        if cached is not None:
+            return cached
+        share_bps, p_min, p_max, busy_max = self._cong
+        rng = twin_rng(seed, self._sha256)
+        n = self.n_aisles
+        congested = rng.integers(0, 10_000, size=n) < share_bps
+        period = rng.integers(p_min, p_max + 1, size=n)
+        busy = period * rng.integers(0, busy_max + 1, size=n) // 10_000
+        phase = rng.integers(0, period)
+        period = np.where(congested, period, 0)
+        out = (period, busy, phase)
+        if len(self._cong_cache) >= _CONGESTION_CACHE_SIZE:
+            self._cong_cache.pop(next(iter(self._cong_cache)))
+        self._cong_cache[seed] = out
+        return out
+
+    def _invalid_reason(self, route: tuple[int, ...], order: Order) -> str:
+        n = len(self._adj)
+        if not route:
+            return "route is empty; expected a walk starting and ending at the depot"
+        bad = [v for v in route if isinstance(v, bool) or not isinstance(v, int | np.integer)
+               or not 0 <= v < n]
+        if bad:
+            return f"route holds {bad[:3]!r} which are not node ids 0..{n - 1}"
+        if route[0] != self.depot:
+            return f"route starts at node {route[0]}, not at the depot {self.depot}"
+        if route[-1] != self.depot:
+            return f"route ends at node {route[-1]}, not at the depot {self.depot}"
+        r = np.asarray(route, dtype=np.int64)
+        hop = ~self._adj[r[:-1], r[1:]]
+        if hop.any():
+            i = int(hop.argmax())
+            return f"hop {i} from node {route[i]} to node {route[i + 1]} is not an edge"
+        missing = set(order.picks).difference(route)
+        if missing:
+            return f"route misses pick nodes {sorted(missing)}"
+        return ""
+
+    def evaluate(self, plan: Plan, order: Order, seed: int) -> Evaluation:
+        """Walk a plan through the discrete-event model for one seed.
+
+        Args:
+            plan: the route to evaluate.
+            order: the order it serves (picks to visit, lines to pick).
+            seed: scenario seed for the congestion draw.
+
+        Returns:
+            The evaluation; an invalid route gives ``valid=False`` and a reason, still
+            charged `cu_for(plan, order)` CU. Same inputs give an identical evaluation.
+
+        Raises:
+            InvalidPlan: `plan` is not a Plan, `order` not an Order, or `seed` not an int.
+        """
+        cu = self.cu_for(plan, order)
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise InvalidPlan(f"seed is {seed!r}; expected an int >= 0")
+        seed = int(seed)
+        route = plan.route
+        reason = self._invalid_reason(route, order)
+        distance_mm = time_ms = 0
+        if not reason:
+            r = np.asarray(route, dtype=np.int64)
+            a, b = r[:-1], r[1:]
+            distance_mm = int(self._length[a, b].sum())
+            # pause[i]: ms spent at route[i] before leaving it (picks on first arrival).
+            pause = np.zeros(len(r), dtype=np.int64)
+            node_lines: dict[int, int] = {}
+            for s in order.lines:
+                v = self._sku_node_list[s]
+                node_lines[v] = node_lines.get(v, 0) + 1
+            for v, k in node_lines.items():
+                pause[route.index(v)] += k * self._pick_ms
+            step = self._travel_ms[a, b]
+            # depart[i]: time leaving route[i] with no congestion waits.
+            depart = np.cumsum(pause[:-1]) + np.concatenate(([0], np.cumsum(step[:-1])))
+            total = int(step.sum() + pause.sum())
+            entries = np.flatnonzero(~self._is_aisle[a] & self._is_aisle[b])
+            if len(entries):
+                period, busy, phase = self._congestion(seed)
+                wait = 0
+                for i, aisle in zip(entries.tolist(), self._node_aisle[b[entries]].tolist(),
+                                    strict=True):
+                    p = int(period[aisle])
+                    if p:
+                        pos = (int(depart[i]) + wait + int(phase[aisle])) % p
+                        if pos < busy[aisle]:
+                            wait += int(busy[aisle]) - pos
+                total += wait
+            time_ms = total
+        result = {"valid": not reason, "reason": reason, "distance_mm": distance_mm,
+                  "time_ms": time_ms, "cu": cu}
+        request = {"solver": plan.solver, "route": [int(v) for v in route],
+                   "order_id": order.order_id, "lines": list(order.lines),
+                   "picks": list(order.picks)}
+        receipt = Receipt(twin_id=self._twin_id, tier=TIER, hz=HZ, seed=seed,
+                          plan_hash=sha256_hex(request), cu=cu,
+                          engine_version=ENGINE_VERSION, result_hash=sha256_hex(result))
+        return Evaluation(valid=not reason, reason=reason, distance_mm=distance_mm,
+                          time_ms=time_ms, cu=cu, receipt=receipt)
+
+    def baseline(self, order: Order, seed: int) -> Evaluation:
+        """Evaluate the S-shape plan: the quality baseline every seller is compared with."""
+        return self.evaluate(self.solve(order, "s_shape"), order, seed)
+
+
+def _check_request(plan: Any, order: Any) -> None:
+    if not isinstance(plan, Plan):
+        raise InvalidPlan(f"expected a Plan, got {type(plan).__name__}; "
+                          "build one with twin.solve() or Plan(solver=..., route=...)")
+    if not isinstance(order, Order):
+        raise InvalidPlan(f"expected an Order, got {type(order).__name__}; "
+                          "use twin.orders() or twin.make_order()")
+
+
+def _all_pairs(length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Floyd-Warshall over an (n, n) int64 edge-length matrix (0 = no edge).
+
+    Returns:
+        dist: (n, n) int64 shortest distances (>= _UNREACHABLE if unreachable).
+        pred: (n, n) int64, pred[i, j] = node before j on the shortest i->j path.
+    """
+    n = len(length)
+    dist = np.where(length > 0, length, _UNREACHABLE)
+    np.fill_diagonal(dist, 0)
+    pred = np.where(length > 0, np.arange(n)[:, None], -1)
+    np.fill_diagonal(pred, np.arange(n))
+    for k in range(n):
+        via = dist[:, k:k + 1] + dist[k:k + 1, :]
+        better = via < dist
+        dist = np.where(better, via, dist)
+        pred = np.where(better, pred[k:k + 1, :], pred)
+    return dist, pred
