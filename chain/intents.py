@@ -99,7 +99,7 @@ class Intent:
     def digest(self, domain: Domain, separator: bytes | None = None) -> bytes:
         """The EIP-712 hash to sign: keccak(0x1901 ‖ domainSeparator ‖ hashStruct(intent)).
 
-        Computed directly (about 10× faster than eth-account's generic encoder, and tested
+        Computed directly (about 10 times faster than eth-account's generic encoder, and tested
         equal to it). Pass a precomputed `separator` on hot paths.
         """
         kind = self.op.KIND
@@ -139,4 +139,5 @@ def recover(signed: SignedIntent, domain: Domain, separator: bytes | None = None
     """The address whose key made `signed.signature` over the intent under `domain`."""
     if signed.signature is None:
         raise ValueError("no signature")
-    return Account._recover_hash(signed.intent.digest(domain, separator), signature=signed.signature)
+    digest = signed.intent.digest(domain, separator)
+    return Account._recover_hash(digest, signature=signed.signature)

@@ -324,14 +324,22 @@ class MemoryLedger:
         provider = _checked(op.provider, "provider")
         if provider in (BURN_ADDRESS, job.client):
             raise InvalidState("the provider must be another account than the client")
+        budget = op.budget or job.budget
+        if type(budget) is not int or not 0 < budget <= job.budget:
+            raise InvalidState(f"the new budget must be in [1, {job.budget}] (the current "
+                               f"budget), got {op.budget}")
         self._not_expired(job, "award")
-        self._jobs[job.job_id] = replace(job, provider=provider)
-        self._emit("job_provider_set", sender, provider, 0, "", str(job.job_id))
+        ref = str(job.job_id)
+        self._jobs[job.job_id] = replace(job, provider=provider, budget=budget)
+        self._emit("job_provider_set", sender, provider, 0, "", ref, str(budget))
+        if job.state is JobState.FUNDED and budget < job.budget:
+            self._pay(ESCROW_ADDRESS, job.client, job.budget - budget, Flow.REFUND, ref)
 
     def _submit_job(self, sender: Address, op: SubmitJob, nonce: int) -> None:
         job = self._live_job(op.job_id, (JobState.FUNDED,), "submit to")
         if sender != job.provider:
-            raise Unauthorized(sender, f"submit to job {job.job_id}", f"its provider {job.provider}")
+            raise Unauthorized(sender, f"submit to job {job.job_id}",
+                               f"its provider {job.provider}")
         self._not_expired(job, "submit to")
         self._jobs[job.job_id] = replace(job, state=JobState.SUBMITTED,
                                          deliverable=bytes(op.deliverable))

@@ -112,12 +112,17 @@ class FundJob(Op):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetProvider(Op):
-    """Name the provider of a job that has none (client or assigner; Open or Funded)."""
+    """Name the provider of a job that has none (client or assigner; Open or Funded).
+
+    A non-zero `budget` lowers the job's budget to it (the winning bid of a reverse auction);
+    if the job is funded the excess is refunded to the client at once.
+    """
 
     KIND: ClassVar[str] = "set_provider"
-    ABI: ClassVar[tuple[str, ...]] = ("uint64", "address")
+    ABI: ClassVar[tuple[str, ...]] = ("uint64", "address", "uint256")
     job_id: int
     provider: Address
+    budget: int = 0  # 0: keep the budget
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
