@@ -26,6 +26,7 @@ known before evaluation.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -302,24 +303,25 @@ class WarehouseTwin:
         self._cong_cache[seed] = out
         return out
 
-    def _invalid_reason(self, route: tuple[int, ...], order: Order) -> str:
+    def _invalid_reason(self, route: tuple[int, ...], r: np.ndarray | None,
+                        order: Order) -> str:
         n = len(self._adj)
-        if not route:
+        if r is None or r.ndim != 1 or r.dtype.kind not in "iu":
+            return f"route {route!r:.60} is not a sequence of int node ids 0..{n - 1}"
+        if not len(r):
             return "route is empty; expected a walk starting and ending at the depot"
-        bad = [v for v in route if isinstance(v, bool) or not isinstance(v, int | np.integer)
-               or not 0 <= v < n]
-        if bad:
+        if r.min() < 0 or r.max() >= n:
+            bad = [int(v) for v in r if not 0 <= v < n]
             return f"route holds {bad[:3]!r} which are not node ids 0..{n - 1}"
-        if route[0] != self.depot:
-            return f"route starts at node {route[0]}, not at the depot {self.depot}"
-        if route[-1] != self.depot:
-            return f"route ends at node {route[-1]}, not at the depot {self.depot}"
-        r = np.asarray(route, dtype=np.int64)
+        if r[0] != self.depot:
+            return f"route starts at node {int(r[0])}, not at the depot {self.depot}"
+        if r[-1] != self.depot:
+            return f"route ends at node {int(r[-1])}, not at the depot {self.depot}"
         hop = ~self._adj[r[:-1], r[1:]]
         if hop.any():
             i = int(hop.argmax())
-            return f"hop {i} from node {route[i]} to node {route[i + 1]} is not an edge"
-        missing = set(order.picks).difference(route)
+            return f"hop {i} from node {int(r[i])} to node {int(r[i + 1])} is not an edge"
+        missing = set(order.picks).difference(r.tolist())
         if missing:
             return f"route misses pick nodes {sorted(missing)}"
         return ""
@@ -344,40 +346,20 @@ class WarehouseTwin:
             raise InvalidPlan(f"seed is {seed!r}; expected an int >= 0")
         seed = int(seed)
         route = plan.route
-        reason = self._invalid_reason(route, order)
+        try:
+            r: np.ndarray | None = np.asarray(route)
+        except (ValueError, TypeError):
+            r = None
+        reason = self._invalid_reason(route, r, order)
         distance_mm = time_ms = 0
         if not reason:
-            r = np.asarray(route, dtype=np.int64)
-            a, b = r[:-1], r[1:]
-            distance_mm = int(self._length[a, b].sum())
-            # pause[i]: ms spent at route[i] before leaving it (picks on first arrival).
-            pause = np.zeros(len(r), dtype=np.int64)
-            node_lines: dict[int, int] = {}
-            for s in order.lines:
-                v = self._sku_node_list[s]
-                node_lines[v] = node_lines.get(v, 0) + 1
-            for v, k in node_lines.items():
-                pause[route.index(v)] += k * self._pick_ms
-            step = self._travel_ms[a, b]
-            # depart[i]: time leaving route[i] with no congestion waits.
-            depart = np.cumsum(pause[:-1]) + np.concatenate(([0], np.cumsum(step[:-1])))
-            total = int(step.sum() + pause.sum())
-            entries = np.flatnonzero(~self._is_aisle[a] & self._is_aisle[b])
-            if len(entries):
-                period, busy, phase = self._congestion(seed)
-                wait = 0
-                for i, aisle in zip(entries.tolist(), self._node_aisle[b[entries]].tolist(),
-                                    strict=True):
-                    p = int(period[aisle])
-                    if p:
-                        pos = (int(depart[i]) + wait + int(phase[aisle])) % p
-                        if pos < busy[aisle]:
-                            wait += int(busy[aisle]) - pos
-                total += wait
-            time_ms = total
+            r = np.asarray(r, dtype=np.int64)
+            time_ms, distance_mm = self._walk(r, tuple(r.tolist()), order, seed)
         result = {"valid": not reason, "reason": reason, "distance_mm": distance_mm,
                   "time_ms": time_ms, "cu": cu}
-        request = {"solver": plan.solver, "route": [int(v) for v in route],
+        route_ints = r.tolist() if not reason else [
+            v if isinstance(v, int) and not isinstance(v, bool) else repr(v) for v in route]
+        request = {"solver": plan.solver, "route": route_ints,
                    "order_id": order.order_id, "lines": list(order.lines),
                    "picks": list(order.picks)}
         receipt = Receipt(twin_id=self._twin_id, tier=TIER, hz=HZ, seed=seed,
@@ -385,6 +367,35 @@ class WarehouseTwin:
                           engine_version=ENGINE_VERSION, result_hash=sha256_hex(result))
         return Evaluation(valid=not reason, reason=reason, distance_mm=distance_mm,
                           time_ms=time_ms, cu=cu, receipt=receipt)
+
+    def _walk(self, r: np.ndarray, route: tuple[int, ...], order: Order,
+              seed: int) -> tuple[int, int]:
+        """Discrete-event walk of a valid route; returns (time_ms, distance_mm)."""
+        a, b = r[:-1], r[1:]
+        distance_mm = int(self._length[a, b].sum())
+        step = self._travel_ms[a, b]
+        total = int(step.sum()) + len(order.lines) * self._pick_ms
+        entries = np.flatnonzero(~self._is_aisle[a] & self._is_aisle[b])
+        if not len(entries):
+            return total, distance_mm
+        period, busy, phase = self._congestion(seed)
+        aisles = self._node_aisle[b[entries]]
+        live = period[aisles] > 0
+        if not live.any():
+            return total, distance_mm
+        entries, aisles = entries[live], aisles[live]
+        # Lines are picked on the first arrival at their node: route index of each pick.
+        sku_node = self._sku_node_list
+        pick_at = sorted(route.index(sku_node[s]) for s in order.lines)
+        # Departure from r[i] without waits = travel before i + picks at indices <= i.
+        travel_before = (np.cumsum(step) - step)[entries].tolist()
+        wait = 0
+        for i, t, p, bz, ph in zip(entries.tolist(), travel_before, period[aisles].tolist(),
+                                   busy[aisles].tolist(), phase[aisles].tolist(), strict=True):
+            pos = (t + bisect_right(pick_at, i) * self._pick_ms + wait + ph) % p
+            if pos < bz:
+                wait += bz - pos
+        return total + wait, distance_mm
 
     def baseline(self, order: Order, seed: int) -> Evaluation:
         """Evaluate the S-shape plan: the quality baseline every seller is compared with."""
@@ -395,6 +406,9 @@ def _check_request(plan: Any, order: Any) -> None:
     if not isinstance(plan, Plan):
         raise InvalidPlan(f"expected a Plan, got {type(plan).__name__}; "
                           "build one with twin.solve() or Plan(solver=..., route=...)")
+    if not isinstance(plan.route, tuple | list):
+        raise InvalidPlan(f"plan.route is a {type(plan.route).__name__}; expected a tuple of "
+                          "node ids")
     if not isinstance(order, Order):
         raise InvalidPlan(f"expected an Order, got {type(order).__name__}; "
                           "use twin.orders() or twin.make_order()")
