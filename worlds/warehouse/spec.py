@@ -121,9 +121,9 @@ def warehouse_spec(
     speed_mm_s: int = 1200,
     pick_time_ms: int = 6000,
     congested_aisle_bps: int = 5000,
-    congestion_period_min_ms: int = 20_000,
-    congestion_period_max_ms: int = 90_000,
-    congestion_busy_max_bps: int = 5000,
+    congestion_period_min_ms: int = 30_000,
+    congestion_period_max_ms: int = 120_000,
+    congestion_busy_max_bps: int = 8000,
     graph_unit_step_cu: int = 12,
     pick_cu: int = 40,
 ) -> TwinSpec:

@@ -306,10 +306,10 @@ class WarehouseTwin:
     def _invalid_reason(self, route: tuple[int, ...], r: np.ndarray | None,
                         order: Order) -> str:
         n = len(self._adj)
+        if not len(route):
+            return "route is empty; expected a walk starting and ending at the depot"
         if r is None or r.ndim != 1 or r.dtype.kind not in "iu":
             return f"route {route!r:.60} is not a sequence of int node ids 0..{n - 1}"
-        if not len(r):
-            return "route is empty; expected a walk starting and ending at the depot"
         if r.min() < 0 or r.max() >= n:
             bad = [int(v) for v in r if not 0 <= v < n]
             return f"route holds {bad[:3]!r} which are not node ids 0..{n - 1}"
