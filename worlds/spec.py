@@ -136,7 +136,9 @@ class TwinSpec:
         try:
             doc = json.loads(text)
         except (ValueError, TypeError) as exc:
-            raise InvalidSpec(f"spec JSON does not parse ({exc}); pass the output of to_json()")
+            raise InvalidSpec(
+                f"spec JSON does not parse ({exc}); pass the output of to_json()"
+            ) from None
         if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
             got = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
             raise InvalidSpec(

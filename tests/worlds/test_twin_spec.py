@@ -5,10 +5,10 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
+from twinecon.errors import TwineconError
 from worlds import InvalidSpec, Receipt, TwinSpec, WorldError, canonical_layout
 from worlds.spec import graph_from_layout
 from worlds.warehouse import warehouse_spec
-from twinecon.errors import TwineconError
 
 
 def _spec(**body: object) -> TwinSpec:

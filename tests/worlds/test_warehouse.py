@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ SEED = 11
 def _assert_walk(twin: WarehouseTwin, plan: Plan, order: Order) -> None:
     route = plan.route
     assert route[0] == twin.depot and route[-1] == twin.depot
-    for u, v in zip(route, route[1:], strict=False):
+    for u, v in itertools.pairwise(route):
         assert twin.graph.has_edge(u, v), (u, v)
     assert set(order.picks) <= set(route)
 
@@ -207,7 +208,7 @@ def test_no_congestion_means_time_is_travel_plus_picks() -> None:
     plan = twin.solve(order, "s_shape")
     route = plan.route
     travel = sum(-(-twin.graph.edges[u, v]["length_mm"] * 1000 // 1200)
-                 for u, v in zip(route, route[1:], strict=False))
+                 for u, v in itertools.pairwise(route))
     for seed in (0, 1, 2):
         assert twin.evaluate(plan, order, seed).time_ms == travel + 3 * 6000
 
@@ -281,7 +282,7 @@ def test_baseline_is_s_shape(twin: WarehouseTwin, orders: list[Order]) -> None:
 
 def test_make_order_rejects_bad_skus(twin: WarehouseTwin) -> None:
     """Out-of-range or repeated SKU ids are refused with the allowed range."""
-    with pytest.raises(InvalidPlan, match="0..399"):
+    with pytest.raises(InvalidPlan, match=r"0\.\.399"):
         twin.make_order([400], order_id="x")
     with pytest.raises(InvalidPlan, match="repeats"):
         twin.make_order([1, 1], order_id="x")

@@ -1,4 +1,4 @@
-"""The warehouse twin at tier L1: order arrivals, reference pick routes, and their discrete-event evaluation.
+"""The warehouse twin at tier L1: routes orders and evaluates pick routes as discrete events.
 
 Build it from a spec made by `warehouse_spec`::
 
@@ -26,6 +26,7 @@ known before evaluation.
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
@@ -243,7 +244,7 @@ class WarehouseTwin:
     def expand(self, stops: Sequence[int]) -> tuple[int, ...]:
         """Join consecutive stops by shortest paths into a walk over the layout."""
         route = [int(stops[0])]
-        for u, v in zip(stops, stops[1:], strict=False):
+        for u, v in itertools.pairwise(stops):
             if u != v:
                 route.extend(self._path(int(u), int(v))[1:])
         return tuple(route)
@@ -273,9 +274,8 @@ class WarehouseTwin:
         elif method == "largest_gap":
             stops = largest_gap(self._geo, order.picks)
         else:
-            raise InvalidPlan(
-                f"unknown solver {method!r}; expected one of {SOLVERS}{suggest(str(method), SOLVERS)}"
-            )
+            hint = suggest(str(method), SOLVERS)
+            raise InvalidPlan(f"unknown solver {method!r}; expected one of {SOLVERS}{hint}")
         return Plan(solver=method, route=self.expand(stops))
 
     # --- evaluation -------------------------------------------------------------------------
