@@ -1,0 +1,30 @@
+"""ComputeSeller: posts a fixed price per compute unit and a capacity per tick."""
+
+from __future__ import annotations
+
+from economy import Action, Observation, Offer
+
+__all__ = ["ComputeSeller"]
+
+
+class ComputeSeller:
+    """Sells sim time at a posted price.
+
+    Args:
+        price_per_cu: base units per compute unit.
+        capacity_cu: compute units it can serve per tick.
+    """
+
+    def __init__(self, price_per_cu: int = 10**12, capacity_cu: int = 2_000_000) -> None:
+        self.price_per_cu = price_per_cu
+        self.capacity_cu = capacity_cu
+        self._posted = False
+
+    def reset(self, seed: int) -> None:
+        self._posted = False
+
+    def act(self, observation: Observation) -> list[Action]:
+        if self._posted:
+            return []
+        self._posted = True
+        return [Offer(price_per_cu=self.price_per_cu, capacity_cu=self.capacity_cu)]

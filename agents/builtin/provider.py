@@ -1,0 +1,82 @@
+"""ServiceProvider: bids on pick-plan jobs, buys sim time to test candidate plans, delivers."""
+
+from __future__ import annotations
+
+from economy import Action, Bid, JobState, Observation, Simulate, Submit
+
+__all__ = ["ServiceProvider"]
+
+
+class ServiceProvider:
+    """Sells pick plans: the more sim time it buys, the better the plan it delivers.
+
+    With `candidates` = 0 it delivers the first solver's plan untested. Otherwise it builds
+    `candidates` plans (each solver once, then TSP from random starts), evaluates them all in
+    the twin with the job's evaluation seed (paying for the compute units), and delivers the
+    fastest. Its bid covers that expected sim-time cost plus a markup.
+
+    Args:
+        solvers: reference solvers to draw candidates from, in order.
+        candidates: plans evaluated per job (0: none, deliver untested).
+        markup_bps: margin over expected cost, in basis points.
+        base_fee: base units added to every bid (its labour).
+        max_jobs: jobs it works on at once.
+    """
+
+    def __init__(
+        self,
+        solvers: tuple[str, ...] | list[str] = ("s_shape", "largest_gap", "tsp"),
+        candidates: int = 4,
+        markup_bps: int = 2_000,
+        base_fee: int = 5 * 10**16,
+        max_jobs: int = 3,
+    ) -> None:
+        self.solvers = tuple(solvers)
+        self.candidates = candidates
+        self.markup_bps = markup_bps
+        self.base_fee = base_fee
+        self.max_jobs = max_jobs
+        self._simulated: set[int] = set()
+
+    def reset(self, seed: int) -> None:
+        self._simulated = set()
+
+    def _plans(self, obs: Observation, order) -> tuple:
+        plans = [obs.planner.solve(order, s) for s in self.solvers[: max(1, self.candidates)]]
+        while len(plans) < self.candidates:
+            plans.append(obs.planner.solve(order, "tsp", obs.rng))
+        return tuple(plans)
+
+    def act(self, obs: Observation) -> list[Action]:
+        actions: list[Action] = []
+        mine = [j for j in obs.jobs if j.provider == obs.address]
+        for result in obs.results:
+            best = result.best
+            job = next((j for j in mine if j.job_id == result.job_id), None)
+            if best is not None and job is not None and job.state is JobState.FUNDED:
+                actions.append(Submit(job_id=job.job_id, plan=best[0]))
+        for job in mine:
+            if job.state is not JobState.FUNDED or job.job_id in self._simulated:
+                continue
+            self._simulated.add(job.job_id)
+            plans = self._plans(obs, job.order)
+            if self.candidates == 0:
+                actions.append(Submit(job_id=job.job_id, plan=plans[0]))
+            else:
+                actions.append(Simulate(job_id=job.job_id, plans=plans))
+        busy = sum(1 for j in mine if j.state is not JobState.SUBMITTED)
+        if busy >= self.max_jobs or not obs.open_jobs:
+            return actions
+        price_per_cu = obs.quotes[0].price_per_cu if obs.quotes else 0
+        for job in obs.open_jobs:
+            if busy >= self.max_jobs:
+                break
+            if job.client == obs.address or job.evaluator == obs.address:
+                continue
+            s_shape = obs.planner.solve(job.order, "s_shape")
+            cost = self.candidates * obs.planner.cu_for(s_shape, job.order) * price_per_cu
+            price = self.base_fee + cost * (10_000 + self.markup_bps) // 10_000
+            if price <= job.budget:
+                actions.append(Bid(job_id=job.job_id, price=price))
+                busy += 1
+        return actions

@@ -1,0 +1,137 @@
+"""What an agent sees at the start of a tick: its wallet, its jobs, the markets, its results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from chain import Address, JobState
+from economy.roles import Role
+from worlds.warehouse import Evaluation, Order, Plan, WarehouseTwin
+
+__all__ = ["JobView", "Observation", "Planner", "Quote", "SimResult"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobView:
+    """A job as the market shows it.
+
+    Attributes:
+        job_id: the ledger's job id.
+        client, evaluator: addresses.
+        provider: the awarded provider, or None while bids are open.
+        budget: base units in escrow (the winning price once awarded).
+        state: the escrow state.
+        order: what to pick.
+        twin_id: the twin the plan is evaluated in.
+        eval_seed: the seed the evaluator evaluates with (public, so sellers can test plans).
+        max_time_ms: the acceptance rule: the plan's time in the twin must not exceed this.
+        posted_tick, expires_at: ticks.
+        plan: the submitted plan, once there is one.
+    """
+
+    job_id: int
+    client: Address
+    evaluator: Address
+    provider: Address | None
+    budget: int
+    state: JobState
+    order: Order
+    twin_id: str
+    eval_seed: int
+    max_time_ms: int
+    posted_tick: int
+    expires_at: int
+    plan: Plan | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quote:
+    """A compute provider's posted offer."""
+
+    provider: Address
+    price_per_cu: int
+    capacity_left_cu: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimResult:
+    """Evaluations bought with a `Simulate` action, delivered the tick after."""
+
+    job_id: int
+    plans: tuple[Plan, ...]
+    evaluations: tuple[Evaluation, ...]
+    cu: int
+    cost: int
+
+    @property
+    def best(self) -> tuple[Plan, Evaluation] | None:
+        """The valid plan with the shortest time (ties: the earlier one), or None."""
+        best = None
+        for plan, ev in zip(self.plans, self.evaluations, strict=True):
+            if ev.valid and (best is None or ev.time_ms < best[1].time_ms):
+                best = (plan, ev)
+        return best
+
+
+class Planner:
+    """Planning tools an agent may use for free: solvers and exact cost quotes.
+
+    Evaluating a plan in the twin is what sim time buys (`Simulate`); it is not offered here.
+    """
+
+    __slots__ = ("_twin",)
+
+    def __init__(self, twin: WarehouseTwin) -> None:
+        self._twin = twin
+
+    @property
+    def twin_id(self) -> str:
+        return self._twin.twin_id
+
+    def solve(self, order: Order, method: str, rng: np.random.Generator | None = None) -> Plan:
+        """A plan by a reference solver ("s_shape", "largest_gap", "tsp")."""
+        return self._twin.solve(order, method, rng)
+
+    def cu_for(self, plan: Plan, order: Order) -> int:
+        """The exact compute units evaluating `plan` costs."""
+        return self._twin.cu_for(plan, order)
+
+    def distance_mm(self, u: int, v: int) -> int:
+        """Shortest-path distance between two layout nodes."""
+        return self._twin.distance_mm(u, v)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """Everything one agent may base one tick's decisions on.
+
+    Attributes:
+        tick: the current tick.
+        address, role: who is observing.
+        balance: its token balance, base units.
+        nonce: its next ledger nonce.
+        orders: (customers) its orders not yet posted as jobs.
+        jobs: jobs it is client, provider or evaluator of, not yet terminal.
+        open_jobs: funded jobs taking bids (shared by every observer).
+        quotes: compute offers, cheapest first.
+        results: evaluations it bought last tick.
+        evaluators: addresses of evaluator agents, for customers to choose from.
+        planner: free planning tools (solvers, cost quotes).
+        rng: the agent's own generator (its stream of the run's seed tree).
+    """
+
+    tick: int
+    address: Address
+    role: Role
+    balance: int
+    nonce: int
+    orders: tuple[Order, ...]
+    jobs: tuple[JobView, ...]
+    open_jobs: tuple[JobView, ...]
+    quotes: tuple[Quote, ...]
+    results: tuple[SimResult, ...]
+    evaluators: tuple[Address, ...]
+    planner: Planner
+    rng: np.random.Generator
