@@ -15,6 +15,7 @@ import pytest
 from chain import (
     BURN_ADDRESS,
     CreateJob,
+    Domain,
     FundJob,
     Identity,
     Intent,
@@ -59,8 +60,14 @@ class Driver:
         deadline: int | None = None,
         chain_id: int | None = None,
         signer: Identity | None = None,
+        domain: Domain | None = None,
     ) -> SignedIntent:
-        """An action from `who` with its next nonce, signed by `signer` (default: `who`)."""
+        """An action from `who` with its next nonce, signed by `signer` (default: `who`).
+
+        `domain` signs under another domain (and claims its chain id); `chain_id` overrides
+        the claimed chain id only. On a ledger with signatures off, nothing is signed unless
+        a signer or domain is given.
+        """
         ledger = self.ledger
         intent = Intent(
             sender=who.address,
@@ -68,7 +75,10 @@ class Driver:
             deadline=ledger.now + 10 if deadline is None else deadline,
             op=op,
         )
-        signed = sign(intent, signer or who, ledger.domain)
+        if ledger.params.signatures == "off" and signer is None and domain is None:
+            signed = SignedIntent(intent=intent, signature=None, chain_id=ledger.domain.chain_id)
+        else:
+            signed = sign(intent, signer or who, domain or ledger.domain)
         if chain_id is not None:
             signed = SignedIntent(intent=intent, signature=signed.signature, chain_id=chain_id)
         return signed
