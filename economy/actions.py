@@ -42,7 +42,9 @@ class PostJob(Action):
         evaluator: who judges the deliverable (None: the customer itself).
         expires_in: ticks until anyone may claim the refund.
         max_time_ms: the acceptance rule the evaluator applies: the plan's time in the twin
-            must not exceed this (None: the S-shape baseline's time).
+            must not exceed this (None: the S-shape baseline's time, less `min_gain_bps`).
+        min_gain_bps: with `max_time_ms` None, how much faster than the S-shape baseline
+            the plan must be, in basis points of the baseline's time.
     """
 
     order_id: str
@@ -50,6 +52,7 @@ class PostJob(Action):
     evaluator: Address | None = None
     expires_in: int = 12
     max_time_ms: int | None = None
+    min_gain_bps: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,12 +17,15 @@ class JobMarket:
     """Jobs from posting to a terminal state, indexed by the parties that may act on them.
 
     A funded job without a provider takes bids; each clearing awards it to the lowest
-    qualified bid (price within budget, from neither the client nor the evaluator), ties
-    broken by the market's random stream. A job with no qualified bid stays open until it
+    qualified bid (price within budget, from neither the client nor the evaluator, by a
+    provider whose rejections exceed its completions by at most `max_strikes`), ties broken
+    by the market's random stream. A job with no qualified bid stays open until it
     expires.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_strikes: int = 2) -> None:
+        self.max_strikes = max_strikes
+        self.record: dict[Address, list[int]] = {}  # provider -> [completed, rejected]
         self.views: dict[int, JobView] = {}
         self._bids: dict[int, dict[Address, int]] = {}
         self._by_party: dict[Address, dict[int, None]] = {}  # ordered sets: no set iteration
@@ -90,13 +93,23 @@ class JobMarket:
         """Record a checked bid; a later bid by the same bidder replaces its earlier one."""
         self._bids.setdefault(job_id, {})[bidder] = price
 
+    def record_outcome(self, provider: Address, *, completed: bool) -> None:
+        """Count a provider's completed or rejected job (its reputation)."""
+        cell = self.record.setdefault(provider, [0, 0])
+        cell[0 if completed else 1] += 1
+
+    def qualified(self, provider: Address) -> bool:
+        completed, rejected = self.record.get(provider, (0, 0))
+        return rejected - completed <= self.max_strikes
+
     def n_bids(self) -> int:
         return sum(len(b) for b in self._bids.values())
 
     def clear(self, rng: np.random.Generator) -> list[tuple[int, Address, int]]:
         """Winners of this round: (job_id, provider, price), in posting order."""
         awards = []
-        for job_id, bids in self._bids.items():
+        for job_id, all_bids in self._bids.items():
+            bids = {a: p for a, p in all_bids.items() if self.qualified(a)}
             if not bids:
                 continue
             best = min(bids.values())

@@ -102,6 +102,8 @@ class EconomyConfig:
         max_candidates: most plans one `Simulate` may evaluate.
         picker_cost_per_h: what an hour of picking time saved is worth to a customer, base
             units; it turns plan quality into customer value (welfare).
+        max_strikes: a provider whose rejected jobs exceed its completed jobs by more than
+            this no longer qualifies to win bids.
         debug_invariants: check every ledger invariant at the end of every tick.
         strict: re-raise a policy's exception instead of isolating it.
         agents_every: record every agent's balance every N ticks (and at the last tick).
@@ -110,6 +112,7 @@ class EconomyConfig:
     tick_ms: int = 60_000
     max_candidates: int = 64
     picker_cost_per_h: int = 30 * 10**18
+    max_strikes: int = 2
     debug_invariants: bool = True
     strict: bool = False
     agents_every: int = 1
@@ -190,7 +193,7 @@ class EconomyModel(mesa.Model):
         self._demand: dict[Address, np.random.Generator] = {}
         self._orders: dict[Address, dict[str, Order]] = {}
         self._evaluators: tuple[Address, ...] = ()
-        self.market = JobMarket()
+        self.market = JobMarket(max_strikes=config.max_strikes)
         self.compute = ComputeBook()
         self._books: dict[int, _JobBook] = {}
         self._results: dict[Address, list[SimResult]] = {}
@@ -204,6 +207,7 @@ class EconomyModel(mesa.Model):
         self._stats = _TickStats()
         self.totals: dict[str, int] = defaultdict(int)
         self._ratio_sum = 0.0
+        self._quality: dict[str, list] = {}  # provider group -> [sum of time ratios, jobs]
         self._tick = 0
         self._open_jobs: tuple[JobView, ...] = ()
         self._quotes: tuple = ()
@@ -351,6 +355,8 @@ class EconomyModel(mesa.Model):
             raise ActionRejected("unknown_order", f"{p.address} has no open order {a.order_id!r}")
         if type(a.expires_in) is not int or a.expires_in < 2:
             raise ActionRejected("bad_expiry", "expires_in must be an int >= 2 ticks")
+        if type(a.min_gain_bps) is not int or not 0 <= a.min_gain_bps < 10_000:
+            raise ActionRejected("bad_gain", "min_gain_bps must be an int in [0, 10000)")
         evaluator = a.evaluator or p.address
         nonce = self.ledger.nonce_of(p.address)
         job_id = job_id_for(p.address, nonce)
@@ -369,7 +375,8 @@ class EconomyModel(mesa.Model):
             provider=None, budget=a.budget,
             state=JobState.FUNDED if funded.ok else JobState.OPEN, order=order,
             twin_id=self.twin.twin_id, eval_seed=eval_seed,
-            max_time_ms=baseline.time_ms if a.max_time_ms is None else a.max_time_ms,
+            max_time_ms=(baseline.time_ms * (10_000 - a.min_gain_bps) // 10_000
+                         if a.max_time_ms is None else a.max_time_ms),
             posted_tick=self._tick, expires_at=self._tick + a.expires_in,
         )
         self.market.add(view)
@@ -442,6 +449,7 @@ class EconomyModel(mesa.Model):
         result = self._execute(p.identity, CompleteJob(job_id=a.job_id, reason=_reason(a.reason)))
         if result.ok:
             self._account_completion(view)
+            self.market.record_outcome(view.provider, completed=True)
             self.market.update(view.job_id, state=JobState.COMPLETED)
             self._books.pop(view.job_id, None)
             self._stats.completed += 1
@@ -451,6 +459,8 @@ class EconomyModel(mesa.Model):
         view = self._party_job(p, a.job_id)
         result = self._execute(p.identity, RejectJob(job_id=a.job_id, reason=_reason(a.reason)))
         if result.ok:
+            if view.provider is not None:
+                self.market.record_outcome(view.provider, completed=False)
             self.market.update(view.job_id, state=JobState.REJECTED)
             self._books.pop(view.job_id, None)
             self._stats.rejected += 1
@@ -512,6 +522,10 @@ class EconomyModel(mesa.Model):
         s.customer_value += value
         if book.baseline_ms:
             s.time_ratios.append(plan_ms / book.baseline_ms)
+            group = self._by_address[view.provider].label.rsplit("-", 1)[0]
+            cell = self._quality.setdefault(group, [0.0, 0])
+            cell[0] += plan_ms / book.baseline_ms
+            cell[1] += 1
         fees = view.budget * (self.ledger.params.platform_fee_bps
                               + self.ledger.params.evaluator_fee_bps) // 10_000
         self.totals["consumer_surplus"] += value - view.budget
@@ -592,6 +606,10 @@ class EconomyModel(mesa.Model):
             "cu_sold": t["cu_sold"],
             "compute_spend": t["compute_spend"],
             "time_ratio_mean": self._ratio_sum / completed if completed else None,
+            "time_ratio_by_provider_group": {g: c[0] / c[1]
+                                             for g, c in sorted(self._quality.items())},
+            "jobs_completed_by_provider_group": {g: c[1]
+                                                 for g, c in sorted(self._quality.items())},
             "customer_value": t["customer_value"],
             "consumer_surplus": t["consumer_surplus"],
             "producer_surplus": t["producer_surplus"],

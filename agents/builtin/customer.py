@@ -16,6 +16,7 @@ class Customer:
         max_open_jobs: jobs it keeps open as client at once; further orders wait.
         expires_in: ticks before an unfinished job may be refunded.
         third_party_evaluator: pick an evaluator agent at random (else evaluate itself).
+        min_gain_bps: how much faster than the S-shape baseline a plan must be to be accepted.
     """
 
     def __init__(
@@ -24,7 +25,9 @@ class Customer:
         max_open_jobs: int = 2,
         expires_in: int = 12,
         third_party_evaluator: bool = True,
+        min_gain_bps: int = 0,
     ) -> None:
+        self.min_gain_bps = min_gain_bps
         self.budget_per_line = budget_per_line
         self.max_open_jobs = max_open_jobs
         self.expires_in = expires_in
@@ -48,5 +51,6 @@ class Customer:
             if self.third_party_evaluator and obs.evaluators:
                 evaluator = obs.evaluators[int(obs.rng.integers(len(obs.evaluators)))]
             actions.append(PostJob(order_id=order.order_id, budget=budget,
-                                   evaluator=evaluator, expires_in=self.expires_in))
+                                   evaluator=evaluator, expires_in=self.expires_in,
+                                   min_gain_bps=self.min_gain_bps))
         return actions

@@ -19,10 +19,12 @@ def evaluate_jobs(obs: Observation, pending: set[int]) -> list[Action]:
         pending: job ids already sent to simulation (updated in place).
     """
     actions: list[Action] = []
+    decided: set[int] = set()
     for result in obs.results:
         if result.job_id not in pending:
             continue
         pending.discard(result.job_id)
+        decided.add(result.job_id)
         ev = result.evaluations[0]
         job = next((j for j in obs.jobs if j.job_id == result.job_id), None)
         if job is None or job.state is not JobState.SUBMITTED:
@@ -34,7 +36,8 @@ def evaluate_jobs(obs: Observation, pending: set[int]) -> list[Action]:
             actions.append(Reject(job_id=job.job_id, reason=why))
     for job in obs.jobs:
         if (job.evaluator == obs.address and job.state is JobState.SUBMITTED
-                and job.plan is not None and job.job_id not in pending):
+                and job.plan is not None and job.job_id not in pending
+                and job.job_id not in decided):
             pending.add(job.job_id)
             actions.append(Simulate(job_id=job.job_id, plans=(job.plan,)))
     return actions

@@ -1,0 +1,119 @@
+"""The scenario schema: what a scenario file may say, with types, ranges and defaults."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = ["AgentGroup", "EconomySection", "LedgerSection", "Scenario", "TwinSection",
+           "to_base_units"]
+
+_TOKENS = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9_]+)?)\s*(?:tokens?)?\s*$")
+
+
+def to_base_units(value: Any, decimals: int = 18) -> int:
+    """Tokens (an int, or a decimal string such as "0.05") to exact base units.
+
+    Raises:
+        ValueError: not a non-negative number, or finer than one base unit.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected an amount of tokens, got a boolean")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"amounts must be >= 0, got {value}")
+        return value * 10**decimals
+    if isinstance(value, str):
+        m = _TOKENS.match(value)
+        if m:
+            try:
+                exact = Decimal(m.group(1).replace("_", "")) * (Decimal(10) ** decimals)
+            except InvalidOperation:
+                exact = None
+            if exact is not None:
+                if exact != exact.to_integral_value():
+                    raise ValueError(f"{value!r} is finer than one base unit (10^-{decimals})")
+                return int(exact)
+    raise ValueError(f"expected an amount of tokens such as 1000 or \"0.05\", got {value!r}")
+
+
+def _tokens(value: Any) -> Any:
+    # Kept as written; converted with the scenario's decimals when the scenario is built.
+    to_base_units(value)
+    return value
+
+
+TokenAmount = Annotated[int | str, BeforeValidator(_tokens)]
+Bps = Annotated[int, Field(ge=0, le=10_000, strict=True)]
+PosInt = Annotated[int, Field(gt=0, strict=True)]
+NonNegInt = Annotated[int, Field(ge=0, strict=True)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LedgerSection(_Section):
+    """Which ledger runs the money, and the token's protocol rules."""
+
+    backend: Literal["memory"] = Field("memory", description="ledger backend")
+    signatures: Literal["verify", "off"] = Field(
+        "verify", description="check every action's EIP-712 signature, or skip (faster)")
+    chain_id: PosInt = 31337
+    decimals: Annotated[int, Field(ge=0, le=36, strict=True)] = 18
+    supply_cap: TokenAmount = Field(1_000_000_000, description="tokens that may ever be minted")
+    transfer_fee_bps: Bps = 0
+    fee_burn_bps: Bps = 5_000
+    platform_fee_bps: Bps = 200
+    evaluator_fee_bps: Bps = 300
+
+
+class EconomySection(_Section):
+    """Market rules and recording."""
+
+    tick_ms: PosInt = Field(60_000, description="twin time per market period")
+    max_candidates: PosInt = 64
+    max_strikes: NonNegInt = Field(2, description="rejections beyond completions that "
+                                   "disqualify a provider from winning bids")
+    picker_cost_per_h: TokenAmount = Field(
+        30, description="tokens an hour of picking time saved is worth to a customer")
+    debug_invariants: bool = Field(True, description="check ledger invariants every tick")
+    agents_every: NonNegInt = Field(1, description="record balances every N ticks (0: end)")
+
+
+class TwinSection(_Section):
+    """The world services are sold in."""
+
+    kind: Literal["warehouse"] = "warehouse"
+    name: str = "wh-default"
+    version: str = "1.0.0"
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   description="arguments of worlds.warehouse.warehouse_spec")
+
+
+class AgentGroup(_Section):
+    """`count` agents of one role running one policy."""
+
+    role: Literal["customer", "provider", "evaluator", "compute", "world", "data"]
+    count: PosInt = 1
+    policy: str = Field(..., description="built-in name, 'pkg.module:Class' or 'file.py:Class'")
+    balance: TokenAmount = Field(0, description="tokens minted to each at genesis")
+    label: str | None = Field(None, description="name prefix (default: the role)")
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   description="keyword arguments of the policy")
+
+
+class Scenario(_Section):
+    """A complete scenario: population, world, ledger rules and run length."""
+
+    name: str
+    description: str = ""
+    seed: NonNegInt = 0
+    ticks: PosInt = 100
+    ledger: LedgerSection = LedgerSection()
+    economy: EconomySection = EconomySection()
+    twin: TwinSection = TwinSection()
+    agents: list[AgentGroup] = Field(..., min_length=1)
