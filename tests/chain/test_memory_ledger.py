@@ -548,9 +548,10 @@ def test_provider_rules(funded, ids):
 
 @pytest.mark.xfail(strict=True, reason=(
     "BUG: SetProvider refuses the zero address and the client but accepts the escrow module "
-    "account; completing the job then pays the provider's share to the escrow (today to a "
-    "phantom unchecksummed twin of it, see test_transfer_to_escrow_is_refused), where no job "
-    "accounts for it and nobody can ever move it"))
+    "account; completing the job then pays the provider's share to the escrow's address "
+    "(today credited under the checksummed key '0x…e5c0', a second entry beside the escrow's "
+    "'0x…E5C0', see test_transfer_to_escrow_is_refused), where no job accounts for it and "
+    "nobody can ever move it"))
 def test_escrow_cannot_be_provider(funded, ids):
     """The escrow module account cannot be named provider (tokens would be locked forever)."""
     job_id = funded.funded_job(ids.alice, ids.carol, None, 10**18, expires_at=150)

@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from chain import (
     BURN_ADDRESS,
     ESCROW_ADDRESS,
+    TERMINAL,
     ClaimRefund,
     CompleteJob,
     CreateJob,
@@ -35,7 +36,6 @@ from chain import (
     RejectJob,
     SetProvider,
     SignedIntent,
-    TERMINAL,
     SubmitJob,
     Transfer,
     TransferTwin,
@@ -95,7 +95,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.ledger = self._new_ledger()
         self.log: list[tuple[str, object]] = []
         self.events: list[tuple] = []
-        self.net: dict[str, int] = defaultdict(int)  # Σ incoming − Σ outgoing event amounts
+        self.net: dict[str, int] = defaultdict(int)  # Σ incoming - Σ outgoing event amounts
         self.paid_out: dict[str, int] = defaultdict(int)
         self.refunded: dict[str, int] = defaultdict(int)
         self.escrowed: dict[str, int] = defaultdict(int)
@@ -342,7 +342,7 @@ class LedgerMachine(RuleBasedStateMachine):
     # -- invariants, after every step ---------------------------------------------------------
     @invariant()
     def supply_is_conserved(self):
-        """check_invariants passes; Σ balances == total supply == minted − burned; none < 0."""
+        """check_invariants passes; Σ balances == total supply == minted - burned; none < 0."""
         ledger = self.ledger
         ledger.check_invariants()
         balances = ledger.balances()
@@ -352,7 +352,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def events_reconstruct_balances(self):
-        """Σ incoming − Σ outgoing event amounts of every address equals its balance."""
+        """Σ incoming - Σ outgoing event amounts of every address equals its balance."""
         balances = self.ledger.balances()
         for address in set(self.net) | set(balances):
             if address != BURN_ADDRESS:
