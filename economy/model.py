@@ -180,7 +180,8 @@ class EconomyModel(mesa.Model):
         self.recorder = recorder or Recorder(None)
         self._verify = ledger.params.signatures == "verify"
         self._domain = ledger.domain
-        # One seed tree: (0, i) customer i's demand, (1,) the market, (2, i) agent i's policy.
+        # One seed tree: (0, i) customer i's demand, (1,) the market, (2, i) agent i's policy,
+        # (3, t) the twin's conditions in tick t's shift.
         self._market_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
         self.participants: list[Participant] = []
         self._rngs: list[np.random.Generator] = []
@@ -234,6 +235,10 @@ class EconomyModel(mesa.Model):
             self._orders[participant.address] = {}
         if participant.role is Role.EVALUATOR:
             self._evaluators = (*self._evaluators, participant.address)
+
+    def _shift_seed(self, tick: int) -> int:
+        ss = np.random.SeedSequence(self.seed, spawn_key=(3, tick))
+        return int(ss.generate_state(1)[0])
 
     def _class_of(self, address: Address) -> FlowClass:
         return self._class.get(address, FlowClass.CUSTOMER)
@@ -360,7 +365,9 @@ class EconomyModel(mesa.Model):
         evaluator = a.evaluator or p.address
         nonce = self.ledger.nonce_of(p.address)
         job_id = job_id_for(p.address, nonce)
-        eval_seed = int.from_bytes(keccak(job_id.to_bytes(8, "big"))[:4], "big")
+        # The shift the order is picked in: every job posted in one tick sees the same
+        # congestion in the twin (and the twin's per-seed precomputation is shared).
+        eval_seed = self._shift_seed(self._tick)
         baseline = self._evaluate(self.twin.solve(order, "s_shape"), order, eval_seed)
         spec_hash = keccak(f"{self.twin.twin_id}|{order.order_id}|{order.lines}".encode())
         result = self._execute(p.identity, CreateJob(

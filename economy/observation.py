@@ -81,10 +81,11 @@ class Planner:
     Evaluating a plan in the twin is what sim time buys (`Simulate`); it is not offered here.
     """
 
-    __slots__ = ("_twin",)
+    __slots__ = ("_estimates", "_twin")
 
     def __init__(self, twin: WarehouseTwin) -> None:
         self._twin = twin
+        self._estimates: dict[str, int] = {}
 
     @property
     def twin_id(self) -> str:
@@ -97,6 +98,17 @@ class Planner:
     def cu_for(self, plan: Plan, order: Order) -> int:
         """The exact compute units evaluating `plan` costs."""
         return self._twin.cu_for(plan, order)
+
+    def estimate_cu(self, order: Order) -> int:
+        """The compute units of evaluating the order's S-shape plan: a cost yardstick for
+        bidding, memoised per order (every bidder asks about the same open jobs)."""
+        cu = self._estimates.get(order.order_id)
+        if cu is None:
+            if len(self._estimates) >= 65_536:
+                self._estimates.clear()
+            cu = self._estimates[order.order_id] = self._twin.cu_for(
+                self._twin.solve(order, "s_shape"), order)
+        return cu
 
     def distance_mm(self, u: int, v: int) -> int:
         """Shortest-path distance between two layout nodes."""

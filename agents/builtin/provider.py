@@ -73,8 +73,7 @@ class ServiceProvider:
                 break
             if job.client == obs.address or job.evaluator == obs.address:
                 continue
-            s_shape = obs.planner.solve(job.order, "s_shape")
-            cost = self.candidates * obs.planner.cu_for(s_shape, job.order) * price_per_cu
+            cost = self.candidates * obs.planner.estimate_cu(job.order) * price_per_cu
             price = self.base_fee + cost * (10_000 + self.markup_bps) // 10_000
             if price <= job.budget:
                 actions.append(Bid(job_id=job.job_id, price=price))
