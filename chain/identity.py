@@ -71,6 +71,8 @@ class Identity:
             secret = bytes(Account.decrypt(blob, password))
         except FileNotFoundError:
             raise KeystoreError(f"{path}: no such keystore file") from None
+        except OSError as e:
+            raise KeystoreError(f"{path}: cannot read keystore ({e.strerror})") from None
         except (ValueError, KeyError, TypeError) as e:
             raise KeystoreError(
                 f"{path}: cannot decrypt keystore ({e}); check the file and the password"

@@ -66,7 +66,12 @@ from chain.protocols import (
 __all__ = ["ESCROW_ADDRESS", "MemoryLedger"]
 
 #: The job escrow's module account.
-ESCROW_ADDRESS: Address = "0x000000000000000000000000000000000000E5C0"
+ESCROW_ADDRESS: Address = to_checksum_address("0x000000000000000000000000000000000000e5c0")
+#: Flows only the ledger's own rules may record; a Transfer may not claim them.
+_RESERVED_FLOWS = frozenset({
+    Flow.GENESIS, Flow.MINT, Flow.TRANSFER_FEE, Flow.BURN, Flow.ESCROW_FUND, Flow.SERVICE,
+    Flow.PLATFORM_FEE, Flow.EVALUATOR_FEE, Flow.REFUND,
+})
 _OK = TxResult(ok=True)
 _LIVE = (JobState.FUNDED, JobState.SUBMITTED)
 
@@ -179,6 +184,8 @@ class MemoryLedger:
         try:
             if signed.chain_id != self.params.chain_id:
                 raise WrongDomain(self.params.chain_id, signed.chain_id)
+            if sender in (ESCROW_ADDRESS, BURN_ADDRESS):  # no key exists for these
+                raise InvalidSignature(sender, None)
             if self._verify:
                 try:
                     signer = recover(signed, self.domain, self._separator)
@@ -235,6 +242,9 @@ class MemoryLedger:
         to = _checked(op.to, "to")
         if to in (BURN_ADDRESS, ESCROW_ADDRESS):
             raise InvalidState(f"transfer to {to} is not allowed; escrow moves only through jobs")
+        if op.flow in _RESERVED_FLOWS:
+            raise InvalidState(f"flow {op.flow!r} is recorded by the ledger's own rules; tag a "
+                               "transfer 'payment', 'compute' or a flow of your own")
         held = self._balances.get(sender, 0)
         if held < amount:
             raise InsufficientFunds(sender, amount, held)
@@ -322,8 +332,9 @@ class MemoryLedger:
         if job.provider is not None:
             raise InvalidState(f"job {job.job_id} already has provider {job.provider}")
         provider = _checked(op.provider, "provider")
-        if provider in (BURN_ADDRESS, job.client):
-            raise InvalidState("the provider must be another account than the client")
+        if provider in (BURN_ADDRESS, ESCROW_ADDRESS, job.client):
+            raise InvalidState("the provider must be an account other than the client, the "
+                               "escrow and the zero address")
         budget = op.budget or job.budget
         if type(budget) is not int or not 0 < budget <= job.budget:
             raise InvalidState(f"the new budget must be in [1, {job.budget}] (the current "

@@ -241,20 +241,12 @@ def test_transfer_to_self_keeps_balance_but_fee(make_driver, ids):
     d.ledger.check_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: ESCROW_ADDRESS '0x…E5C0' is not EIP-55 checksummed (the checksum is '0x…e5c0'); "
-    "_checked() checksums op.to, so the 'to in (BURN_ADDRESS, ESCROW_ADDRESS)' guard in "
-    "_transfer/_mint never matches, and the tokens land in a second balance entry for the "
-    "same 20-byte address that no job accounts for"))
 def test_transfer_to_escrow_is_refused(funded, ids):
     """Escrow moves only through jobs: a plain transfer or a mint to the escrow is rejected."""
     funded.expect_reject(ids.alice, Transfer(to=ESCROW_ADDRESS, amount=1), "invalid_state")
     funded.expect_reject(ids.protocol, Mint(to=ESCROW_ADDRESS, amount=1), "invalid_state")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: ESCROW_ADDRESS is not EIP-55 checksummed although Address is documented as "
-    "checksummed; it compares unequal to every checksummed address the ledger produces"))
 def test_module_addresses_are_checksummed():
     """Module accounts follow the Address convention (EIP-55 checksummed)."""
     assert to_checksum_address(ESCROW_ADDRESS) == ESCROW_ADDRESS
@@ -546,12 +538,6 @@ def test_provider_rules(funded, ids):
                          "invalid_state")  # Submitted once
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: SetProvider refuses the zero address and the client but accepts the escrow module "
-    "account; completing the job then pays the provider's share to the escrow's address "
-    "(today credited under the checksummed key '0x…e5c0', a second entry beside the escrow's "
-    "'0x…E5C0', see test_transfer_to_escrow_is_refused), where no job accounts for it and "
-    "nobody can ever move it"))
 def test_escrow_cannot_be_provider(funded, ids):
     """The escrow module account cannot be named provider (tokens would be locked forever)."""
     job_id = funded.funded_job(ids.alice, ids.carol, None, 10**18, expires_at=150)
@@ -745,3 +731,28 @@ def test_memory_ledger_needs_valid_module_addresses(ids):
     """The protocol and treasury accounts must be addresses."""
     with pytest.raises(InvalidState, match="protocol must be"):
         MemoryLedger(LedgerParams(), protocol="nobody", treasury=ids.treasury.address)
+
+
+def test_transfer_cannot_forge_ledger_flows(funded, ids):
+    """A Transfer may not claim a flow the ledger's own rules record (service, refund, mint...):
+    the value-flow accounts would otherwise be forgeable."""
+    for flow in ("service", "refund", "escrow_fund", "mint", "genesis", "platform_fee"):
+        funded.expect_reject(ids.alice, Transfer(to=ids.bob.address, amount=1, flow=flow),
+                             "invalid_state")
+
+
+def test_module_accounts_cannot_send(ids):
+    """With signatures off, an action claiming to come from the escrow or the zero address is
+    refused before anything changes (no key exists for them)."""
+    from chain import BURN_ADDRESS, Intent, LedgerParams, MemoryLedger, SignedIntent
+
+    ledger = MemoryLedger(LedgerParams(signatures="off"), protocol=ids.protocol.address,
+                          treasury=ids.treasury.address)
+    before = ledger.state_hash()
+    for sender in (ESCROW_ADDRESS, BURN_ADDRESS):
+        intent = Intent(sender=sender, nonce=0, deadline=10,
+                        op=Transfer(to=ids.bob.address, amount=1))
+        result = ledger.execute(SignedIntent(intent=intent, signature=None,
+                                             chain_id=ledger.domain.chain_id))
+        assert (result.ok, result.code) == (False, "bad_signature")
+    assert ledger.state_hash() == before
