@@ -344,6 +344,12 @@ class EconomyModel(mesa.Model):
             self._event("action_rejected", p.address,
                         detail=f"{type(action).__name__}:{e.code}: {e}"[:500])
             ok = False
+        except Exception as e:  # a malformed action (wrong field types): the policy's fault
+            if self.config.strict:
+                raise
+            self._event("action_rejected", p.address,
+                        detail=f"{type(action).__name__}:malformed: {type(e).__name__}: {e}"[:500])
+            ok = False
         if not ok:
             self._stats.rejected_actions += 1
 
@@ -459,6 +465,7 @@ class EconomyModel(mesa.Model):
             self.market.record_outcome(view.provider, completed=True)
             self.market.update(view.job_id, state=JobState.COMPLETED)
             self._books.pop(view.job_id, None)
+            self._clients.pop(str(view.job_id), None)  # its flows are booked
             self._stats.completed += 1
         return result.ok
 
@@ -470,6 +477,7 @@ class EconomyModel(mesa.Model):
                 self.market.record_outcome(view.provider, completed=False)
             self.market.update(view.job_id, state=JobState.REJECTED)
             self._books.pop(view.job_id, None)
+            self._clients.pop(str(view.job_id), None)  # its flows are booked
             self._stats.rejected += 1
         return result.ok
 
@@ -481,6 +489,7 @@ class EconomyModel(mesa.Model):
         if result.ok and job_id in self.market.views:
             self.market.update(job_id, state=JobState.EXPIRED)
             self._books.pop(job_id, None)
+            self._clients.pop(str(job_id), None)  # its flows are booked
             self._stats.expired += 1
         return result.ok
 
