@@ -138,7 +138,9 @@ class Script:
 
 
 @pytest.fixture
-def build_model(write_toml: Callable[..., Path]) -> Callable[..., tuple[scenarios.Built, dict[str, Script]]]:
+def build_model(
+    write_toml: Callable[..., Path],
+) -> Callable[..., tuple[scenarios.Built, dict[str, Script]]]:
     """Build scenario data in memory (no output folder), replacing the named agents' policies
     with `Script`s: `built, scripts = build_model(data, script=["customer-0"])`."""
 

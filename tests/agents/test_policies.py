@@ -112,7 +112,7 @@ def test_unknown_builtin_suggests_near_match() -> None:
 
 def test_missing_class_and_file_are_policy_load_errors(tmp_path) -> None:
     """A missing file or class in a file raises PolicyLoadError naming what was looked for."""
-    with pytest.raises(PolicyLoadError, match="nope.py"):
+    with pytest.raises(PolicyLoadError, match=r"nope\.py"):
         load_policy("nope.py:X", base_dir=tmp_path)
     with pytest.raises(PolicyLoadError, match="did you mean 'Undercutter'"):
         load_policy("examples/undercutter.py:Undercuter", base_dir=ROOT)

@@ -25,7 +25,8 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(run) -> None:
                  "ticks.parquet"):
         assert (a.out_dir / name).read_bytes() == (b.out_dir / name).read_bytes(), name
     assert a.summary["jobs_posted"] > 0
-    assert (a.out_dir / "events.parquet").read_bytes() != (c.out_dir / "events.parquet").read_bytes()
+    events = "events.parquet"
+    assert (a.out_dir / events).read_bytes() != (c.out_dir / events).read_bytes()
     assert a.summary["events_sha256"] != c.summary["events_sha256"]
 
 
