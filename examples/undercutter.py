@@ -9,7 +9,7 @@ from economy import Action, Bid, JobState, Observation, Simulate, Submit
 class Undercutter:
     """Bids `discount_bps` below the budget; tests `candidates` TSP plans and submits the best."""
 
-    def __init__(self, discount_bps: int = 6_000, candidates: int = 3) -> None:
+    def __init__(self, discount_bps: int = 9_000, candidates: int = 3) -> None:
         self.discount_bps = discount_bps
         self.candidates = candidates
         self.working: set[int] = set()
