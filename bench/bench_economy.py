@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _scale import scaled  # noqa: E402
+from _scale import scaled
 
-from economy import Recorder  # noqa: E402
-from scenarios import build  # noqa: E402
+from economy import Recorder
+from scenarios import build
 
 
 class _Timed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -112,8 +113,6 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
 
 
 def _build_twin(sc: Scenario, src: str) -> WarehouseTwin:
-    import inspect
-
     accepted = [p for p in inspect.signature(warehouse_spec).parameters
                 if p not in ("name", "version")]
     for k in sc.twin.params:

@@ -15,7 +15,7 @@ from typing import Any
 
 from economy import Recorder
 from scenarios.build import build
-from scenarios.loading import LoadedScenario
+from scenarios.loading import LoadedScenario, validate_scenario
 
 __all__ = ["OUTPUTS", "RunResult", "apply_overrides", "run_scenario"]
 
@@ -42,8 +42,6 @@ def apply_overrides(loaded: LoadedScenario, *, seed: int | None = None,
         data["ticks"] = ticks
     if signatures is not None:
         data["ledger"]["signatures"] = signatures
-    from scenarios.loading import validate_scenario
-
     return replace(loaded, scenario=validate_scenario(data, loaded.source))
 
 
