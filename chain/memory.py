@@ -101,7 +101,6 @@ class MemoryLedger:
     def __init__(self, params: LedgerParams, *, protocol: Address, treasury: Address) -> None:
         self.params = params
         self.domain = Domain(chain_id=params.chain_id)
-        self._separator = self.domain.separator
         self.protocol = _checked(protocol, "protocol")
         self.treasury = _checked(treasury, "treasury")
         self.escrow = ESCROW_ADDRESS
@@ -188,7 +187,7 @@ class MemoryLedger:
                 raise InvalidSignature(sender, None)
             if self._verify:
                 try:
-                    signer = recover(signed, self.domain, self._separator)
+                    signer = recover(signed, self.domain)
                 except Exception:  # malformed signature bytes: treat as no valid signer
                     signer = None
                 if signer != sender:

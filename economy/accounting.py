@@ -51,7 +51,6 @@ class FlowBook:
         self._client_of = client_of
         self._tick: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self.revenue: dict[str, int] = defaultdict(int)  # whole run, by payee class
-        self.volume: dict[str, int] = defaultdict(int)  # whole run, by flow
 
     def _party(self, address: Address, ref: str, payer: bool) -> str:
         if address == BURN_ADDRESS:
@@ -72,7 +71,6 @@ class FlowBook:
             cell = self._tick[key]
             cell[0] += amount
             cell[1] += 1
-            self.volume[flow] += amount
             if flow in REVENUE_FLOWS:
                 self.revenue[key[1]] += amount
 

@@ -102,9 +102,6 @@ class JobMarket:
         completed, rejected = self.record.get(provider, (0, 0))
         return rejected - completed <= self.max_strikes
 
-    def n_bids(self) -> int:
-        return sum(len(b) for b in self._bids.values())
-
     def clear(self, rng: np.random.Generator) -> list[tuple[int, Address, int]]:
         """Winners of this round: (job_id, provider, price), in posting order."""
         awards = []

@@ -210,6 +210,7 @@ class EconomyModel(mesa.Model):
         self._ratio_sum = 0.0
         self._quality: dict[str, list] = {}  # provider group -> [sum of time ratios, jobs]
         self._tick = 0
+        self._shift_seed = 0
         self._open_jobs: tuple[JobView, ...] = ()
         self._quotes: tuple = ()
 
@@ -235,10 +236,6 @@ class EconomyModel(mesa.Model):
             self._orders[participant.address] = {}
         if participant.role is Role.EVALUATOR:
             self._evaluators = (*self._evaluators, participant.address)
-
-    def _shift_seed(self, tick: int) -> int:
-        ss = np.random.SeedSequence(self.seed, spawn_key=(3, tick))
-        return int(ss.generate_state(1)[0])
 
     def _class_of(self, address: Address) -> FlowClass:
         return self._class.get(address, FlowClass.CUSTOMER)
@@ -287,6 +284,10 @@ class EconomyModel(mesa.Model):
         self._tick = self.steps
         self.ledger.set_time(self._tick)
         self.compute.new_tick()
+        # The shift orders are picked in: every job posted in one tick sees the same
+        # congestion in the twin (and the twin's per-seed precomputation is shared).
+        shift = np.random.SeedSequence(self.seed, spawn_key=(3, self._tick))
+        self._shift_seed = int(shift.generate_state(1)[0])
         tick_ms = self.config.tick_ms
         n = 0
         for address, rng in self._demand.items():
@@ -371,9 +372,7 @@ class EconomyModel(mesa.Model):
         evaluator = a.evaluator or p.address
         nonce = self.ledger.nonce_of(p.address)
         job_id = job_id_for(p.address, nonce)
-        # The shift the order is picked in: every job posted in one tick sees the same
-        # congestion in the twin (and the twin's per-seed precomputation is shared).
-        eval_seed = self._shift_seed(self._tick)
+        eval_seed = self._shift_seed
         baseline = self._evaluate(self.twin.solve(order, "s_shape"), order, eval_seed)
         spec_hash = keccak(f"{self.twin.twin_id}|{order.order_id}|{order.lines}".encode())
         result = self._execute(p.identity, CreateJob(

@@ -43,8 +43,7 @@ def system_identities(seed: int) -> tuple[Identity, Identity, Identity]:
 
 def _policy_params(params: dict[str, Any], decimals: int) -> dict[str, Any]:
     """Policy params as given, with "<n> tokens" strings turned into exact base units."""
-    return {k: to_base_units(v.replace("tokens", "").replace("token", ""), decimals)
-            if isinstance(v, str) and _TOKENS_PARAM.match(v) else v
+    return {k: to_base_units(v, decimals) if isinstance(v, str) and _TOKENS_PARAM.match(v) else v
             for k, v in params.items()}
 
 
