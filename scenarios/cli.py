@@ -1,4 +1,4 @@
-"""The `twinecon` command line: run, validate, schema, list."""
+"""The `twinecon` command line: run, validate, schema, list, node."""
 
 from __future__ import annotations
 
@@ -36,7 +36,26 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the scenario JSON Schema")
     sub.add_parser("list", help="list the built-in scenarios")
+    _add_node_parser(sub)
     return p
+
+
+def _add_node_parser(sub: argparse._SubParsersAction) -> None:
+    node = sub.add_parser("node", help="start, stop or check a local hardhat JSON-RPC node",
+                          description="A local hardhat node on 127.0.0.1 that outlives the "
+                                      "command (its pid, url and log are kept in the state "
+                                      "folder). Needs `make node-deps`.")
+    actions = node.add_subparsers(dest="node_command", required=True, metavar="ACTION")
+    start = actions.add_parser("start", help="start a node in the background; print its url")
+    start.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
+    start.add_argument("--chain-id", type=int, default=31337, help="chain id (default: 31337)")
+    start.add_argument("--timeout", type=float, default=60.0,
+                       help="seconds to wait for the node to answer (default: 60)")
+    stop = actions.add_parser("stop", help="stop the node started by `node start`")
+    stat = actions.add_parser("status", help="print the running node's url, pid and log")
+    for action in (start, stop, stat):
+        action.add_argument("--state-dir", type=Path, default=Path(".twinecon") / "node",
+                            help="where node.json and node.log live (default: .twinecon/node)")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -110,10 +129,37 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _node_command(args: argparse.Namespace) -> int:
+    from chain.node import start_background, status, stop_background
+
+    if args.node_command == "start":
+        state, started = start_background(args.state_dir, port=args.port,
+                                          chain_id=args.chain_id, timeout=args.timeout)
+        if not started:
+            print(f"twinecon: a node is already running (pid {state.pid}, chain id "
+                  f"{state.chain_id}); `twinecon node stop` ends it", file=sys.stderr)
+        print(state.url)
+        return 0
+    if args.node_command == "stop":
+        state = stop_background(args.state_dir)
+        print("no node running" if state is None else
+              f"stopped the node at {state.url} (pid {state.pid})")
+        return 0
+    state = status(args.state_dir)
+    if state is None:
+        print("no node running")
+        return 1
+    answering = "answering" if state.answering else "NOT answering"
+    print(f"{state.url} {answering} (chain id {state.chain_id}, pid {state.pid}, "
+          f"log {state.log})")
+    return 0 if answering == "answering" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; a TwineconError becomes one line on stderr and exit code 2."""
     args = _parser().parse_args(argv)
-    handler = {"run": _run, "validate": _validate, "schema": _schema, "list": _list}
+    handler = {"run": _run, "validate": _validate, "schema": _schema, "list": _list,
+               "node": _node_command}
     try:
         return handler[args.command](args)
     except TwineconError as e:
