@@ -13,6 +13,7 @@ __all__ = [
     "InvalidState",
     "InvariantViolation",
     "KeystoreError",
+    "Malformed",
     "NonceMismatch",
     "Unauthorized",
     "UnknownOp",
@@ -88,6 +89,14 @@ class InsufficientFunds(ChainError, ValueError):
 
 class InvalidState(ChainError, ValueError):
     code = "invalid_state"
+
+
+class Malformed(ChainError, ValueError):
+    """An action whose fields cannot be ABI-encoded (a non-address, an int out of its type's
+    range, more than 32 bytes for a bytes32): it could never reach a chain, so nothing changes,
+    not even the nonce."""
+
+    code = "malformed"
 
 
 class CapExceeded(ChainError, ValueError):

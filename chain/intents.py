@@ -9,6 +9,7 @@ from typing import Any
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
+from chain.deployment import HUB_ADDRESS
 from chain.identity import Address, Identity
 from chain.ops import Op, params_hash
 
@@ -23,6 +24,7 @@ _INTENT_TYPE = (
 _DOMAIN_TYPEHASH = keccak(text=_DOMAIN_TYPE)
 _INTENT_TYPEHASH = keccak(text=_INTENT_TYPE)
 _KIND_HASH: dict[str, bytes] = {}
+_HALF_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 // 2
 
 
 def _word(n: int) -> bytes:
@@ -40,7 +42,7 @@ class Domain:
     name: str = "twinecon"
     version: str = "1"
     chain_id: int = 31337
-    verifying_contract: Address = "0x0000000000000000000000000000000000007c01"
+    verifying_contract: Address = HUB_ADDRESS  # the Hub contract, at its canonical address
 
     @property
     def separator(self) -> bytes:
@@ -143,7 +145,14 @@ def sign(intent: Intent, identity: Identity, domain: Domain) -> SignedIntent:
 
 def recover(signed: SignedIntent, domain: Domain) -> Address:
     """The address whose key made `signed.signature` over the intent under `domain`."""
-    if signed.signature is None:
+    signature = signed.signature
+    if signature is None:
         raise ValueError("no signature")
+    # As the contracts (snekmate's ecdsa): 65 bytes, v in {27, 28}, s in the lower half order,
+    # so a signature has exactly one valid form.
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        raise ValueError("a signature is 65 bytes r ‖ s ‖ v with v 27 or 28")
+    if int.from_bytes(signature[32:64], "big") > _HALF_N:
+        raise ValueError("a signature's s must be in the lower half of the curve order")
     digest = signed.intent.digest(domain)
-    return Account._recover_hash(digest, signature=signed.signature)
+    return Account._recover_hash(digest, signature=signature)

@@ -2,10 +2,13 @@
 
 Every other backend is tested against this one. The rules:
 
-- An action whose authentication fails (wrong domain, bad signature, wrong nonce, deadline
-  passed) changes nothing at all, not even the nonce.
+- An action that is malformed (a field its ABI type cannot hold) or whose authentication fails
+  (wrong domain, bad signature, wrong nonce, deadline passed) changes nothing at all, not even
+  the nonce: on a chain it would never be executed.
 - An authenticated action that breaks a rule (missing authority, insufficient funds, wrong job
   state) consumes its nonce and changes nothing else; a `rejected` event records why.
+- Strings have the contracts' limits (flow and topic 32 bytes, twin key 64, version 32) and a
+  bytes32 field is zero-padded to 32 bytes, as the contracts store it.
 - Every movement of tokens is one event row `payer → payee, amount, flow`; the sum of the rows
   a payer sends equals what leaves its balance, so events alone reconstruct every balance.
 """
@@ -15,11 +18,13 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import astuple, replace
 from functools import lru_cache
 
-from eth_utils import is_hex_address, to_checksum_address
+from eth_utils import to_checksum_address
 
+from chain.abi import malformed
+from chain.deployment import ESCROW_ADDRESS
 from chain.errors import (
     CapExceeded,
     ChainError,
@@ -28,6 +33,7 @@ from chain.errors import (
     InvalidSignature,
     InvalidState,
     InvariantViolation,
+    Malformed,
     NonceMismatch,
     Unauthorized,
     UnknownOp,
@@ -65,8 +71,18 @@ from chain.protocols import (
 
 __all__ = ["ESCROW_ADDRESS", "MemoryLedger"]
 
-#: The job escrow's module account.
-ESCROW_ADDRESS: Address = to_checksum_address("0x000000000000000000000000000000000000e5c0")
+#: String fields and the most bytes (UTF-8) the contracts accept in each.
+STRING_LIMITS: dict[type[Op], tuple[tuple[str, int], ...]] = {
+    Transfer: (("flow", 32),),
+    Mint: (("flow", 32),),
+    RegisterTwin: (("key", 64), ("version", 32)),
+    PublishVersion: (("key", 64), ("version", 32)),
+    TransferTwin: (("key", 64),),
+    Post: (("topic", 32),),
+}
+_INTENT_ABI = ("address", "uint256", "uint256")
+#: The most versions one twin may have (the Registry contract's bound).
+MAX_VERSIONS = 256
 #: Flows only the ledger's own rules may record; a Transfer may not claim them.
 _RESERVED_FLOWS = frozenset({
     Flow.GENESIS, Flow.MINT, Flow.TRANSFER_FEE, Flow.BURN, Flow.ESCROW_FUND, Flow.SERVICE,
@@ -78,9 +94,12 @@ _LIVE = (JobState.FUNDED, JobState.SUBMITTED)
 
 @lru_cache(maxsize=65_536)
 def _checked(address: str, field: str) -> Address:
-    if not isinstance(address, str) or not is_hex_address(address):
-        raise InvalidState(f"{field} must be a 0x-prefixed 20-byte hex address, got {address!r}")
+    """The checksummed form of an address already known to be well-formed."""
     return to_checksum_address(address)
+
+
+def _b32(value: bytes) -> bytes:
+    return bytes(value).ljust(32, b"\x00")
 
 
 def _positive(amount: int, field: str = "amount") -> int:
@@ -101,6 +120,10 @@ class MemoryLedger:
     def __init__(self, params: LedgerParams, *, protocol: Address, treasury: Address) -> None:
         self.params = params
         self.domain = Domain(chain_id=params.chain_id)
+        for name, value in (("protocol", protocol), ("treasury", treasury)):
+            if malformed(("address",), (value,)):
+                raise InvalidState(f"{name} must be a 0x-prefixed 20-byte hex address, got "
+                                   f"{value!r}")
         self.protocol = _checked(protocol, "protocol")
         self.treasury = _checked(treasury, "treasury")
         self.escrow = ESCROW_ADDRESS
@@ -183,6 +206,10 @@ class MemoryLedger:
         try:
             if signed.chain_id != self.params.chain_id:
                 raise WrongDomain(self.params.chain_id, signed.chain_id)
+            why = malformed(_INTENT_ABI, (sender, intent.nonce, intent.deadline)) or malformed(
+                intent.op.ABI, astuple(intent.op))
+            if why is not None:
+                raise Malformed(f"{intent.op.KIND}: {why}")
             if sender in (ESCROW_ADDRESS, BURN_ADDRESS):  # no key exists for these
                 raise InvalidSignature(sender, None)
             if self._verify:
@@ -204,6 +231,9 @@ class MemoryLedger:
         try:
             if handler is None:
                 raise UnknownOp(f"unknown operation {type(intent.op).__name__}")
+            for field, limit in STRING_LIMITS.get(type(intent.op), ()):
+                if len(getattr(intent.op, field).encode()) > limit:
+                    raise InvalidState(f"{field} must be at most {limit} bytes (UTF-8)")
             handler(sender, intent.op, intent.nonce)
         except ChainError as e:
             return self._reject(sender, intent.op, e)
@@ -305,7 +335,7 @@ class MemoryLedger:
         self._jobs[job_id] = Job(
             job_id=job_id, client=sender, evaluator=evaluator, assigner=assigner, provider=None,
             budget=op.budget, expires_at=op.expires_at, state=JobState.OPEN,
-            spec_hash=bytes(op.spec_hash),
+            spec_hash=_b32(op.spec_hash),
         )
         self._emit("job_created", sender, evaluator, 0, "", str(job_id), str(op.budget))
 
@@ -351,10 +381,9 @@ class MemoryLedger:
             raise Unauthorized(sender, f"submit to job {job.job_id}",
                                f"its provider {job.provider}")
         self._not_expired(job, "submit to")
-        self._jobs[job.job_id] = replace(job, state=JobState.SUBMITTED,
-                                         deliverable=bytes(op.deliverable))
-        self._emit("job_submitted", sender, job.client, 0, "", str(job.job_id),
-                   bytes(op.deliverable).hex())
+        deliverable = _b32(op.deliverable)
+        self._jobs[job.job_id] = replace(job, state=JobState.SUBMITTED, deliverable=deliverable)
+        self._emit("job_submitted", sender, job.client, 0, "", str(job.job_id), deliverable.hex())
 
     def _complete_job(self, sender: Address, op: CompleteJob, nonce: int) -> None:
         job = self._live_job(op.job_id, _LIVE, "complete")
@@ -368,7 +397,7 @@ class MemoryLedger:
         platform = budget * self.params.platform_fee_bps // 10_000
         evaluator_fee = budget * self.params.evaluator_fee_bps // 10_000
         self._jobs[job.job_id] = replace(job, state=JobState.COMPLETED)
-        self._emit("job_completed", sender, job.provider, 0, "", ref, bytes(op.reason).hex())
+        self._emit("job_completed", sender, job.provider, 0, "", ref, _b32(op.reason).hex())
         self._pay(ESCROW_ADDRESS, self.treasury, platform, Flow.PLATFORM_FEE, ref)
         self._pay(ESCROW_ADDRESS, job.evaluator, evaluator_fee, Flow.EVALUATOR_FEE, ref)
         self._pay(ESCROW_ADDRESS, job.provider, budget - platform - evaluator_fee, Flow.SERVICE,
@@ -386,7 +415,7 @@ class MemoryLedger:
         if sender != job.evaluator:
             raise Unauthorized(sender, f"reject job {job.job_id}", f"its evaluator {job.evaluator}")
         self._not_expired(job, "reject")
-        self._refund(job, JobState.REJECTED, "job_rejected", bytes(op.reason).hex())
+        self._refund(job, JobState.REJECTED, "job_rejected", _b32(op.reason).hex())
 
     def _claim_refund(self, sender: Address, op: ClaimRefund, nonce: int) -> None:
         job = self._live_job(op.job_id, (JobState.OPEN, *_LIVE), "claim the refund of")
@@ -403,7 +432,7 @@ class MemoryLedger:
             raise InvalidState(f"twin {op.key} is already registered (owner "
                                f"{self._twins[op.key].owner}); publish a new version instead")
         self._twins[op.key] = Twin(key=op.key, owner=sender,
-                                   versions=((op.version, bytes(op.spec_hash)),))
+                                   versions=((op.version, _b32(op.spec_hash)),))
         self._emit("twin_registered", sender, sender, 0, "", op.key, op.version)
 
     def _owned_twin(self, sender: Address, key: str, action: str) -> Twin:
@@ -421,8 +450,11 @@ class MemoryLedger:
         if any(v == op.version for v, _ in twin.versions):
             raise InvalidState(f"twin {op.key} already has version {op.version}; versions are "
                                "immutable, publish a new version number")
+        if len(twin.versions) >= MAX_VERSIONS:
+            raise InvalidState(f"twin {op.key} has the most versions a twin may have "
+                               f"({MAX_VERSIONS}); register a new twin")
         self._twins[op.key] = replace(
-            twin, versions=(*twin.versions, (op.version, bytes(op.spec_hash))))
+            twin, versions=(*twin.versions, (op.version, _b32(op.spec_hash))))
         self._emit("twin_version", sender, sender, 0, "", op.key, op.version)
 
     def _transfer_twin(self, sender: Address, op: TransferTwin, nonce: int) -> None:
@@ -434,7 +466,7 @@ class MemoryLedger:
         self._emit("twin_transferred", sender, to, 0, "", op.key)
 
     def _post(self, sender: Address, op: Post, nonce: int) -> None:
-        self._emit("post", sender, BURN_ADDRESS, 0, op.topic, str(op.ref), bytes(op.data).hex())
+        self._emit("post", sender, BURN_ADDRESS, 0, op.topic, str(op.ref), _b32(op.data).hex())
 
     # -- invariants, hashing, snapshots ----------------------------------------------------
     def check_invariants(self) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 from typing import ClassVar
 
-from eth_abi import encode
 from eth_utils import keccak
 
+from chain.abi import encode, malformed
+from chain.errors import Malformed
 from chain.identity import Address
 
 __all__ = [
@@ -56,8 +57,15 @@ class Op:
 
 
 def params_hash(op: Op) -> bytes:
-    """keccak256 of the ABI encoding of the operation's fields, in declaration order."""
-    return keccak(encode(list(op.ABI), list(astuple(op))))
+    """keccak256 of the ABI encoding of the operation's fields, in declaration order.
+
+    Raises Malformed when a field cannot be encoded under the operation's ABI.
+    """
+    values = astuple(op)
+    reason = malformed(op.ABI, values)
+    if reason is not None:
+        raise Malformed(f"{op.KIND}: {reason}")
+    return keccak(encode(op.ABI, values))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

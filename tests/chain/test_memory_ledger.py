@@ -155,13 +155,23 @@ def test_burns_do_not_free_room_under_the_cap(make_driver, ids):
     d.expect_reject(ids.protocol, Mint(to=ids.bob.address, amount=1), "cap_exceeded")
 
 
-@pytest.mark.parametrize("amount", [0, -1])
-def test_mint_and_transfer_need_a_positive_amount(make_driver, ids, amount):
-    """Amounts are positive ints in base units; zero or negative is an invalid_state."""
-    d = make_driver(signatures="off")  # a negative uint cannot be ABI-encoded for signing
+def test_mint_and_transfer_need_a_positive_amount(funded, ids):
+    """Amounts are positive ints in base units; zero is an invalid_state."""
+    funded.expect_reject(ids.protocol, Mint(to=ids.alice.address, amount=0), "invalid_state")
+    funded.expect_reject(ids.alice, Transfer(to=ids.bob.address, amount=0), "invalid_state")
+
+
+@pytest.mark.parametrize("amount", [-1, 2**256, 1.5, True])
+def test_unencodable_amounts_are_malformed_and_change_nothing(make_driver, ids, amount):
+    """A negative, fractional or 257-bit amount cannot be ABI-encoded: no chain would ever see
+    it, so the action is refused as malformed without consuming the nonce (signatures off,
+    since such an op cannot even be signed)."""
+    d = make_driver(signatures="off")
     d.ok(ids.protocol, Mint(to=ids.alice.address, amount=10))
-    d.expect_reject(ids.protocol, Mint(to=ids.alice.address, amount=amount), "invalid_state")
-    d.expect_reject(ids.alice, Transfer(to=ids.bob.address, amount=amount), "invalid_state")
+    d.expect_reject(ids.protocol, Mint(to=ids.alice.address, amount=amount), "malformed",
+                    authenticated=False)
+    d.expect_reject(ids.alice, Transfer(to=ids.bob.address, amount=amount), "malformed",
+                    authenticated=False)
 
 
 def test_mint_and_transfer_to_zero_address_refused(funded, ids):
@@ -501,16 +511,28 @@ def test_create_job_validation(funded, ids, field, value):
 
 
 @pytest.mark.parametrize("field", ["evaluator", "assigner"])
-@pytest.mark.parametrize("value", ["0x1234", "nobody", 7])
+@pytest.mark.parametrize("value", ["0x1234", "nobody", 7, "0x" + "zz" * 20])
 def test_malformed_addresses_rejected(make_driver, ids, field, value):
-    """A malformed address in an op is an invalid_state, not an exception (signatures off,
-    since such an op cannot even be ABI-encoded for signing)."""
+    """A malformed address in an op is refused as malformed, not an exception, and changes
+    nothing (signatures off, since such an op cannot even be ABI-encoded for signing)."""
     d = make_driver(signatures="off")
     fields = dict(evaluator=ids.carol.address, assigner=BURN_ADDRESS, budget=10,
                   expires_at=150) | {field: value}
-    result = d.expect_reject(ids.alice, CreateJob(**fields), "invalid_state")
-    assert f"{field} must be a 0x-prefixed 20-byte hex address" in result.reason
-    d.expect_reject(ids.alice, Transfer(to=value, amount=1), "invalid_state")
+    result = d.expect_reject(ids.alice, CreateJob(**fields), "malformed", authenticated=False)
+    assert "must be a 0x-prefixed 20-byte hex address" in result.reason
+    d.expect_reject(ids.alice, Transfer(to=value, amount=1), "malformed", authenticated=False)
+
+
+def test_strings_longer_than_the_contracts_hold_are_invalid(funded, ids):
+    """Flows and topics hold 32 bytes, twin keys 64, versions 32 (UTF-8), as the contracts."""
+    funded.expect_reject(ids.alice, Transfer(to=ids.bob.address, amount=1, flow="f" * 33),
+                         "invalid_state")
+    funded.ok(ids.alice, Transfer(to=ids.bob.address, amount=1, flow="f" * 32))
+    funded.expect_reject(ids.alice, RegisterTwin(key="w/" + "k" * 63, version="1",
+                                                 spec_hash=b"\x01" * 32), "invalid_state")
+    funded.expect_reject(ids.alice, RegisterTwin(key="w/k", version="é" * 17,
+                                                 spec_hash=b"\x01" * 32), "invalid_state")
+    funded.expect_reject(ids.alice, Post(topic="t" * 33, ref=1), "invalid_state")
 
 
 def test_provider_rules(funded, ids):
@@ -729,7 +751,7 @@ def test_balance_of_and_balances_agree(funded, ids):
 
 def test_memory_ledger_needs_valid_module_addresses(ids):
     """The protocol and treasury accounts must be addresses."""
-    with pytest.raises(InvalidState, match="protocol must be"):
+    with pytest.raises(ChainError, match="protocol must be"):
         MemoryLedger(LedgerParams(), protocol="nobody", treasury=ids.treasury.address)
 
 

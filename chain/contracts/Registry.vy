@@ -1,0 +1,160 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy off
+"""
+@title twinecon Registry: twins as NFTs with an immutable, linear version history
+@notice A twin `kind/name` is the ERC-721 token with id uint256(keccak256(key)); its owner is
+        the NFT's owner. Versions are appended by the owner only, never changed or removed, and
+        a version name is used once per twin. Ownership moves by `transfer_twin` through the
+        hub (signed, nonce-checked); the standard ERC-721 transfer entry points are not
+        exported, so the registry's history is the hub's history.
+"""
+
+from snekmate.auth import ownable
+from snekmate.tokens import erc721
+
+initializes: ownable
+initializes: erc721[ownable := ownable]
+
+exports: (
+    erc721.ownerOf,
+    erc721.balanceOf,
+    erc721.supportsInterface,
+    erc721.name,
+    erc721.symbol,
+    ownable.owner,
+)
+
+MAX_PARAMS: constant(uint256) = 320
+MAX_VERSIONS: constant(uint256) = 256
+KIND_REGISTER: constant(uint8) = 9
+KIND_PUBLISH: constant(uint8) = 10
+KIND_TRANSFER: constant(uint8) = 11
+
+
+struct Version:
+    name: String[32]
+    spec_hash: bytes32
+
+
+HUB: public(immutable(address))
+
+versions: HashMap[uint256, DynArray[Version, MAX_VERSIONS]]
+has_version: HashMap[uint256, HashMap[bytes32, bool]]
+
+
+event TwinRegistered:
+    twin_id: indexed(uint256)
+    owner: indexed(address)
+    key: String[64]
+    version: String[32]
+    spec_hash: bytes32
+
+
+event TwinVersion:
+    twin_id: indexed(uint256)
+    owner: indexed(address)
+    key: String[64]
+    version: String[32]
+    spec_hash: bytes32
+
+
+event TwinTransferred:
+    twin_id: indexed(uint256)
+    owner: indexed(address)
+    to: indexed(address)
+    key: String[64]
+
+
+@deploy
+def __init__(hub_: address):
+    ownable.__init__()
+    erc721.__init__("twinecon twins", "TWIN", "", "twinecon twins", "1")
+    HUB = hub_
+
+
+@external
+@view
+def twin(key: String[64]) -> (address, DynArray[Version, MAX_VERSIONS]):
+    """
+    @dev The owner and the version history (oldest first) of `key`; the zero address if none.
+    """
+    twin_id: uint256 = convert(keccak256(key), uint256)
+    return erc721._owner_of(twin_id), self.versions[twin_id]
+
+
+@external
+def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[MAX_PARAMS]):
+    """
+    @dev Applies an authenticated registry action (hub only); reverts with the rule's code.
+    """
+    assert msg.sender == HUB, "unauthorized"
+    key: String[64] = ""
+    if kind == KIND_TRANSFER:
+        to: address = empty(address)
+        key, to = abi_decode(params, (String[64], address))
+        self._transfer_twin(sender, key, to)
+        return
+    version: String[32] = ""
+    spec_hash: bytes32 = empty(bytes32)
+    key, version, spec_hash = abi_decode(params, (String[64], String[32], bytes32))
+    if kind == KIND_REGISTER:
+        self._register(sender, key, version, spec_hash)
+    elif kind == KIND_PUBLISH:
+        self._publish(sender, key, version, spec_hash)
+    else:
+        raise "unknown_op"
+
+
+@internal
+@pure
+def _has_slash(key: String[64]) -> bool:
+    raw: Bytes[64] = convert(key, Bytes[64])
+    for i: uint256 in range(64):
+        if i >= len(raw):
+            break
+        if slice(raw, i, 1) == b"/":
+            return True
+    return False
+
+
+@internal
+def _register(sender: address, key: String[64], version: String[32], spec_hash: bytes32):
+    assert self._has_slash(key) and len(version) != 0, "invalid_state"
+    twin_id: uint256 = convert(keccak256(key), uint256)
+    assert not erc721._exists(twin_id), "invalid_state"
+    erc721._mint(sender, twin_id)
+    self._append(twin_id, version, spec_hash)
+    log TwinRegistered(twin_id=twin_id, owner=sender, key=key, version=version,
+                       spec_hash=spec_hash)
+
+
+@internal
+def _owned(sender: address, key: String[64]) -> uint256:
+    twin_id: uint256 = convert(keccak256(key), uint256)
+    assert erc721._exists(twin_id), "invalid_state"
+    assert erc721._owner_of(twin_id) == sender, "unauthorized"
+    return twin_id
+
+
+@internal
+def _publish(sender: address, key: String[64], version: String[32], spec_hash: bytes32):
+    twin_id: uint256 = self._owned(sender, key)
+    assert len(version) != 0, "invalid_state"
+    assert not self.has_version[twin_id][keccak256(version)], "invalid_state"
+    self._append(twin_id, version, spec_hash)
+    log TwinVersion(twin_id=twin_id, owner=sender, key=key, version=version, spec_hash=spec_hash)
+
+
+@internal
+def _append(twin_id: uint256, version: String[32], spec_hash: bytes32):
+    assert len(self.versions[twin_id]) < MAX_VERSIONS, "invalid_state"
+    self.versions[twin_id].append(Version(name=version, spec_hash=spec_hash))
+    self.has_version[twin_id][keccak256(version)] = True
+
+
+@internal
+def _transfer_twin(sender: address, key: String[64], to: address):
+    twin_id: uint256 = self._owned(sender, key)
+    assert to != empty(address), "invalid_state"
+    erc721._transfer(sender, to, twin_id)
+    log TwinTransferred(twin_id=twin_id, owner=sender, to=to, key=key)
