@@ -1,5 +1,6 @@
 """Shared fixtures for the economy, agents and scenarios tests: scenario files written to a
-temporary folder, short runs of a scenario, and a scripted policy a test drives by hand.
+temporary folder, short runs of a scenario, and a scripted policy a test drives by hand. For
+the rpc ledger tests: `hardhat_node`, a local hardhat JSON-RPC node shared by the session.
 
 Scenario data is a plain dict in the schema's shape; `write_toml` turns it into a TOML file so
 tests go through the same loading path (`scenarios.load_scenario`) users do.
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import pandas as pd
 import pytest
 
 import scenarios
+from chain.node import LocalNode, NodeError, find_hardhat
 from economy import Action, Observation
 
 #: A small warehouse-market: 4 customers, one thorough provider group, evaluators, compute.
@@ -154,3 +157,23 @@ def build_model(
         return built, scripts
 
     return make
+
+
+@pytest.fixture(scope="session")
+def hardhat_installed() -> None:
+    """Skip the test when hardhat is not installed (`make node-deps`); fail instead if CI=true."""
+    try:
+        find_hardhat()
+    except NodeError as e:
+        reason = f"no local hardhat node: {e}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def hardhat_node(hardhat_installed: None) -> Iterator[LocalNode]:
+    """A local hardhat node (chain id 31337) on a free 127.0.0.1 port, shared by the session;
+    skipped without hardhat (failed if CI=true)."""
+    with LocalNode.start() as node:
+        yield node
