@@ -9,7 +9,7 @@ against eth_abi. `malformed` says why a value cannot be encoded, before anything
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple
+from functools import lru_cache
 
 __all__ = ["encode", "malformed", "malformed_op", "word"]
 
@@ -26,15 +26,22 @@ def _padded(data: bytes) -> bytes:
     return data + b"\x00" * (-len(data) % 32)
 
 
+@lru_cache(maxsize=65_536)
+def _is_address(v: str) -> bool:
+    if len(v) != 42 or v[:2] not in ("0x", "0X"):
+        return False
+    try:
+        int(v[2:], 16)
+    except ValueError:
+        return False
+    return "_" not in v and " " not in v  # int() accepts both; an address does not
+
+
 def malformed(types: Sequence[str], values: Sequence[object]) -> str | None:
     """Why `values` cannot be ABI-encoded as `types`, or None if they can."""
     for i, (t, v) in enumerate(zip(types, values, strict=True)):
         if t == "address":
-            if not (isinstance(v, str) and len(v) == 42 and v[:2] in ("0x", "0X")):
-                return f"field {i} must be a 0x-prefixed 20-byte hex address, got {v!r}"
-            try:
-                int(v[2:], 16)
-            except ValueError:
+            if not (isinstance(v, str) and _is_address(v)):
                 return f"field {i} must be a 0x-prefixed 20-byte hex address, got {v!r}"
         elif t == "bytes32":
             if not isinstance(v, bytes | bytearray) or len(v) > 32:
@@ -51,7 +58,9 @@ def malformed(types: Sequence[str], values: Sequence[object]) -> str | None:
 
 def malformed_op(op: object) -> str | None:
     """Why operation `op`'s fields cannot be encoded under its ABI, or None if they can."""
-    return malformed(op.ABI, astuple(op))  # type: ignore[attr-defined]
+    from chain.ops import values_of
+
+    return malformed(op.ABI, values_of(op))  # type: ignore[arg-type, attr-defined]
 
 
 def encode(types: Sequence[str], values: Sequence[object]) -> bytes:

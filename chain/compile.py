@@ -24,6 +24,8 @@ from chain.errors import ChainError
 __all__ = ["CONTRACTS_DIR", "Artifact", "artifact", "cache_dir", "compile_all"]
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
+#: The EVM rules the contracts are compiled for: pyrevm, hardhat 2 and current chains run them.
+EVM_VERSION = "cancun"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ def cache_dir() -> Path:
 
 
 def _sources_hash() -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"evm={EVM_VERSION};".encode())
     for name in ("vyper", "snekmate"):
         h.update(f"{name}={metadata.version(name)};".encode())
     for path in sorted(CONTRACTS_DIR.glob("*.vy")):
@@ -64,11 +66,14 @@ def _compile(name: str) -> dict:
     except ImportError as e:  # pragma: no cover - vyper is a dependency
         raise ChainError(f"the vyper compiler is not installed ({e}); run `make test` or "
                          "`pip install -e .`") from e
+    from vyper.compiler.settings import Settings
+
     path = CONTRACTS_DIR / f"{name}.vy"
     out = compile_code(
         path.read_text(), contract_path=path.name, resolved_path=path,
         input_bundle=FilesystemInputBundle(_search_paths()),
         output_formats=["abi", "bytecode", "bytecode_runtime"],
+        settings=Settings(evm_version=EVM_VERSION),
     )
     return {"abi": out["abi"], "initcode": out["bytecode"][2:],
             "runtime": out["bytecode_runtime"][2:]}

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable
-from dataclasses import astuple, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import lru_cache
 
 from eth_utils import to_checksum_address
@@ -40,7 +40,7 @@ from chain.errors import (
     WrongDomain,
 )
 from chain.flows import Flow
-from chain.identity import Address
+from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent, recover
 from chain.ops import (
     ClaimRefund,
@@ -58,6 +58,7 @@ from chain.ops import (
     Transfer,
     TransferTwin,
     job_id_for,
+    values_of,
 )
 from chain.protocols import (
     BURN_ADDRESS,
@@ -153,6 +154,9 @@ class MemoryLedger:
             Post: self._post,
         }
 
+    def enroll(self, identities: Iterable[Identity]) -> None:
+        """Keys are not needed in memory: a no-op (the rpc backend signs with them)."""
+
     # -- reading ---------------------------------------------------------------------------
     @property
     def now(self) -> int:
@@ -207,7 +211,7 @@ class MemoryLedger:
             if signed.chain_id != self.params.chain_id:
                 raise WrongDomain(self.params.chain_id, signed.chain_id)
             why = malformed(_INTENT_ABI, (sender, intent.nonce, intent.deadline)) or malformed(
-                intent.op.ABI, astuple(intent.op))
+                intent.op.ABI, values_of(intent.op))
             if why is not None:
                 raise Malformed(f"{intent.op.KIND}: {why}")
             if sender in (ESCROW_ADDRESS, BURN_ADDRESS):  # no key exists for these

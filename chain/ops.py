@@ -7,7 +7,8 @@ hashed into the EIP-712 envelope.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import ClassVar
 
 from eth_utils import keccak
@@ -34,6 +35,7 @@ __all__ = [
     "TransferTwin",
     "job_id_for",
     "params_hash",
+    "values_of",
 ]
 
 ZERO32 = b"\x00" * 32
@@ -56,12 +58,25 @@ class Op:
     ABI: ClassVar[tuple[str, ...]] = ()
 
 
+_GETTERS: dict[type, attrgetter] = {}
+
+
+def values_of(op: Op) -> tuple:
+    """The operation's field values in declaration order (as dataclasses.astuple, without its
+    recursive deep copy, which costs more than executing the operation)."""
+    getter = _GETTERS.get(type(op))
+    if getter is None:
+        names = [f.name for f in fields(op)]
+        getter = _GETTERS[type(op)] = attrgetter(*names, names[0]) if names else None
+    return getter(op)[:-1] if getter is not None else ()
+
+
 def params_hash(op: Op) -> bytes:
     """keccak256 of the ABI encoding of the operation's fields, in declaration order.
 
     Raises Malformed when a field cannot be encoded under the operation's ABI.
     """
-    values = astuple(op)
+    values = values_of(op)
     reason = malformed(op.ABI, values)
     if reason is not None:
         raise Malformed(f"{op.KIND}: {reason}")

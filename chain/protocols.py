@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from chain.identity import Address
+from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent
 
 __all__ = [
@@ -126,6 +127,7 @@ class Ledger(Protocol):
     @property
     def now(self) -> int: ...
     def set_time(self, tick: int) -> None: ...
+    def enroll(self, identities: Iterable[Identity]) -> None: ...
     def execute(self, signed: SignedIntent) -> TxResult: ...
     def balance_of(self, account: Address) -> int: ...
     def nonce_of(self, account: Address) -> int: ...

@@ -1,0 +1,465 @@
+"""ContractLedger: the Ledger protocol on the real contracts, over any EVM transport.
+
+The contracts (chain/contracts/) hold the state and enforce every rule; this class deploys
+them, turns signed actions into calls of `Hub.execute` from the sender's address, and decodes
+the contracts' events into the same event rows the reference ledger (`MemoryLedger`) records.
+Two transports carry the calls: an in-process pyrevm EVM (`chain.evm`) and a JSON-RPC node
+through web3 (`chain.rpc`).
+
+What the contracts cannot see is checked here, as a node would before accepting a
+transaction: the chain id the action was signed for, and whether its fields can be ABI-encoded
+at all (`malformed`). Both refusals change nothing, as in the reference ledger.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import NamedTuple, Protocol
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
+
+from chain.abi import encode, encode_bytes, malformed, word
+from chain.compile import compile_all
+from chain.deployment import DEPLOYER
+from chain.errors import (
+    ChainError,
+    InvalidState,
+    InvariantViolation,
+    Malformed,
+    UnknownOp,
+    WrongDomain,
+)
+from chain.flows import Flow
+from chain.identity import Address, Identity
+from chain.intents import Domain, SignedIntent
+from chain.memory import STRING_LIMITS  # noqa: F401  (the limits the contracts share)
+from chain.ops import OPS, Op, values_of
+from chain.protocols import BURN_ADDRESS, Event, Job, JobState, LedgerParams, Twin, TxResult
+
+__all__ = ["KIND_INDEX", "ContractLedger", "Outcome", "Transport"]
+
+#: An operation's `kind` argument of Hub.execute: its index in chain.ops.OPS.
+KIND_INDEX: dict[type[Op], int] = {cls: i for i, cls in enumerate(OPS.values())}
+_INTENT_ABI = ("address", "uint256", "uint256")
+_STATES = (None, JobState.OPEN, JobState.FUNDED, JobState.SUBMITTED, JobState.COMPLETED,
+           JobState.REJECTED, JobState.EXPIRED)
+_LIVE = (JobState.FUNDED, JobState.SUBMITTED)
+_TERMINAL_EVENTS = ("job_completed", "job_rejected", "job_expired")
+_CODES = frozenset({"bad_signature", "bad_nonce", "deadline_passed", "unauthorized",
+                    "insufficient_funds", "invalid_state", "cap_exceeded", "unknown_op"})
+
+
+class Outcome(NamedTuple):
+    """What one transaction did: whether it reverted, its return or revert data, its logs."""
+
+    ok: bool
+    output: bytes
+    logs: list[tuple[str, list[bytes], bytes]]  # (contract address, topics, data)
+
+
+class Transport(Protocol):
+    """Carries calls to an EVM: in-process (pyrevm) or a JSON-RPC node (web3)."""
+
+    chain_id: int
+    #: True when this ledger is the chain's only writer, so it may mirror nonces and time.
+    exclusive: bool
+
+    def deploy(self, deployer: Identity, initcode: bytes) -> Address: ...
+    def send(self, sender: Address, to: Address, data: bytes) -> Outcome: ...
+    def call(self, to: Address, data: bytes) -> bytes: ...
+    def snapshot(self) -> object: ...
+    def revert(self, snapshot: object) -> None: ...
+
+
+@lru_cache(maxsize=256)
+def _selector(signature: str) -> bytes:
+    return keccak(text=signature)[:4]
+
+
+def _topic(signature: str) -> bytes:
+    return keccak(text=signature)
+
+
+_EXECUTE = _selector("execute(address,uint256,uint256,uint8,bytes,bytes)")
+_ERROR = _selector("Error(string)")
+
+
+@lru_cache(maxsize=65_536)
+def _address(word_: bytes) -> Address:
+    return to_checksum_address(word_[-20:])
+
+
+_checksum = lru_cache(maxsize=65_536)(to_checksum_address)
+
+
+def _int(data: bytes, i: int) -> int:
+    return int.from_bytes(data[32 * i: 32 * i + 32], "big")
+
+
+def _dyn(data: bytes, i: int) -> bytes:
+    """The dynamic `bytes`/`string` value whose offset is head word `i`."""
+    offset = _int(data, i)
+    length = int.from_bytes(data[offset: offset + 32], "big")
+    return data[offset + 32: offset + 32 + length]
+
+
+def revert_code(output: bytes) -> str:
+    """The rule code a contract reverted with (empty revert data: an undecodable argument)."""
+    if output[:4] == _ERROR:
+        try:
+            (text,) = abi_decode(["string"], output[4:])
+        except Exception:
+            return "invalid_state"
+        return text if text in _CODES else "invalid_state"
+    return "invalid_state"
+
+
+class ContractLedger:
+    """The Ledger protocol on the deployed contracts.
+
+    Args:
+        params: the protocol rules, given to the contracts at deployment.
+        protocol: the only account allowed to mint.
+        treasury: where platform fees and the treasury share of transfer fees go.
+        transport: the EVM the contracts run on.
+        deployer: the account that deploys the contracts and owns the clock.
+    """
+
+    backend = "contract"
+
+    def __init__(self, params: LedgerParams, *, protocol: Address, treasury: Address,
+                 transport: Transport, deployer: Identity = DEPLOYER) -> None:
+        for name, value in (("protocol", protocol), ("treasury", treasury)):
+            if malformed(("address",), (value,)):
+                raise InvalidState(f"{name} must be a 0x-prefixed 20-byte hex address, got "
+                                   f"{value!r}")
+        if params.decimals > 255 or params.supply_cap >= 2**256:
+            raise ChainError("the contracts hold decimals <= 255 and supply_cap < 2**256")
+        if transport.chain_id != params.chain_id:
+            raise WrongDomain(params.chain_id, transport.chain_id)
+        self.params = params
+        self.protocol = to_checksum_address(protocol)
+        self.treasury = to_checksum_address(treasury)
+        self._t = transport
+        self._deployer = deployer
+        self._exclusive = transport.exclusive
+        art = compile_all()
+        self.hub = transport.deploy(deployer, art["Hub"].initcode + abi_encode(
+            ["bool"], [params.signatures == "verify"]))
+        self.token = transport.deploy(deployer, art["Token"].initcode + abi_encode(
+            ["address", "address", "address", "uint256", "uint256", "uint256", "uint8"],
+            [self.hub, self.protocol, self.treasury, params.supply_cap, params.transfer_fee_bps,
+             params.fee_burn_bps, params.decimals]))
+        self.registry = transport.deploy(deployer, art["Registry"].initcode + abi_encode(
+            ["address"], [self.hub]))
+        self.escrow = transport.deploy(deployer, art["Escrow"].initcode + abi_encode(
+            ["address", "address", "address", "uint256", "uint256"],
+            [self.hub, self.token, self.treasury, params.platform_fee_bps,
+             params.evaluator_fee_bps]))
+        self._owner_call(self.hub, "wire(address,address,address)", ["address"] * 3,
+                         [self.token, self.registry, self.escrow])
+        self.domain = Domain(chain_id=params.chain_id, verifying_contract=self.hub)
+        self._now = self._view_int(self.hub, "now()")
+        self._tx = 0
+        self._events: list[Event] = []
+        self._nonces: dict[Address, int] = {}
+        self._accounts: set[Address] = set()  # every account tokens ever moved to or from
+        self._senders: set[Address] = set()  # every account whose nonce moved
+        self._job_ids: set[int] = set()
+        self._open_jobs: set[int] = set()  # jobs not yet terminal
+        self._twin_keys: set[str] = set()
+        self._decoders = self._build_decoders()
+        self._snapshots = 0  # snapshots taken and not yet reverted to
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _owner_call(self, to: Address, signature: str, types: list[str], args: list) -> None:
+        out = self._t.send(self._deployer.address, to,
+                           _selector(signature) + abi_encode(types, args))
+        if not out.ok:
+            raise ChainError(f"{signature} failed on the ledger contracts: "
+                             f"{revert_code(out.output)}")
+
+    def _view(self, to: Address, signature: str, data: bytes = b"") -> bytes:
+        return self._t.call(to, _selector(signature) + data)
+
+    def _view_int(self, to: Address, signature: str, data: bytes = b"") -> int:
+        return int.from_bytes(self._view(to, signature, data)[:32], "big")
+
+    def enroll(self, identities: Iterable[Identity]) -> None:
+        """Make these agents' keys available to the transport (the rpc backend signs their raw
+        transactions with them and funds their gas); a no-op in-process."""
+        self._t.enroll(identities)
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        return self._now
+
+    def set_time(self, tick: int) -> None:
+        """Advance the ledger clock (the Hub's `now`) to `tick`; time never goes back.
+
+        A new tick is also when the transport may settle its history (pyrevm folds its
+        journal into the state, which keeps memory bounded), unless a snapshot is held.
+        """
+        if tick < self._now:
+            raise InvalidState(f"time cannot go back from tick {self._now} to {tick}")
+        if tick != self._now:
+            self._owner_call(self.hub, "set_time(uint256)", ["uint256"], [tick])
+            self._now = tick
+            if not self._snapshots:
+                self._t.settle()
+
+    def balance_of(self, account: Address) -> int:
+        return self._view_int(self.token, "balanceOf(address)", _addr_arg(account))
+
+    def nonce_of(self, account: Address) -> int:
+        if self._exclusive:
+            return self._nonces.get(account, 0)
+        return self._view_int(self.hub, "nonces(address)", _addr_arg(account))
+
+    @property
+    def total_supply(self) -> int:
+        return self._view_int(self.token, "totalSupply()")
+
+    @property
+    def minted(self) -> int:
+        return self._view_int(self.token, "minted()")
+
+    @property
+    def burned(self) -> int:
+        return self._view_int(self.token, "burned()")
+
+    def job(self, job_id: int) -> Job | None:
+        if type(job_id) is not int or not 0 <= job_id < 2**64:
+            return None
+        out = self._view(self.escrow, "jobs(uint64)", word(job_id))
+        (client, evaluator, assigner, provider, budget, expires_at, state, submitted, spec_hash,
+         deliverable) = abi_decode(
+            ["address", "address", "address", "address", "uint256", "uint256", "uint8", "bool",
+             "bytes32", "bytes32"], out)
+        if state == 0:
+            return None
+        return Job(
+            job_id=job_id, client=to_checksum_address(client),
+            evaluator=to_checksum_address(evaluator), assigner=to_checksum_address(assigner),
+            provider=None if int(provider, 16) == 0 else to_checksum_address(provider),
+            budget=budget, expires_at=expires_at, state=_STATES[state], spec_hash=spec_hash,
+            deliverable=deliverable if submitted else None,
+        )
+
+    def twin(self, key: str) -> Twin | None:
+        if not isinstance(key, str) or len(key.encode()) > 64:
+            return None
+        out = self._view(self.registry, "twin(string)", abi_encode(["string"], [key]))
+        owner, versions = abi_decode(["address", "(string,bytes32)[]"], out)
+        if int(owner, 16) == 0:
+            return None
+        return Twin(key=key, owner=to_checksum_address(owner),
+                    versions=tuple((name, spec_hash) for name, spec_hash in versions))
+
+    def balances(self) -> dict[Address, int]:
+        """Every non-zero balance of an account tokens have moved to or from."""
+        found = {a: self.balance_of(a) for a in sorted(self._accounts)}
+        return {a: b for a, b in found.items() if b}
+
+    def drain_events(self) -> list[Event]:
+        events, self._events = self._events, []
+        return events
+
+    # -- executing -------------------------------------------------------------------------
+    def execute(self, signed: SignedIntent) -> TxResult:
+        """Check what a node would, then call Hub.execute from the sender's address."""
+        intent = signed.intent
+        op = intent.op
+        sender = intent.sender
+        self._tx += 1
+        if signed.chain_id != self.params.chain_id:
+            return self._refuse(sender, op, WrongDomain(self.params.chain_id, signed.chain_id))
+        values = values_of(op)
+        why = malformed(_INTENT_ABI, (sender, intent.nonce, intent.deadline)) or malformed(
+            op.ABI, values)
+        if why is not None:
+            return self._refuse(sender, op, Malformed(f"{op.KIND}: {why}"))
+        kind = KIND_INDEX.get(type(op))
+        if kind is None:
+            return self._refuse(sender, op, UnknownOp(
+                f"the contracts have no operation {type(op).__name__}"))
+        sender = _checksum(sender)
+        signature = signed.signature or b""
+        if len(signature) > 65:
+            signature = b""  # not a signature at all: the hub refuses it as a bad signature
+        params = encode(op.ABI, values)
+        data = b"".join((
+            _EXECUTE, b"\x00" * 12, bytes.fromhex(sender[2:]), word(intent.nonce),
+            word(intent.deadline), word(kind), word(192), word(224 + 32 * -(-len(params) // 32)),
+            encode_bytes(params), encode_bytes(signature),
+        ))
+        out = self._t.send(sender, self.hub, data)
+        if not out.ok:  # authentication failed: nothing changed
+            code = revert_code(out.output)
+            self._emit("rejected", sender, BURN_ADDRESS, 0, "", _ref_of(op), f"{op.KIND}:{code}")
+            return TxResult(ok=False, code=code, reason=f"{op.KIND} refused by the "
+                            f"{self.backend} ledger's Hub: {code}")
+        if self._exclusive:
+            self._nonces[sender] = intent.nonce + 1
+        self._senders.add(sender)
+        code = ""  # set by the hub's Rejected event, if a rule rejected the action
+        for address, topics, log_data in out.logs:
+            decoder = self._decoders.get(topics[0]) if topics else None
+            if decoder is not None and address.lower() == decoder[0]:
+                code = decoder[1](topics, log_data, op) or code
+        if not code:  # no Rejected event: the rule accepted it
+            return TxResult(ok=True)
+        return TxResult(ok=False, code=code or "invalid_state",
+                        reason=f"{op.KIND} rejected by the {self.backend} ledger's rules: "
+                               f"{code or 'invalid_state'}")
+
+    def _refuse(self, sender: Address, op: Op, error: ChainError) -> TxResult:
+        self._emit("rejected", sender, BURN_ADDRESS, 0, "", _ref_of(op), f"{op.KIND}:{error.code}")
+        return TxResult(ok=False, code=error.code, reason=str(error))
+
+    def _emit(self, kind: str, payer: str, payee: str, amount: int, flow: str, ref: str,
+              detail: str = "") -> None:
+        self._events.append((self._now, self._tx, kind, payer, payee, amount, flow, ref, detail))
+
+    # -- event decoding ----------------------------------------------------------------------
+    def _build_decoders(self) -> dict[bytes, tuple[str, Callable[[list[bytes], bytes, Op],
+                                                                  str | None]]]:
+        hub, token = self.hub.lower(), self.token.lower()
+        escrow, registry = self.escrow.lower(), self.registry.lower()
+        zero = BURN_ADDRESS
+
+        def moved(topics: list[bytes], data: bytes, op: Op) -> None:
+            payer, payee = _address(topics[1]), _address(topics[2])
+            amount, ref = _int(data, 0), _int(data, 2)
+            flow = _dyn(data, 1).decode()
+            kind = "mint" if payer == zero else "burn" if payee == zero else "transfer"
+            self._accounts.update((payer, payee))
+            self._emit(kind, payer, payee, amount, flow, str(ref) if ref else "",
+                       "funded" if flow == Flow.ESCROW_FUND else "")
+
+        def rejected(topics: list[bytes], data: bytes, op: Op) -> str:
+            code = revert_code(_dyn(data, 2))
+            self._emit("rejected", _address(topics[1]), zero, 0, "", _ref_of(op),
+                       f"{op.KIND}:{code}")
+            return code
+
+        def posted(topics: list[bytes], data: bytes, op: Op) -> None:
+            self._emit("post", _address(topics[1]), zero, 0, _dyn(data, 0).decode(),
+                       str(_int(data, 1)), data[64:96].hex())
+
+        def job_event(kind: str, detail: Callable[[bytes], str]) -> Callable:
+            def decode(topics: list[bytes], data: bytes, op: Op) -> None:
+                job_id = _int(topics[1], 0)
+                if kind == "job_created":
+                    self._job_ids.add(job_id)
+                    self._open_jobs.add(job_id)
+                elif kind in _TERMINAL_EVENTS:
+                    self._open_jobs.discard(job_id)
+                self._emit(kind, _address(topics[2]), _address(data[:32]), 0, "", str(job_id),
+                           detail(data))
+            return decode
+
+        def twin_event(kind: str) -> Callable:
+            def decode(topics: list[bytes], data: bytes, op: Op) -> None:
+                owner = _address(topics[2])  # topics[1] is the twin's token id
+                if kind == "twin_transferred":
+                    key = _dyn(data, 0).decode()
+                    self._emit(kind, owner, _address(topics[3]), 0, "", key, "")
+                    return
+                key, version = _dyn(data, 0).decode(), _dyn(data, 1).decode()
+                self._twin_keys.add(key)
+                self._emit(kind, owner, owner, 0, "", key, version)
+            return decode
+
+        return {
+            _topic("Moved(address,address,uint256,string,uint256)"): (token, moved),
+            _topic("Rejected(address,uint256,uint8,bytes)"): (hub, rejected),
+            _topic("Posted(address,string,uint256,bytes32)"): (hub, posted),
+            _topic("JobCreated(uint64,address,address,uint256)"):
+                (escrow, job_event("job_created", lambda d: str(_int(d, 1)))),
+            _topic("ProviderSet(uint64,address,address,uint256)"):
+                (escrow, job_event("job_provider_set", lambda d: str(_int(d, 1)))),
+            _topic("JobSubmitted(uint64,address,address,bytes32)"):
+                (escrow, job_event("job_submitted", lambda d: d[32:64].hex())),
+            _topic("JobCompleted(uint64,address,address,bytes32)"):
+                (escrow, job_event("job_completed", lambda d: d[32:64].hex())),
+            _topic("JobRejected(uint64,address,address,bytes32)"):
+                (escrow, job_event("job_rejected", lambda d: d[32:64].hex())),
+            _topic("JobExpired(uint64,address,address)"):
+                (escrow, job_event("job_expired", lambda d: "")),
+            _topic("TwinRegistered(uint256,address,string,string,bytes32)"):
+                (registry, twin_event("twin_registered")),
+            _topic("TwinVersion(uint256,address,string,string,bytes32)"):
+                (registry, twin_event("twin_version")),
+            _topic("TwinTransferred(uint256,address,address,string)"):
+                (registry, twin_event("twin_transferred")),
+        }
+
+    # -- invariants, hashing, snapshots ----------------------------------------------------
+    def check_invariants(self) -> None:
+        """Raise InvariantViolation unless the contracts' state satisfies every invariant."""
+        supply, minted, burned = self.total_supply, self.minted, self.burned
+        total = sum(self.balance_of(a) for a in self._accounts)
+        if not total == supply == minted - burned:
+            raise InvariantViolation(f"balances sum to {total}, total supply is {supply}, "
+                                     f"minted - burned is {minted - burned}")
+        if minted > self.params.supply_cap:
+            raise InvariantViolation(f"minted {minted} exceeds the cap")
+        live = 0
+        for job_id in self._open_jobs:
+            job = self.job(job_id)
+            if job is not None and job.state in _LIVE:
+                live += job.budget
+        locked = self._view_int(self.escrow, "locked()")
+        held = self.balance_of(self.escrow)
+        if not live == locked == held:
+            raise InvariantViolation(f"escrow holds {held}, records {locked} locked, and live "
+                                     f"jobs account for {live}")
+
+    def state_hash(self) -> str:
+        """sha256 over the whole state, in MemoryLedger's canonical order and format: the same
+        state on any backend gives the same hash."""
+        h = hashlib.sha256()
+        h.update(f"{self._now}|{self.minted}|{self.burned}".encode())
+        for a, b in sorted(self.balances().items()):
+            h.update(f"b{a}{b}".encode())
+        for a in sorted(self._senders):
+            h.update(f"n{a}{self.nonce_of(a)}".encode())
+        for j in sorted(self._job_ids):
+            h.update(repr(self.job(j)).encode())
+        for k in sorted(self._twin_keys):
+            h.update(repr(self.twin(k)).encode())
+        return h.hexdigest()
+
+    def snapshot(self) -> object:
+        """An opaque copy of the state, for `revert` (tests, what-if queries)."""
+        mirrors = copy.deepcopy((self._now, self._tx, self._nonces, self._accounts, self._senders,
+                                 self._job_ids, self._open_jobs, self._twin_keys))
+        self._snapshots += 1
+        return (self._t.snapshot(), mirrors)
+
+    def revert(self, snapshot: object) -> None:
+        """Restore a state taken by `snapshot`; events recorded since are kept as history."""
+        chain_snapshot, mirrors = snapshot  # type: ignore[misc]
+        self._t.revert(chain_snapshot)
+        self._snapshots = max(0, self._snapshots - 1)
+        (self._now, self._tx, self._nonces, self._accounts, self._senders, self._job_ids,
+         self._open_jobs, self._twin_keys) = copy.deepcopy(mirrors)
+
+
+def _addr_arg(account: str) -> bytes:
+    return b"\x00" * 12 + bytes.fromhex(account[2:])
+
+
+def _ref_of(op: Op) -> str:
+    for field in ("job_id", "key", "ref"):
+        value = getattr(op, field, None)
+        if value:
+            return str(value)
+    return ""
