@@ -33,8 +33,10 @@ from chain.protocols import LedgerParams
 
 __all__ = ["RpcLedger", "Web3Transport"]
 
-#: Gas each enrolled account receives at genesis, and the gas limit of each transaction.
-GAS_FUNDING_WEI = 10**21
+#: Gas each enrolled account receives at genesis (10 ETH: tens of thousands of transactions at
+#: a dev node's gas price; a hardhat node's funder holds 10,000 ETH, enough for 1,000 agents),
+#: and the gas limit of each transaction.
+GAS_FUNDING_WEI = 10**19
 GAS_LIMIT = 3_000_000
 
 

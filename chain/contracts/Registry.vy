@@ -79,6 +79,8 @@ def twin(key: String[64]) -> (address, DynArray[Version, MAX_VERSIONS]):
     @dev The owner and the version history (oldest first) of `key`; the zero address if none.
     """
     twin_id: uint256 = convert(keccak256(key), uint256)
+    if not erc721._exists(twin_id):
+        return empty(address), empty(DynArray[Version, MAX_VERSIONS])
     return erc721._owner_of(twin_id), self.versions[twin_id]
 
 

@@ -93,6 +93,7 @@ class LedgerMachine(RuleBasedStateMachine):
             evaluator_fee_bps=evaluator, supply_cap=cap, signatures=self.SIGNATURES,
         )
         self.ledger = self._new_ledger()
+        self.mirrors = self._new_mirrors()
         self.log: list[tuple[str, object]] = []
         self.events: list[tuple] = []
         self.net: dict[str, int] = defaultdict(int)  # Σ incoming - Σ outgoing event amounts
@@ -111,10 +112,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def _new_ledger(self) -> MemoryLedger:
         return MemoryLedger(self.params, protocol=PROTOCOL.address, treasury=TREASURY.address)
 
+    def _new_mirrors(self) -> list:
+        """Other backends that execute every action alongside the reference (test_parity)."""
+        return []
+
     # -- executing and checking one action --------------------------------------------------
     def _advance(self, tick: int) -> None:
         self.ledger.set_time(tick)
         self.log.append(("time", tick))
+        for mirror in self.mirrors:
+            mirror.set_time(tick)
 
     def _act(self, who: Identity, op, auth: str) -> None:
         ledger = self.ledger
@@ -155,6 +162,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.log.append(("exec", signed))
         events = ledger.drain_events()
         self._absorb(events)
+        for mirror in self.mirrors:  # same decision, same event rows
+            got = mirror.execute(signed)
+            assert (got.ok, got.code) == (result.ok, result.code), (mirror.backend, got, result)
+            assert mirror.drain_events() == events, mirror.backend
 
         after = {a: ledger.nonce_of(a) for a in ADDRESSES}
         if expected_auth_failure is not None:
@@ -390,11 +401,35 @@ class LedgerMachine(RuleBasedStateMachine):
             else:
                 assert (paid, refunded, escrowed) == (0, 0, 0)
 
+    COMPARE_EVERY_STEP = True
+
+    @invariant()
+    def mirrors_agree(self):
+        """Every backend holds the reference's balances, supply, nonces, jobs, twins and state
+        hash, and passes its own invariant checks."""
+        if self.COMPARE_EVERY_STEP:
+            self._compare_mirrors()
+
+    def _full_view(self, ledger) -> tuple:
+        return (ledger.balances(), ledger.total_supply, ledger.minted, ledger.burned,
+                {a: ledger.nonce_of(a) for a in ADDRESSES},
+                {j: ledger.job(j) for j in self.jobs}, {k: ledger.twin(k) for k in TWIN_KEYS})
+
+    def _compare_mirrors(self) -> None:
+        if not self.mirrors:
+            return
+        reference, state_hash = self._full_view(self.ledger), self.ledger.state_hash()
+        for mirror in self.mirrors:
+            assert self._full_view(mirror) == reference, mirror.backend
+            assert mirror.state_hash() == state_hash, mirror.backend
+            mirror.check_invariants()
+
     # -- determinism ------------------------------------------------------------------------------
     def teardown(self):
         """Replaying the action log on a fresh ledger reproduces the state hash and events."""
         if not hasattr(self, "ledger"):
             return
+        self._compare_mirrors()
         fresh = self._new_ledger()
         for what, arg in self.log:
             if what == "time":
