@@ -28,6 +28,7 @@ from chain.compile import compile_all
 from chain.deployment import DEPLOYER
 from chain.errors import (
     ChainError,
+    InvalidSignature,
     InvalidState,
     InvariantViolation,
     Malformed,
@@ -115,6 +116,8 @@ def revert_code(output: bytes) -> str:
             (text,) = abi_decode(["string"], output[4:])
         except Exception:
             return "invalid_state"
+        if text.startswith("ecdsa:"):  # snekmate refused the signature's form (s, v, r)
+            return "bad_signature"
         return text if text in _CODES else "invalid_state"
     return "invalid_state"
 
@@ -149,21 +152,28 @@ class ContractLedger:
         self._deployer = deployer
         self._exclusive = transport.exclusive
         art = compile_all()
-        self.hub = transport.deploy(deployer, art["Hub"].initcode + abi_encode(
+
+        def deploy(initcode: bytes) -> Address:
+            return to_checksum_address(transport.deploy(deployer, initcode))
+
+        self.hub = deploy(art["Hub"].initcode + abi_encode(
             ["bool"], [params.signatures == "verify"]))
-        self.token = transport.deploy(deployer, art["Token"].initcode + abi_encode(
+        self.token = deploy(art["Token"].initcode + abi_encode(
             ["address", "address", "address", "uint256", "uint256", "uint256", "uint8"],
             [self.hub, self.protocol, self.treasury, params.supply_cap, params.transfer_fee_bps,
              params.fee_burn_bps, params.decimals]))
-        self.registry = transport.deploy(deployer, art["Registry"].initcode + abi_encode(
+        self.registry = deploy(art["Registry"].initcode + abi_encode(
             ["address"], [self.hub]))
-        self.escrow = transport.deploy(deployer, art["Escrow"].initcode + abi_encode(
+        self.escrow = deploy(art["Escrow"].initcode + abi_encode(
             ["address", "address", "address", "uint256", "uint256"],
             [self.hub, self.token, self.treasury, params.platform_fee_bps,
              params.evaluator_fee_bps]))
         self._owner_call(self.hub, "wire(address,address,address)", ["address"] * 3,
                          [self.token, self.registry, self.escrow])
         self.domain = Domain(chain_id=params.chain_id, verifying_contract=self.hub)
+        #: Accounts no key controls: actions "from" them are bad signatures.
+        self._keyless = frozenset({BURN_ADDRESS, self.hub, self.token, self.registry,
+                                   self.escrow})
         self._now = self._view_int(self.hub, "now()")
         self._tx = 0
         self._events: list[Event] = []
@@ -285,6 +295,8 @@ class ContractLedger:
             op.ABI, values)
         if why is not None:
             return self._refuse(sender, op, Malformed(f"{op.KIND}: {why}"))
+        if _checksum(sender) in self._keyless:  # no key exists; a node would refuse it
+            return self._refuse(sender, op, InvalidSignature(sender, None))
         kind = KIND_INDEX.get(type(op))
         if kind is None:
             return self._refuse(sender, op, UnknownOp(

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents import EconAgent, PolicyLoadError, load_policy
-from chain import Identity, LedgerParams, MemoryLedger
+from chain import Identity, LedgerParams
+from chain.backends import open_ledger
 from chain.errors import ChainError
 from economy import EconomyConfig, EconomyModel, Recorder, Role
 from scenarios.errors import ScenarioError
@@ -66,7 +67,11 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
             evaluator_fee_bps=sc.ledger.evaluator_fee_bps, signatures=sc.ledger.signatures)
     except ChainError as e:
         raise ScenarioError(src, "ledger", str(e)) from None
-    ledger = MemoryLedger(params, protocol=protocol.address, treasury=treasury.address)
+    try:
+        ledger = open_ledger(sc.ledger.backend, params, protocol=protocol.address,
+                             treasury=treasury.address, rpc_url=sc.ledger.rpc_url)
+    except ChainError as e:
+        raise ScenarioError(src, "ledger.backend", str(e)) from None
     twin = _build_twin(sc, src)
     config = EconomyConfig(
         tick_ms=sc.economy.tick_ms, max_candidates=sc.economy.max_candidates,
@@ -107,6 +112,8 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
                             "lower the balances or raise the cap")
     for agent in agents:
         agent.reset(int(model.agent_seed(agent.index).generate_state(1)[0]))
+    # the rpc backend signs each agent's raw transactions with its key and funds its gas
+    ledger.enroll([protocol, treasury, market, *(a.identity for a in agents)])
     model.genesis(allocations, twin_owner=owners[0].address)
     return Built(scenario=sc, model=model, agents=agents)
 

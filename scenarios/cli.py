@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ticks", type=int, help="override the number of ticks")
     run.add_argument("--signatures", choices=("verify", "off"),
                      help="check every action's signature, or skip the check (faster)")
+    run.add_argument("--ledger", choices=("memory", "evm", "rpc"),
+                     help="ledger backend: the Python reference, the contracts on an in-process "
+                          "EVM (default), or the contracts on a JSON-RPC node")
+    run.add_argument("--rpc-url", help="node url for --ledger rpc (default: the node "
+                                       "`twinecon node start` started)")
     run.add_argument("--strict", action="store_true",
                      help="re-raise a policy's exception instead of isolating it")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
@@ -67,7 +72,8 @@ def _run(args: argparse.Namespace) -> int:
     from scenarios.run import apply_overrides, run_scenario
 
     loaded = apply_overrides(load_scenario(args.scenario), seed=args.seed, ticks=args.ticks,
-                             signatures=args.signatures)
+                             signatures=args.signatures, ledger=args.ledger,
+                             rpc_url=args.rpc_url)
     sc = loaded.scenario
     out = args.out or Path("runs") / f"{sc.name}-seed{sc.seed}"
     console = Console(stderr=True)

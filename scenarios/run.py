@@ -32,7 +32,8 @@ class RunResult:
 
 
 def apply_overrides(loaded: LoadedScenario, *, seed: int | None = None,
-                    ticks: int | None = None, signatures: str | None = None) -> LoadedScenario:
+                    ticks: int | None = None, signatures: str | None = None,
+                    ledger: str | None = None, rpc_url: str | None = None) -> LoadedScenario:
     """The scenario with command-line overrides applied (validated like the file)."""
     sc = loaded.scenario
     data = sc.model_dump()
@@ -42,12 +43,17 @@ def apply_overrides(loaded: LoadedScenario, *, seed: int | None = None,
         data["ticks"] = ticks
     if signatures is not None:
         data["ledger"]["signatures"] = signatures
+    if ledger is not None:
+        data["ledger"]["backend"] = ledger
+    if rpc_url is not None:
+        data["ledger"]["rpc_url"] = rpc_url
     return replace(loaded, scenario=validate_scenario(data, loaded.source))
 
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("twinecon", "numpy", "networkx", "mesa", "eth-account", "pyarrow", "pydantic"):
+    for dist in ("twinecon", "numpy", "networkx", "mesa", "eth-account", "pyarrow", "pydantic",
+                 "vyper", "snekmate", "pyrevm", "web3"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -59,7 +59,12 @@ class _Section(BaseModel):
 class LedgerSection(_Section):
     """Which ledger runs the money, and the token's protocol rules."""
 
-    backend: Literal["memory"] = Field("memory", description="ledger backend")
+    backend: Literal["memory", "evm", "rpc"] = Field(
+        "evm", description="memory: the Python reference; evm: the Vyper contracts on an "
+        "in-process EVM (pyrevm); rpc: the same contracts on a JSON-RPC node (rpc_url)")
+    rpc_url: str | None = Field(
+        None, description="the node for backend rpc (default: the node `twinecon node start` "
+        "started)")
     signatures: Literal["verify", "off"] = Field(
         "verify", description="check every action's EIP-712 signature, or skip (faster)")
     chain_id: PosInt = 31337

@@ -206,9 +206,11 @@ def _fund(sender: address, now: uint256, job_id: uint64, expected: uint256):
     assert expected == job.budget, "invalid_state"
     self._not_expired(job, now)
     self.jobs[job_id].state = FUNDED
-    self.locked += job.budget
+    # move first: a budget beyond the client's balance is insufficient_funds, and once moved
+    # `locked` cannot overflow (it never exceeds the supply)
     extcall Token(TOKEN).escrow_move(sender, self, job.budget, "escrow_fund",
                                      convert(job_id, uint256))
+    self.locked += job.budget
 
 
 @internal

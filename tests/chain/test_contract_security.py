@@ -444,16 +444,11 @@ def test_forged_signatures_change_nothing(bench, ids):
     for name, forged in _forgeries(bench, signed).items():
         result = bench.expect_refused(
             SignedIntent(intent=signed.intent, signature=forged, chain_id=signed.chain_id), None)
-        assert result.code in ("bad_signature", "invalid_state"), (name, result)
+        assert result.code == "bad_signature", (name, result)
     assert bench.ledger.execute(signed).ok  # the genuine one still works, once
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(
-        strict=True, reason="snekmate ecdsa._recover_sig reverts with 'ecdsa: invalid "
-        "signature[ `s` value]' before Hub's bad_signature assert; ContractLedger.revert_code "
-        "maps that unknown reason to invalid_state")) if name in ECDSA_REVERTS else name
-    for name in FORGERIES])
+@pytest.mark.parametrize("name", FORGERIES)
 def test_forged_signature_is_bad_signature(bench, ids, name):
     """Each forgery is refused as bad_signature (as MemoryLedger does), nonce unmoved."""
     signed = bench.signed(ids.alice, Transfer(to=ids.eve.address, amount=10**18))
@@ -480,17 +475,13 @@ def test_keyless_senders_are_refused(bench):
     for who in ("zero", *CONTRACTS):
         signed = _keyless_sender(bench, who)
         result = bench.expect_refused(signed, None)
-        assert result.code in ("bad_signature", "invalid_state"), (who, result)
+        assert result.code == "bad_signature", (who, result)
         before = bench.look()
         assert bench.relay(execute_calldata(signed)) == (False, "bad_signature"), who
         assert bench.look() == before
     bench.expect_refused(_keyless_sender(bench, "zero"), "bad_signature")
 
 
-@pytest.mark.xfail(strict=True, reason="PyrevmTransport.send sends Hub.execute from the "
-                   "sender's address; for a contract address revm refuses the transaction "
-                   "(EIP-3607 RejectCallerWithCode) before the hub runs, the transport returns "
-                   "empty revert data and ContractLedger reports invalid_state")
 @pytest.mark.parametrize("who", CONTRACTS)
 def test_contract_sender_is_bad_signature(bench, who):
     """As in MemoryLedger, an intent from a contract's address is a bad signature."""
@@ -635,7 +626,7 @@ def test_overflowing_amounts_are_rejected(ids):
 
 def test_funding_a_max_budget_while_funds_are_locked_changes_only_the_nonce(bench, ids):
     """With a job already funded (locked > 0), funding a 2**256 - 1 budget is rejected and only
-    the client's nonce moves (its code: see the xfail test below)."""
+    the client's nonce moves (its code: see the next test)."""
     job = bench.create_job(ids.alice, ids.carol, MAX, expires_at=150)
     assert bench.view_int(bench.ledger.escrow, "locked()") == JOB_BUDGET
     bench.expect_refused(bench.signed(ids.alice, FundJob(job_id=job, expected_budget=MAX)), None,
@@ -643,10 +634,6 @@ def test_funding_a_max_budget_while_funds_are_locked_changes_only_the_nonce(benc
     assert bench.ledger.job(job).state == "open"
 
 
-@pytest.mark.xfail(strict=True, reason="Escrow._fund does `self.locked += job.budget` before "
-                   "Token.escrow_move checks the balance: with other funds locked the addition "
-                   "overflows and reverts without a reason, reported as invalid_state instead "
-                   "of insufficient_funds")
 def test_funding_a_max_budget_while_funds_are_locked_is_insufficient_funds(bench, ids):
     """With a job already funded (locked > 0), funding a 2**256 - 1 budget is still
     insufficient_funds, as in the reference ledger."""

@@ -24,7 +24,10 @@ class EvmParityMachine(LedgerMachine):
     """Reference ledger and the contracts on pyrevm, side by side."""
 
     def _new_mirrors(self) -> list:
-        return [EvmLedger(self.params, protocol=PROTOCOL.address, treasury=TREASURY.address)]
+        evm = EvmLedger(self.params, protocol=PROTOCOL.address, treasury=TREASURY.address)
+        # the contracts sit at the canonical addresses the reference ledger uses
+        assert (evm.domain, evm.escrow) == (self.ledger.domain, self.ledger.escrow)
+        return [evm]
 
 
 class VerifiedEvmParityMachine(EvmParityMachine):
@@ -75,6 +78,7 @@ def test_rpc_parity(fresh_node):
             ledger = RpcLedger(self.params, protocol=PROTOCOL.address,
                                treasury=TREASURY.address, url=node.url)
             ledger.enroll(CAST)
+            assert (ledger.domain, ledger.escrow) == (self.ledger.domain, self.ledger.escrow)
             return [ledger]
 
     run = RpcParityMachine.TestCase
