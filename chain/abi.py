@@ -8,10 +8,12 @@ against eth_abi. `malformed` says why a value cannot be encoded, before anything
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-__all__ = ["encode", "malformed", "malformed_op", "word"]
+__all__ = [
+    "Unencodable", "encode", "encode_bytes", "is_address", "malformed", "malformed_op", "word",
+]
 
 _LIMITS = {"uint256": 1 << 256, "uint64": 1 << 64, "uint8": 1 << 8}
 _ZERO = b"\x00" * 32
@@ -27,7 +29,7 @@ def _padded(data: bytes) -> bytes:
 
 
 @lru_cache(maxsize=65_536)
-def _is_address(v: str) -> bool:
+def is_address(v: str) -> bool:
     if len(v) != 42 or v[:2] not in ("0x", "0X"):
         return False
     try:
@@ -37,22 +39,79 @@ def _is_address(v: str) -> bool:
     return "_" not in v and " " not in v  # int() accepts both; an address does not
 
 
+class Unencodable(ValueError):
+    """A value its ABI type cannot hold."""
+
+
+_PAD12 = b"\x00" * 12
+
+
+def _field(i: int, t: str) -> tuple[bool, Callable[[object], bytes]]:
+    """(dynamic?, check-and-encode) for field `i` of type `t`."""
+    if t == "address":
+        def address(v: object) -> bytes:
+            if type(v) is str and is_address(v):
+                return _PAD12 + bytes.fromhex(v[2:])
+            raise Unencodable(f"field {i} must be a 0x-prefixed 20-byte hex address, got {v!r}")
+        return False, address
+    if t == "bytes32":
+        def bytes32(v: object) -> bytes:
+            if isinstance(v, bytes | bytearray) and len(v) <= 32:
+                return bytes(v).ljust(32, b"\x00")
+            raise Unencodable(f"field {i} must be at most 32 bytes, got {v!r}")
+        return False, bytes32
+    if t == "string":
+        def string(v: object) -> bytes:
+            if isinstance(v, str):
+                return v.encode()
+            raise Unencodable(f"field {i} must be a string, got {v!r}")
+        return True, string
+    limit = _LIMITS[t]
+
+    def uint(v: object) -> bytes:
+        if type(v) is int and 0 <= v < limit:
+            return v.to_bytes(32, "big")
+        raise Unencodable(f"field {i} must be an int in [0, 2**{limit.bit_length() - 1}), "
+                          f"got {v!r}")
+    return False, uint
+
+
+_PLANS: dict[tuple[str, ...], list[tuple[bool, Callable[[object], bytes]]]] = {}
+
+
+def encode(types: Sequence[str], values: Sequence[object]) -> bytes:
+    """The ABI encoding of the tuple `values` of `types`, as eth_abi.encode gives it.
+
+    Raises:
+        Unencodable: a value its type cannot hold (the message names the field).
+    """
+    key = tuple(types)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = [_field(i, t) for i, t in enumerate(key)]
+    if len(values) != len(plan):
+        raise Unencodable(f"expected {len(plan)} values, got {len(values)}")
+    head: list[bytes] = []
+    tail: list[bytes] = []
+    offset = 32 * len(plan)
+    for (dynamic, field), value in zip(plan, values, strict=True):
+        if dynamic:
+            data = field(value)
+            head.append(offset.to_bytes(32, "big"))
+            chunk = len(data).to_bytes(32, "big") + data + b"\x00" * (-len(data) % 32)
+            tail.append(chunk)
+            offset += len(chunk)
+        else:
+            head.append(field(value))
+    return b"".join(head) + b"".join(tail)
+
+
 def malformed(types: Sequence[str], values: Sequence[object]) -> str | None:
     """Why `values` cannot be ABI-encoded as `types`, or None if they can."""
-    for i, (t, v) in enumerate(zip(types, values, strict=True)):
-        if t == "address":
-            if not (isinstance(v, str) and _is_address(v)):
-                return f"field {i} must be a 0x-prefixed 20-byte hex address, got {v!r}"
-        elif t == "bytes32":
-            if not isinstance(v, bytes | bytearray) or len(v) > 32:
-                return f"field {i} must be at most 32 bytes, got {v!r}"
-        elif t == "string":
-            if not isinstance(v, str):
-                return f"field {i} must be a string, got {v!r}"
-        else:
-            limit = _LIMITS[t]
-            if type(v) is not int or not 0 <= v < limit:
-                return f"field {i} must be an int in [0, 2**{limit.bit_length() - 1}), got {v!r}"
+    try:
+        encode(types, values)
+    except Unencodable as e:
+        return str(e)
     return None
 
 
@@ -61,28 +120,6 @@ def malformed_op(op: object) -> str | None:
     from chain.ops import values_of
 
     return malformed(op.ABI, values_of(op))  # type: ignore[arg-type, attr-defined]
-
-
-def encode(types: Sequence[str], values: Sequence[object]) -> bytes:
-    """The ABI encoding of the tuple `values` of `types` (as eth_abi.encode); values must be
-    well-formed (see `malformed`)."""
-    head: list[bytes] = []
-    tail: list[bytes] = []
-    offset = 32 * len(types)
-    for t, v in zip(types, values, strict=True):
-        if t == "address":
-            head.append(b"\x00" * 12 + bytes.fromhex(v[2:]))  # type: ignore[index]
-        elif t == "bytes32":
-            head.append(bytes(v).ljust(32, b"\x00"))  # type: ignore[arg-type]
-        elif t == "string":
-            data = v.encode()  # type: ignore[attr-defined]
-            head.append(word(offset))
-            chunk = word(len(data)) + _padded(data)
-            tail.append(chunk)
-            offset += len(chunk)
-        else:
-            head.append(word(v))  # type: ignore[arg-type]
-    return b"".join(head) + b"".join(tail)
 
 
 def encode_bytes(data: bytes) -> bytes:

@@ -23,7 +23,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
-from chain.abi import encode, encode_bytes, malformed, word
+from chain.abi import Unencodable, encode, encode_bytes, is_address, malformed, word
 from chain.compile import compile_all
 from chain.deployment import DEPLOYER
 from chain.errors import (
@@ -46,7 +46,6 @@ __all__ = ["KIND_INDEX", "ContractLedger", "Outcome", "Transport"]
 
 #: An operation's `kind` argument of Hub.execute: its index in chain.ops.OPS.
 KIND_INDEX: dict[type[Op], int] = {cls: i for i, cls in enumerate(OPS.values())}
-_INTENT_ABI = ("address", "uint256", "uint256")
 _STATES = (None, JobState.OPEN, JobState.FUNDED, JobState.SUBMITTED, JobState.COMPLETED,
            JobState.REJECTED, JobState.EXPIRED)
 _LIVE = (JobState.FUNDED, JobState.SUBMITTED)
@@ -90,13 +89,22 @@ _EXECUTE = _selector("execute(address,uint256,uint256,uint8,bytes,bytes)")
 _PARAMS_AT = word(192)  # the offset of `params` in execute's arguments
 _KIND_WORDS = [word(i) for i in range(len(KIND_INDEX))]
 _HEADS: dict[str, bytes] = {}  # selector ++ sender word, per sender
-_FULL_ABI: dict[type, tuple[str, ...]] = {}
 _OK = TxResult(ok=True)
 
 
-def _full_abi(cls: type) -> tuple[str, ...]:
-    abi = _FULL_ABI[cls] = _INTENT_ABI + cls.ABI
-    return abi
+def _head(sender: object) -> bytes:
+    """The selector and the sender's word of execute's calldata (cached per sender)."""
+    if not (type(sender) is str and is_address(sender)):
+        raise Unencodable(f"the sender must be a 0x-prefixed 20-byte hex address, got "
+                          f"{sender!r}")
+    head = _HEADS[sender] = _EXECUTE + _addr_arg(sender)
+    return head
+
+
+def _uint256(value: object) -> bytes:
+    if type(value) is int and 0 <= value < 2**256:
+        return value.to_bytes(32, "big")
+    raise Unencodable(f"nonce and deadline must be ints in [0, 2**256), got {value!r}")
 _ERROR = _selector("Error(string)")
 
 
@@ -300,29 +308,27 @@ class ContractLedger:
         self._tx += 1
         if signed.chain_id != self.params.chain_id:
             return self._refuse(sender, op, WrongDomain(self.params.chain_id, signed.chain_id))
-        values = values_of(op)
         cls = type(op)
-        why = malformed(_FULL_ABI.get(cls) or _full_abi(cls),
-                        (sender, intent.nonce, intent.deadline, *values))
-        if why is not None:
-            return self._refuse(sender, op, Malformed(f"{op.KIND}: {why}"))
-        sender = _checksum(sender)
-        if sender in self._keyless:  # no key exists; a node would refuse it
-            return self._refuse(sender, op, InvalidSignature(sender, None))
         kind = KIND_INDEX.get(cls)
         if kind is None:
             return self._refuse(sender, op, UnknownOp(
                 f"the contracts have no operation {cls.__name__}"))
+        try:  # what a node checks first: can the transaction be encoded at all
+            head = _HEADS.get(sender) or _head(sender)
+            params = encode(op.ABI, values_of(op))
+            nonce, deadline = _uint256(intent.nonce), _uint256(intent.deadline)
+        except Unencodable as e:
+            return self._refuse(sender, op, Malformed(f"{op.KIND}: {e}"))
+        sender = _checksum(sender)
+        if sender in self._keyless:  # no key exists; a node would refuse it
+            return self._refuse(sender, op, InvalidSignature(sender, None))
         signature = signed.signature or b""
         if len(signature) > 65:
             signature = b""  # not a signature at all: the hub refuses it as a bad signature
-        params = encode(op.ABI, values)
-        head = _HEADS.get(sender)
-        if head is None:
-            head = _HEADS[sender] = _EXECUTE + _addr_arg(sender)
         data = b"".join((
-            head, word(intent.nonce), word(intent.deadline), _KIND_WORDS[kind], _PARAMS_AT,
-            word(224 + 32 * -(-len(params) // 32)), encode_bytes(params),
+            head, nonce, deadline, _KIND_WORDS[kind], _PARAMS_AT,
+            (224 + 32 * -(-len(params) // 32)).to_bytes(32, "big"),
+            len(params).to_bytes(32, "big"), params,
             encode_bytes(signature),
         ))
         out = self._t.send(sender, self.hub, data)

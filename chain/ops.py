@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from eth_utils import keccak
 
-from chain.abi import encode, malformed
+from chain.abi import Unencodable, encode
 from chain.errors import Malformed
 from chain.identity import Address
 
@@ -76,11 +76,10 @@ def params_hash(op: Op) -> bytes:
 
     Raises Malformed when a field cannot be encoded under the operation's ABI.
     """
-    values = values_of(op)
-    reason = malformed(op.ABI, values)
-    if reason is not None:
-        raise Malformed(f"{op.KIND}: {reason}")
-    return keccak(encode(op.ABI, values))
+    try:
+        return keccak(encode(op.ABI, values_of(op)))
+    except Unencodable as e:
+        raise Malformed(f"{op.KIND}: {e}") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

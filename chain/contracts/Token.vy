@@ -139,8 +139,11 @@ def _transfer_op(sender: address, to: address, amount: uint256, flow: String[32]
     for reserved: bytes32 in RESERVED_FLOWS:
         assert flow_hash != reserved, "invalid_state"
     assert erc20.balanceOf[sender] >= amount, "insufficient_funds"
-    fee: uint256 = math._mul_div(amount, TRANSFER_FEE_BPS, BPS, False)
-    burn: uint256 = math._mul_div(fee, FEE_BURN_BPS, BPS, False)
+    fee: uint256 = 0
+    burn: uint256 = 0
+    if TRANSFER_FEE_BPS != 0:
+        fee = math._mul_div(amount, TRANSFER_FEE_BPS, BPS, False)
+        burn = math._mul_div(fee, FEE_BURN_BPS, BPS, False)
     erc20._transfer(sender, to, amount - fee)
     log Moved(payer=sender, payee=to, amount=amount - fee, flow=flow, ref=ref)
     self._move(sender, TREASURY, fee - burn, "transfer_fee", ref)
