@@ -53,6 +53,8 @@ MINT = 10**24  # per sender
 DEADLINE = 2**32
 AIM_RATE = 20_000  # evm settled transfers/s (the issue's aim)
 AIM_VS_HARDHAT = 100  # evm / hardhat (the issue's aim)
+AIM_SCENARIO = 3.0  # the built-in scenario on evm within 3x its time on memory
+REPEATS = 3
 
 #: (warm-up, timed) transfers per row.
 FULL = {"memory": (2_000, 100_000), "evm": (1_000, 20_000), "verify": (100, 2_000),
@@ -386,6 +388,31 @@ def breakdown(warm: int, n: int, plain_us: float) -> list[tuple[str, float, floa
 # ------------------------------------------------------------------------------------ main
 
 
+def scenario_times(repeats: int, ticks: int | None = None) -> dict[str, float]:
+    """Seconds to run the built-in scenario on memory and on evm (taking turns; fastest kept),
+    outputs written to a temporary folder. Both runs must give the same summary."""
+    import tempfile
+
+    import scenarios
+
+    best: dict[str, float] = {}
+    summaries: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(repeats):
+            for backend in ("memory", "evm"):
+                loaded = scenarios.apply_overrides(scenarios.load_scenario("warehouse-market"),
+                                                   ledger=backend, ticks=ticks)
+                t0 = time.perf_counter()
+                result = scenarios.run_scenario(loaded, f"{tmp}/{backend}-{k}")
+                seconds = time.perf_counter() - t0
+                best[backend] = min(seconds, best.get(backend, seconds))
+                summaries[backend] = {key: v for key, v in result.summary.items()
+                                      if key != "ledger"}
+    if summaries["memory"] != summaries["evm"]:
+        raise RuntimeError("the built-in scenario gave different summaries on memory and evm")
+    return best
+
+
 def _ratio(a: Row | None, b: Row | None) -> str:
     return f"{a.rate / b.rate:,.1f}x" if a is not None and b is not None else "n/a"
 
@@ -409,12 +436,17 @@ def main(argv: list[str] | None = None) -> None:
     rows: dict[str, Row] = {}
     skipped: dict[str, str] = {}
 
-    w, n = counts["memory"]
-    rows["memory"] = _bench("memory", MemoryLedger(_params("off"), **_addresses()), "off", w, n,
-                            "Python dicts, in-process")
-    w, n = counts["evm"]
-    rows["evm"] = _bench("evm", EvmLedger(_params("off"), **_addresses()), "off", w, n,
-                         "Vyper contracts, pyrevm message calls in-process")
+    # the machine is shared and noisy: memory and evm take turns, each on a fresh ledger, and
+    # the fastest of REPEATS runs is kept (all are printed)
+    for _ in range(REPEATS):
+        for name, cls, note in (("memory", MemoryLedger, "Python dicts, in-process"),
+                                ("evm", EvmLedger,
+                                 "Vyper contracts, pyrevm message calls in-process")):
+            w, n = counts[name]
+            row = _bench(name, cls(_params("off"), **_addresses()), "off", w, n, note)
+            if name not in rows or row.seconds < rows[name].seconds:
+                rows[name] = row
+    print(f"  (kept: the fastest of {REPEATS} runs each)")
 
     # signatures verified: the same pre-signed intents for both (same domain: chain id and the
     # Hub's canonical address); signing is outside the timed loop
@@ -477,6 +509,15 @@ def main(argv: list[str] | None = None) -> None:
     for label, us, share in breakdown(w, n, evm.us):
         share_text = f"{share:5.1f} %" if share is not None else ""
         print(f"  {label:<88} {us:>7.2f} µs {share_text}")
+
+    print()
+    print("the built-in scenario (warehouse-market, signatures verified), side by side:")
+    times = scenario_times(1 if args.quick else 2, ticks=10 if args.quick else None)
+    for backend, seconds in times.items():
+        print(f"  {backend:<7} {seconds:6.2f} s (fastest run)")
+    ratio = times["evm"] / times["memory"]
+    met = "met" if ratio <= AIM_SCENARIO else "NOT met"
+    print(f"  evm / memory time: {ratio:.2f}x (aim <= {AIM_SCENARIO:g}x) -> {met}")
 
     print()
     print("| backend | signatures | transfers timed | transfers/s | µs per transfer | "

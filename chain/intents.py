@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from eth_account import Account
+from coincurve import PublicKey
 from eth_utils import keccak, to_checksum_address
 
 from chain.deployment import HUB_ADDRESS
@@ -155,4 +155,11 @@ def recover(signed: SignedIntent, domain: Domain) -> Address:
     if int.from_bytes(signature[32:64], "big") > _HALF_N:
         raise ValueError("a signature's s must be in the lower half of the curve order")
     digest = signed.intent.digest(domain)
-    return Account._recover_hash(digest, signature=signature)
+    public = PublicKey.from_signature_and_message(
+        signature[:64] + bytes((signature[64] - 27,)), digest, hasher=None)
+    return _address_of(public.format(compressed=False)[1:])
+
+
+@lru_cache(maxsize=65_536)
+def _address_of(public: bytes) -> Address:
+    return to_checksum_address(keccak(public)[-20:])

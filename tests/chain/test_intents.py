@@ -106,3 +106,36 @@ def test_kind_separates_ops_with_equal_encodings():
     assert params_hash(a.op) == params_hash(b.op)
     assert a.digest(Domain()) != b.digest(Domain())
     assert a.digest(Domain()) == reference_digest(a, Domain())
+
+
+@given(secret=st.integers(1, 2**256 - 2**129), digest=st.binary(min_size=32, max_size=32))
+@settings(max_examples=60, deadline=None)
+def test_signing_and_recovery_equal_eth_account(secret, digest):
+    """Signing through libsecp256k1 directly gives eth-account's bytes (RFC 6979, low s), and
+    recovery names the same signer eth-account recovers."""
+    from eth_account import Account
+
+    from chain import Identity, SignedIntent, recover
+
+    identity = Identity(secret.to_bytes(32, "big"))
+    ours = identity.sign_digest(digest)
+    assert ours == bytes(Account.unsafe_sign_hash(digest, identity._secret).signature)
+    intent = Intent(sender=identity.address, nonce=0, deadline=1, op=Post(topic="t", ref=1))
+    domain = Domain()
+    signed = SignedIntent(intent=intent, signature=identity.sign_digest(intent.digest(domain)),
+                          chain_id=domain.chain_id)
+    assert recover(signed, domain) == identity.address == Account._recover_hash(
+        intent.digest(domain), signature=signed.signature)
+
+
+@given(values=st.lists(st.integers(0, 2**256 - 1), min_size=4, max_size=4),
+       to=st.binary(min_size=20, max_size=20), flow=st.text(max_size=40),
+       blob=st.binary(max_size=32))
+def test_fast_abi_encoder_equals_eth_abi(values, to, flow, blob):
+    """chain.abi.encode is eth_abi.encode for the types operations use."""
+    from chain.abi import encode as fast
+
+    address = to_checksum_address(to)
+    types = ["address", "uint256", "string", "uint64", "bytes32", "string", "uint256"]
+    row = [address, values[0], flow, values[1] % 2**64, blob, flow[::-1], values[2]]
+    assert fast(types, row) == encode(types, row)
