@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 __all__ = [
-    "Unencodable", "encode", "encode_bytes", "is_address", "malformed", "malformed_op", "word",
+    "Unencodable", "encode", "encode_bytes", "is_address", "malformed", "malformed_op",
+    "validator", "word",
 ]
 
 _LIMITS = {"uint256": 1 << 256, "uint64": 1 << 64, "uint8": 1 << 8}
@@ -104,6 +105,30 @@ def encode(types: Sequence[str], values: Sequence[object]) -> bytes:
         else:
             head.append(field(value))
     return b"".join(head) + b"".join(tail)
+
+
+_VALIDATORS: dict[tuple[str, ...], Callable[[Sequence[object]], bool]] = {}
+_TEST = {
+    "address": "type(v[{i}]) is str and is_address(v[{i}])",
+    "bytes32": "isinstance(v[{i}], (bytes, bytearray)) and len(v[{i}]) <= 32",
+    "string": "isinstance(v[{i}], str)",
+    "uint256": "type(v[{i}]) is int and 0 <= v[{i}] < {limit}",
+    "uint64": "type(v[{i}]) is int and 0 <= v[{i}] < {limit}",
+    "uint8": "type(v[{i}]) is int and 0 <= v[{i}] < {limit}",
+}
+
+
+def validator(types: Sequence[str]) -> Callable[[Sequence[object]], bool]:
+    """A fast predicate: can these values be encoded as `types`? (One generated expression per
+    type list; `malformed` says why not.)"""
+    key = tuple(types)
+    check = _VALIDATORS.get(key)
+    if check is None:
+        terms = [_TEST[t].format(i=i, limit=_LIMITS.get(t)) for i, t in enumerate(key)]
+        body = " and ".join([f"len(v) == {len(key)}", *terms])
+        check = eval(f"lambda v: {body}", {"is_address": is_address})  # our own fixed terms
+        _VALIDATORS[key] = check
+    return check
 
 
 def malformed(types: Sequence[str], values: Sequence[object]) -> str | None:

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from eth_utils import to_checksum_address
 
-from chain.abi import malformed
+from chain.abi import malformed, validator
 from chain.deployment import ESCROW_ADDRESS, HUB_ADDRESS, REGISTRY_ADDRESS, TOKEN_ADDRESS
 from chain.errors import (
     CapExceeded,
@@ -82,6 +82,13 @@ STRING_LIMITS: dict[type[Op], tuple[tuple[str, int], ...]] = {
     Post: (("topic", 32),),
 }
 _INTENT_ABI = ("address", "uint256", "uint256")
+_FULL_ABI: dict[type, tuple[str, ...]] = {}
+
+
+def _full_abi(cls: type) -> tuple[str, ...]:
+    """The types of an intent's sender, nonce and deadline, then of its operation's fields."""
+    types = _FULL_ABI[cls] = _INTENT_ABI + cls.ABI
+    return types
 #: The most versions one twin may have (the Registry contract's bound).
 MAX_VERSIONS = 256
 #: Flows only the ledger's own rules may record; a Transfer may not claim them.
@@ -214,10 +221,11 @@ class MemoryLedger:
         try:
             if signed.chain_id != self.params.chain_id:
                 raise WrongDomain(self.params.chain_id, signed.chain_id)
-            why = malformed(_INTENT_ABI, (sender, intent.nonce, intent.deadline)) or malformed(
-                intent.op.ABI, values_of(intent.op))
-            if why is not None:
-                raise Malformed(f"{intent.op.KIND}: {why}")
+            op = intent.op
+            types = _FULL_ABI.get(type(op)) or _full_abi(type(op))
+            values = (sender, intent.nonce, intent.deadline, *values_of(op))
+            if not validator(types)(values):
+                raise Malformed(f"{op.KIND}: {malformed(types, values)}")
             if sender in _KEYLESS:  # no key exists for these
                 raise InvalidSignature(sender, None)
             if self._verify:

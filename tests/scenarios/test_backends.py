@@ -81,3 +81,22 @@ def test_manifest_records_the_compiler_and_evm_versions(run, small_market, write
     result = run(write_toml(small_market, "small"), ledger="evm")
     versions = json.loads((result.out_dir / "manifest.json").read_text())["versions"]
     assert versions["vyper"].startswith("0.4") and versions["pyrevm"] != "not installed"
+
+
+@pytest.mark.rpc
+def test_readme_node_flow(hardhat_installed, small_market, write_toml, tmp_path, monkeypatch,
+                          capsys) -> None:
+    """The README's flow: `twinecon node start`, then `run --ledger rpc` with no url finds
+    that node, then `node stop`."""
+    monkeypatch.chdir(tmp_path)
+    small_market["ticks"] = 2
+    path = write_toml(small_market, "small")
+    assert main(["node", "start"]) == 0
+    try:
+        url = capsys.readouterr().out.strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert main(["run", str(path), "--ledger", "rpc", "--quiet", "--out", "out"]) == 0
+        summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+        assert summary["ledger"] == "rpc" and summary["minted"] > 0
+    finally:
+        assert main(["node", "stop"]) == 0
