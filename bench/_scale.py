@@ -8,7 +8,8 @@ from scenarios import LoadedScenario, load_scenario
 from scenarios.loading import validate_scenario
 
 
-def scaled(n_agents: int, *, ticks: int, signatures: str = "off") -> LoadedScenario:
+def scaled(n_agents: int, *, ticks: int, signatures: str = "off",
+           ledger: str = "memory") -> LoadedScenario:
     """warehouse-market with every group's count scaled so the total is about `n_agents`."""
     loaded = load_scenario("warehouse-market")
     data = loaded.scenario.model_dump()
@@ -17,5 +18,6 @@ def scaled(n_agents: int, *, ticks: int, signatures: str = "off") -> LoadedScena
         g["count"] = max(1, round(g["count"] * n_agents / total))
     data["ticks"] = ticks
     data["ledger"]["signatures"] = signatures
+    data["ledger"]["backend"] = ledger
     data["economy"]["agents_every"] = 0  # final balances only: recording is not the subject
     return replace(loaded, scenario=validate_scenario(data, loaded.source))

@@ -36,14 +36,16 @@ class _Timed:
             self.counter[0] += time.perf_counter() - t0
 
 
-def measure(n_agents: int, ticks: int, signatures: str) -> tuple[int, float, float, float]:
+def measure(n_agents: int, ticks: int, signatures: str,
+            ledger: str = "memory") -> tuple[int, float, float, float]:
     """(agents, agent-ticks/s, share of time in the twin, build seconds) for one scaled run.
 
     The twin's solve/evaluate calls are timed separately: they are the sim time the agents
     buy, the part of a tick that is world, not economy.
     """
     t0 = time.perf_counter()
-    built = build(scaled(n_agents, ticks=ticks, signatures=signatures), recorder=Recorder(None))
+    built = build(scaled(n_agents, ticks=ticks, signatures=signatures, ledger=ledger),
+                  recorder=Recorder(None))
     built_s = time.perf_counter() - t0
     model = built.model
     model.step()  # warm-up: first offers, caches
@@ -65,19 +67,26 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--ticks", type=int, default=30)
     ap.add_argument("--signatures", choices=("off", "verify"), default="off")
+    ap.add_argument("--ledger", default="memory,evm",
+                    help="backends to measure side by side (comma-separated)")
     args = ap.parse_args()
-    rows = []
+    rows: dict[str, list[tuple[int, float]]] = {}
     for size in (int(s) for s in args.sizes.split(",")):
         ticks = max(3, args.ticks * 1000 // max(size, 1000))  # keep 10k agents affordable
-        n, rate, twin_share, built_s = measure(size, ticks, args.signatures)
-        rows.append((n, rate))
-        print(f"{n:>6} agents  {ticks:>3} ticks  {rate:>10,.0f} agent-ticks/s  "
-              f"{twin_share:>4.0%} of it in the twin (solve/evaluate)  "
-              f"without the twin {rate / max(1e-9, 1 - twin_share):>9,.0f}/s  "
-              f"(build + genesis {built_s:.1f} s)  signatures={args.signatures}", flush=True)
-    base_n, base = rows[0]
-    for n, rate in rows[1:]:
-        print(f"ratio {n} / {base_n} agents: {rate / base:.2f}x the per-agent rate")
+        for ledger in args.ledger.split(","):
+            n, rate, twin_share, built_s = measure(size, ticks, args.signatures, ledger)
+            rows.setdefault(ledger, []).append((n, rate))
+            print(f"{n:>6} agents  {ticks:>3} ticks  {ledger:<6} {rate:>10,.0f} agent-ticks/s  "
+                  f"{twin_share:>4.0%} of it in the twin (solve/evaluate)  "
+                  f"without the twin {rate / max(1e-9, 1 - twin_share):>9,.0f}/s  "
+                  f"(build + genesis {built_s:.1f} s)  signatures={args.signatures}", flush=True)
+    for ledger, measured in rows.items():
+        base_n, base = measured[0]
+        for n, rate in measured[1:]:
+            print(f"{ledger}: ratio {n} / {base_n} agents: {rate / base:.2f}x the per-agent rate")
+    if "memory" in rows and "evm" in rows:
+        for (n, memory), (_, evm) in zip(rows["memory"], rows["evm"], strict=True):
+            print(f"{n} agents: evm takes {memory / evm:.2f}x the time of memory")
 
 
 if __name__ == "__main__":

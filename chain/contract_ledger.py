@@ -38,8 +38,7 @@ from chain.errors import (
 from chain.flows import Flow
 from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent
-from chain.memory import STRING_LIMITS  # noqa: F401  (the limits the contracts share)
-from chain.ops import OPS, Op, values_of
+from chain.ops import OPS, Op, ref_of, values_of
 from chain.protocols import BURN_ADDRESS, Event, Job, JobState, LedgerParams, Twin, TxResult
 
 __all__ = ["KIND_INDEX", "ContractLedger", "Outcome", "Transport"]
@@ -334,7 +333,7 @@ class ContractLedger:
         out = self._t.send(sender, self.hub, data)
         if not out.ok:  # authentication failed: nothing changed
             code = revert_code(out.output)
-            self._emit("rejected", sender, BURN_ADDRESS, 0, "", _ref_of(op), f"{op.KIND}:{code}")
+            self._emit("rejected", sender, BURN_ADDRESS, 0, "", ref_of(op), f"{op.KIND}:{code}")
             return TxResult(ok=False, code=code, reason=f"{op.KIND} refused by the "
                             f"{self.backend} ledger's Hub: {code}")
         if self._exclusive:
@@ -354,7 +353,7 @@ class ContractLedger:
                         reason=f"{op.KIND} rejected by the {self.backend} ledger's rules: {code}")
 
     def _refuse(self, sender: Address, op: Op, error: ChainError) -> TxResult:
-        self._emit("rejected", sender, BURN_ADDRESS, 0, "", _ref_of(op), f"{op.KIND}:{error.code}")
+        self._emit("rejected", sender, BURN_ADDRESS, 0, "", ref_of(op), f"{op.KIND}:{error.code}")
         return TxResult(ok=False, code=error.code, reason=str(error))
 
     def _emit(self, kind: str, payer: str, payee: str, amount: int, flow: str, ref: str,
@@ -379,7 +378,7 @@ class ContractLedger:
 
         def rejected(topics: list[bytes], data: bytes, op: Op) -> str:
             code = revert_code(_dyn(data, 2))
-            self._emit("rejected", _address(topics[1]), zero, 0, "", _ref_of(op),
+            self._emit("rejected", _address(topics[1]), zero, 0, "", ref_of(op),
                        f"{op.KIND}:{code}")
             return code
 
@@ -489,11 +488,3 @@ class ContractLedger:
 
 def _addr_arg(account: str) -> bytes:
     return b"\x00" * 12 + bytes.fromhex(account[2:])
-
-
-def _ref_of(op: Op) -> str:
-    for field in ("job_id", "key", "ref"):
-        value = getattr(op, field, None)
-        if value:
-            return str(value)
-    return ""

@@ -58,6 +58,7 @@ from chain.ops import (
     Transfer,
     TransferTwin,
     job_id_for,
+    ref_of,
     values_of,
 )
 from chain.protocols import (
@@ -256,7 +257,7 @@ class MemoryLedger:
         return _OK
 
     def _reject(self, sender: Address, op: Op, error: ChainError) -> TxResult:
-        self._emit("rejected", sender, BURN_ADDRESS, 0, "", _ref_of(op), f"{op.KIND}:{error.code}")
+        self._emit("rejected", sender, BURN_ADDRESS, 0, "", ref_of(op), f"{op.KIND}:{error.code}")
         return TxResult(ok=False, code=error.code, reason=str(error))
 
     def _emit(
@@ -530,11 +531,3 @@ class MemoryLedger:
         (self._now, self._tx, balances, nonces, jobs, twins, self._minted,
          self._burned) = copy.deepcopy(snapshot)  # type: ignore[misc]
         self._balances, self._nonces, self._jobs, self._twins = balances, nonces, jobs, twins
-
-
-def _ref_of(op: Op) -> str:
-    for field in ("job_id", "key", "ref"):
-        value = getattr(op, field, None)
-        if value:
-            return str(value)
-    return ""

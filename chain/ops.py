@@ -35,6 +35,7 @@ __all__ = [
     "TransferTwin",
     "job_id_for",
     "params_hash",
+    "ref_of",
     "values_of",
 ]
 
@@ -227,6 +228,15 @@ class Post(Op):
     topic: str
     ref: int
     data: bytes = ZERO32
+
+
+def ref_of(op: Op) -> str:
+    """What an operation concerns, for the event log: its job id, twin key or ref ("" if none)."""
+    for field in ("job_id", "key", "ref"):
+        value = getattr(op, field, None)
+        if value:
+            return str(value)
+    return ""
 
 
 OPS: dict[str, type[Op]] = {
