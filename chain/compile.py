@@ -37,6 +37,7 @@ class Artifact:
     initcode: bytes
     runtime: bytes
     source_hash: str
+    storage: dict  # the compiler's storage layout: variable -> {"slot": n, "type": ...}
 
 
 def cache_dir() -> Path:
@@ -45,7 +46,7 @@ def cache_dir() -> Path:
 
 
 def _sources_hash() -> str:
-    h = hashlib.sha256(f"evm={EVM_VERSION};".encode())
+    h = hashlib.sha256(f"artifact=2;evm={EVM_VERSION};".encode())
     for name in ("vyper", "snekmate"):
         h.update(f"{name}={metadata.version(name)};".encode())
     for path in sorted(CONTRACTS_DIR.glob("*.vy")):
@@ -72,11 +73,11 @@ def _compile(name: str) -> dict:
     out = compile_code(
         path.read_text(), contract_path=path.name, resolved_path=path,
         input_bundle=FilesystemInputBundle(_search_paths()),
-        output_formats=["abi", "bytecode", "bytecode_runtime"],
+        output_formats=["abi", "bytecode", "bytecode_runtime", "layout"],
         settings=Settings(evm_version=EVM_VERSION),
     )
     return {"abi": out["abi"], "initcode": out["bytecode"][2:],
-            "runtime": out["bytecode_runtime"][2:]}
+            "runtime": out["bytecode_runtime"][2:], "storage": out["layout"]["storage_layout"]}
 
 
 @cache
@@ -95,7 +96,8 @@ def compile_all() -> dict[str, Artifact]:
         os.replace(tmp, target)  # atomic: a concurrent compile writes the same bytes
     return {
         name: Artifact(name=name, abi=d["abi"], initcode=bytes.fromhex(d["initcode"]),
-                       runtime=bytes.fromhex(d["runtime"]), source_hash=digest)
+                       runtime=bytes.fromhex(d["runtime"]), source_hash=digest,
+                       storage=d["storage"])
         for name, d in data.items()
     }
 

@@ -89,6 +89,7 @@ _PARAMS_AT = word(192)  # the offset of `params` in execute's arguments
 _KIND_WORDS = [word(i) for i in range(len(KIND_INDEX))]
 _HEADS: dict[str, bytes] = {}  # selector ++ sender word, per sender
 _OK = TxResult(ok=True)
+_ZERO20 = b"\x00" * 20
 
 
 def _head(sender: object) -> bytes:
@@ -201,6 +202,10 @@ class ContractLedger:
         self._open_jobs: set[int] = set()  # jobs not yet terminal
         self._twin_keys: set[str] = set()
         self._decoders = self._build_decoders()
+        # a transport that reads storage directly (pyrevm) answers balances without a call
+        self._storage = getattr(transport, "storage", None)
+        self._balance_map = word(art["Token"].storage["erc20"]["balanceOf"]["slot"])
+        self._balance_slots: dict[str, int] = {}
         self._snapshots = 0  # snapshots taken and not yet reverted to
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -242,7 +247,13 @@ class ContractLedger:
                 self._t.settle()
 
     def balance_of(self, account: Address) -> int:
-        return self._view_int(self.token, "balanceOf(address)", _addr_arg(account))
+        if self._storage is None:
+            return self._view_int(self.token, "balanceOf(address)", _addr_arg(account))
+        slot = self._balance_slots.get(account)
+        if slot is None:  # Vyper: HashMap[k] of the map at slot s lives at keccak256(s ++ k)
+            slot = int.from_bytes(keccak(self._balance_map + _addr_arg(account)), "big")
+            self._balance_slots[account] = slot
+        return self._storage(self.token, slot)
 
     def nonce_of(self, account: Address) -> int:
         if self._exclusive:
@@ -265,18 +276,16 @@ class ContractLedger:
         if type(job_id) is not int or not 0 <= job_id < 2**64:
             return None
         out = self._view(self.escrow, "jobs(uint64)", word(job_id))
-        (client, evaluator, assigner, provider, budget, expires_at, state, submitted, spec_hash,
-         deliverable) = abi_decode(
-            ["address", "address", "address", "address", "uint256", "uint256", "uint8", "bool",
-             "bytes32", "bytes32"], out)
+        state = _int(out, 6)
         if state == 0:
             return None
+        provider = out[108:128]
         return Job(
-            job_id=job_id, client=to_checksum_address(client),
-            evaluator=to_checksum_address(evaluator), assigner=to_checksum_address(assigner),
-            provider=None if int(provider, 16) == 0 else to_checksum_address(provider),
-            budget=budget, expires_at=expires_at, state=_STATES[state], spec_hash=spec_hash,
-            deliverable=deliverable if submitted else None,
+            job_id=job_id, client=_address(out[0:32]), evaluator=_address(out[32:64]),
+            assigner=_address(out[64:96]),
+            provider=None if provider == _ZERO20 else _address(out[96:128]),
+            budget=_int(out, 4), expires_at=_int(out, 5), state=_STATES[state],
+            spec_hash=out[256:288], deliverable=out[288:320] if _int(out, 7) else None,
         )
 
     def twin(self, key: str) -> Twin | None:

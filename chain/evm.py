@@ -55,6 +55,10 @@ class PyrevmTransport:
     def call(self, to: Address, data: bytes) -> bytes:
         return bytes(self.evm.message_call(DEPLOYER.address, to, data, is_static=True))
 
+    def storage(self, address: Address, slot: int) -> int:
+        """One storage word, read straight from the EVM's state (no call frame)."""
+        return self.evm.storage(address, slot)
+
     def snapshot(self) -> object:
         return self.evm.snapshot()
 
