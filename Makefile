@@ -44,9 +44,10 @@ $(NSTAMP): $(HARDHAT)/package.json $(wildcard $(HARDHAT)/package-lock.json)
 test: $(TSTAMP) node-deps
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
-	$(BIN)/python bench/bench_economy.py
+bench: $(TSTAMP) node-deps
+	$(BIN)/python bench/bench_backends.py
 	$(BIN)/python bench/bench_ledger.py
+	$(BIN)/python bench/bench_economy.py
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check twinecon chain worlds economy agents scenarios tests bench
