@@ -80,6 +80,12 @@ event Clock:
     now: uint256
 
 
+event Wired:
+    token: address
+    registry: address
+    escrow: address
+
+
 @deploy
 def __init__(verify_signatures_: bool):
     ownable.__init__()
@@ -100,6 +106,7 @@ def wire(token_: address, registry_: address, escrow_: address):
     self.registry = registry_
     self.escrow = escrow_
     extcall TokenAdmin(token_).set_escrow(escrow_)
+    log Wired(token=token_, registry=registry_, escrow=escrow_)
 
 
 @external
