@@ -65,7 +65,8 @@ from economy.observation import JobView, Observation, Planner, SimResult
 from economy.protocols import Decision, Participant
 from economy.recorder import AMOUNT, Recorder
 from economy.roles import FlowClass, Role
-from worlds.warehouse import Evaluation, Order, Plan, WarehouseTwin
+from worlds.protocols import ServiceTwin
+from worlds.warehouse import Evaluation, Order, Plan
 
 __all__ = ["AGENTS_SCHEMA", "EVENTS_SCHEMA", "TICKS_SCHEMA", "EconomyConfig", "EconomyModel"]
 
@@ -163,7 +164,7 @@ class EconomyModel(mesa.Model):
         *,
         config: EconomyConfig,
         ledger: Ledger,
-        twin: WarehouseTwin,
+        twin: ServiceTwin,
         seed: int,
         protocol: Identity,
         market: Identity,
@@ -373,7 +374,8 @@ class EconomyModel(mesa.Model):
         nonce = self.ledger.nonce_of(p.address)
         job_id = job_id_for(p.address, nonce)
         eval_seed = self._shift_seed
-        baseline = self._evaluate(self.twin.solve(order, "s_shape"), order, eval_seed)
+        baseline = self._evaluate(self.twin.solve(order, self.twin.baseline_method), order,
+                                  eval_seed)
         spec_hash = keccak(f"{self.twin.twin_id}|{order.order_id}|{order.lines}".encode())
         result = self._execute(p.identity, CreateJob(
             evaluator=evaluator, assigner=self.market_identity.address, budget=a.budget,

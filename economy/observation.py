@@ -8,7 +8,8 @@ import numpy as np
 
 from chain import Address, JobState
 from economy.roles import Role
-from worlds.warehouse import Evaluation, Order, Plan, WarehouseTwin
+from worlds.protocols import ServiceTwin
+from worlds.warehouse import Evaluation, Order, Plan
 
 __all__ = ["JobView", "Observation", "Planner", "Quote", "SimResult"]
 
@@ -83,7 +84,7 @@ class Planner:
 
     __slots__ = ("_estimates", "_twin")
 
-    def __init__(self, twin: WarehouseTwin) -> None:
+    def __init__(self, twin: ServiceTwin) -> None:
         self._twin = twin
         self._estimates: dict[str, int] = {}
 
@@ -91,8 +92,18 @@ class Planner:
     def twin_id(self) -> str:
         return self._twin.twin_id
 
+    @property
+    def solvers(self) -> tuple[str, ...]:
+        """The twin's reference solvers; the last one takes a random stream (restarts)."""
+        return tuple(self._twin.solvers)
+
+    @property
+    def baseline_method(self) -> str:
+        """The solver whose plan a customer has without buying a service."""
+        return self._twin.baseline_method
+
     def solve(self, order: Order, method: str, rng: np.random.Generator | None = None) -> Plan:
-        """A plan by a reference solver ("s_shape", "largest_gap", "tsp")."""
+        """A plan by one of the twin's reference solvers (`solvers`)."""
         return self._twin.solve(order, method, rng)
 
     def cu_for(self, plan: Plan, order: Order) -> int:
@@ -100,14 +111,14 @@ class Planner:
         return self._twin.cu_for(plan, order)
 
     def estimate_cu(self, order: Order) -> int:
-        """The compute units of evaluating the order's S-shape plan: a cost yardstick for
+        """The compute units of evaluating the order's baseline plan: a cost yardstick for
         bidding, memoised per order (every bidder asks about the same open jobs)."""
         cu = self._estimates.get(order.order_id)
         if cu is None:
             if len(self._estimates) >= 65_536:
                 self._estimates.clear()
             cu = self._estimates[order.order_id] = self._twin.cu_for(
-                self._twin.solve(order, "s_shape"), order)
+                self._twin.solve(order, self._twin.baseline_method), order)
         return cu
 
     def distance_mm(self, u: int, v: int) -> int:

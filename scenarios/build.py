@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from scenarios.loading import LoadedScenario
 from scenarios.schema import Scenario, to_base_units
 from twinecon.errors import suggest
 from worlds import InvalidSpec
-from worlds.warehouse import WarehouseTwin, warehouse_spec
 
 __all__ = ["Built", "build", "system_identities"]
 
@@ -118,15 +118,31 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
     return Built(scenario=sc, model=model, agents=agents)
 
 
-def _build_twin(sc: Scenario, src: str) -> WarehouseTwin:
-    accepted = [p for p in inspect.signature(warehouse_spec).parameters
+#: Twin kinds: the module that defines them, its spec builder and its twin class.
+TWIN_KINDS = {
+    "warehouse": ("worlds.warehouse", "warehouse_spec", "WarehouseTwin"),
+    "logistics": ("worlds.logistics", "logistics_spec", "LogisticsTwin"),
+    "windfarm": ("worlds.windfarm", "windfarm_spec", "WindfarmTwin"),
+}
+
+
+def _build_twin(sc: Scenario, src: str) -> Any:
+    module_name, spec_name, class_name = TWIN_KINDS[sc.twin.kind]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ScenarioError(src, "twin.kind", f"twin kind {sc.twin.kind!r} is not available "
+                            f"in this installation ({e})") from None
+    spec_fn, twin_cls = getattr(module, spec_name), getattr(module, class_name)
+    accepted = [p for p in inspect.signature(spec_fn).parameters
                 if p not in ("name", "version")]
     for k in sc.twin.params:
         if k not in accepted:
-            raise ScenarioError(src, f"twin.params.{k}", f"unknown warehouse parameter"
+            raise ScenarioError(src, f"twin.params.{k}", f"unknown {sc.twin.kind} parameter"
                                 f"{suggest(k, accepted)}; allowed: {', '.join(accepted)}")
+    names = {"name": sc.twin.name} if sc.twin.name else {}
     try:
-        spec = warehouse_spec(sc.twin.name, sc.twin.version, **sc.twin.params)
-        return WarehouseTwin(spec)
+        spec = spec_fn(**names, version=sc.twin.version, **sc.twin.params)
+        return twin_cls(spec)
     except (InvalidSpec, TypeError, ValueError) as e:
         raise ScenarioError(src, "twin.params", str(e)) from None

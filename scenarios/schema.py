@@ -92,11 +92,13 @@ class EconomySection(_Section):
 class TwinSection(_Section):
     """The world services are sold in."""
 
-    kind: Literal["warehouse"] = "warehouse"
-    name: str = "wh-default"
+    kind: Literal["warehouse", "logistics", "windfarm"] = "warehouse"
+    name: str | None = Field(None, description="the twin's name (default: the kind's default)")
     version: str = "1.0.0"
-    params: dict[str, Any] = Field(default_factory=dict,
-                                   description="arguments of worlds.warehouse.warehouse_spec")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="arguments of the kind's spec builder: "
+        "worlds.warehouse.warehouse_spec, worlds.logistics.logistics_spec or "
+        "worlds.windfarm.windfarm_spec")
 
 
 class AgentGroup(_Section):

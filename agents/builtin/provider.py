@@ -11,12 +11,12 @@ class ServiceProvider:
     """Sells pick plans: the more sim time it buys, the better the plan it delivers.
 
     With `candidates` = 0 it delivers the first solver's plan untested. Otherwise it builds
-    `candidates` plans (each solver once, then TSP from random starts), evaluates them all in
-    the twin with the job's evaluation seed (paying for the compute units), and delivers the
-    fastest. Its bid covers that expected sim-time cost plus a markup.
+    `candidates` plans (each solver once, then the last solver again from random starts),
+    evaluates them all in the twin with the job's evaluation seed (paying for the compute
+    units), and delivers the fastest. Its bid covers that expected sim-time cost plus a markup.
 
     Args:
-        solvers: reference solvers to draw candidates from, in order.
+        solvers: reference solvers to draw candidates from, in order (default: the twin's).
         candidates: plans evaluated per job (0: none, deliver untested).
         markup_bps: margin over expected cost, in basis points.
         base_fee: base units added to every bid (its labour).
@@ -25,13 +25,13 @@ class ServiceProvider:
 
     def __init__(
         self,
-        solvers: tuple[str, ...] | list[str] = ("s_shape", "largest_gap", "tsp"),
+        solvers: tuple[str, ...] | list[str] | None = None,
         candidates: int = 4,
         markup_bps: int = 2_000,
         base_fee: int = 5 * 10**16,
         max_jobs: int = 3,
     ) -> None:
-        self.solvers = tuple(solvers)
+        self.solvers = tuple(solvers) if solvers is not None else None
         self.candidates = candidates
         self.markup_bps = markup_bps
         self.base_fee = base_fee
@@ -42,9 +42,10 @@ class ServiceProvider:
         self._simulated = set()
 
     def _plans(self, obs: Observation, order) -> tuple:
-        plans = [obs.planner.solve(order, s) for s in self.solvers[: max(1, self.candidates)]]
+        solvers = self.solvers or obs.planner.solvers
+        plans = [obs.planner.solve(order, s) for s in solvers[: max(1, self.candidates)]]
         while len(plans) < self.candidates:
-            plans.append(obs.planner.solve(order, "tsp", obs.rng))
+            plans.append(obs.planner.solve(order, solvers[-1], obs.rng))
         return tuple(plans)
 
     def act(self, obs: Observation) -> list[Action]:

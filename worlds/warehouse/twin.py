@@ -63,6 +63,9 @@ class WarehouseTwin:
     """
 
     solvers: tuple[str, ...] = SOLVERS
+    #: The plan a customer gets without buying a service: the value of a plan is the time it
+    #: saves against this one.
+    baseline_method: str = "s_shape"
 
     def __init__(self, spec: TwinSpec) -> None:
         if not isinstance(spec, TwinSpec) or spec.kind != "warehouse":
