@@ -65,6 +65,7 @@ from economy.observation import JobView, Observation, Planner, SimResult
 from economy.protocols import Decision, Participant
 from economy.recorder import AMOUNT, Recorder
 from economy.roles import FlowClass, Role
+from worlds.cache import EvaluationCache
 from worlds.protocols import ServiceTwin
 from worlds.warehouse import Evaluation, Order, Plan
 
@@ -199,7 +200,7 @@ class EconomyModel(mesa.Model):
         self.compute = ComputeBook()
         self._books: dict[int, _JobBook] = {}
         self._results: dict[Address, list[SimResult]] = {}
-        self._eval_cache: dict[tuple, Evaluation] = {}
+        self._eval_cache = EvaluationCache(twin)
         self._clients: dict[str, Address] = {}
         self.flows = FlowBook(self._class_of, ledger.escrow, self._clients.get)
         self._events = self.recorder.table("events", EVENTS_SCHEMA)
@@ -519,14 +520,7 @@ class EconomyModel(mesa.Model):
     def _evaluate(self, plan: Plan, order: Order, seed: int) -> Evaluation:
         """Evaluate in the twin, memoised: the twin is deterministic, so equal requests give
         equal results (the receipts say so) and need not be recomputed."""
-        key = (plan.route, order.picks, seed)
-        ev = self._eval_cache.get(key)
-        if ev is None:
-            ev = self.twin.evaluate(plan, order, seed)
-            if len(self._eval_cache) >= 100_000:
-                self._eval_cache.clear()  # bounded memory; a miss only costs recomputation
-            self._eval_cache[key] = ev
-        return ev
+        return self._eval_cache.evaluate(plan, order, seed)
 
     def _account_completion(self, view: JobView) -> None:
         book = self._books[view.job_id]

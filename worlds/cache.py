@@ -1,0 +1,54 @@
+"""A content-addressed cache of twin evaluations.
+
+A twin is deterministic: the same (plan, request, seed) on the same twin version gives the
+same result and the same receipt. So a result can be looked up by its request instead of
+recomputed; the receipt of a cached result is the receipt the evaluation would give. Plans
+and requests are frozen values, so the request itself is the key (equal content, equal key).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+__all__ = ["EvaluationCache"]
+
+
+class EvaluationCache:
+    """Evaluations of one twin, keyed by (plan, request, seed), least recently used evicted.
+
+    Args:
+        twin: the twin whose `evaluate(plan, order, seed)` is cached.
+        max_entries: how many results to keep (memory stays bounded).
+    """
+
+    def __init__(self, twin: Any, max_entries: int = 100_000) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, got {max_entries}")
+        self.twin = twin
+        self.max_entries = max_entries
+        self._results: OrderedDict[tuple, Any] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def evaluate(self, plan: Any, order: Any, seed: int) -> Any:
+        """The twin's evaluation of the request, computed once per distinct request."""
+        key = (plan, order, seed)
+        try:
+            result = self._results.get(key)
+        except TypeError:  # an unhashable plan: nothing to address it by
+            self.misses += 1
+            return self.twin.evaluate(plan, order, seed)
+        if result is not None:
+            self.hits += 1
+            self._results.move_to_end(key)
+            return result
+        self.misses += 1
+        result = self.twin.evaluate(plan, order, seed)
+        self._results[key] = result
+        if len(self._results) > self.max_entries:
+            self._results.popitem(last=False)
+        return result
+
+    def __len__(self) -> int:
+        return len(self._results)
