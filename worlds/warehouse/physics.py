@@ -1,0 +1,797 @@
+"""The warehouse twin at tier L2: pick routes driven by a differential-drive robot in MuJoCo.
+
+Build an evaluator on an L1 twin and evaluate the same `Plan` objects::
+
+    twin = WarehouseTwin(warehouse_spec())
+    l2 = L2Evaluator(twin, hz=500)           # l2.mjcf (text), l2.mjcf_sha256
+    ev = l2.evaluate(plan, order, seed=7)    # ev.time_ms, ev.energy_mj, ev.collisions, ...
+    evs = l2.evaluate_many(plans, order, seed=7)   # one batched mujoco.rollout per control period
+
+**Scene** (`scene_mjcf`, MJCF text generated from the spec's geometry alone, so its sha256
+identifies the L2 model together with the engine version): a floor plane; one static box
+per rack run (between neighbouring aisles a double-depth rack, single-depth racks outside
+the first and last aisle, each spanning the slots plus half a slot pitch at both ends, with
+an aisle clear width of ``AISLE_CLEAR_MM``), all in a body named ``shelves``; and
+``n_robots`` differential-drive robots: a chassis on a free joint whose origin is the
+midpoint of the wheel axle, two sphere wheels on hinges driven by velocity actuators
+(``kv``, torque limited, with rotor armature), and one frictionless front caster (a tripod:
+statically determinate). ``integrator="implicitfast"``, ``timestep = 1/hz``. Robot 0 starts
+at the depot facing +y; further robots park to its right. Sensors per robot: both wheel
+actuator torques and joint speeds, and a contact sensor counting robot-shelf contacts.
+
+**Controller** (closed loop, zero-order hold): the route's node sequence is mapped to floor
+coordinates and cut into straight legs at every corner or reversal, every pick node (first
+visit), every aisle entry and the final depot. Per leg the robot turns on the spot to face the
+leg's end (P on heading, rate and acceleration limited), then drives it with a trapezoidal
+speed profile (cruise at the spec's ``speed_mm_s``, ``ACCEL_MM_S2``, a P term near the end)
+and Stanley-style heading correction against cross-track error; a leg ends when the robot
+is within ``ARRIVE_MM`` of its end and nearly stopped. Commands are recomputed every
+``control_steps = max(1, round(hz / CONTROL_HZ))`` physics steps (about 50 Hz): physics runs at
+the declared Hz, control at about 50 Hz, as on a real robot.
+
+**Dwells**: at a pick node the robot dwells ``pick_time_ms`` per order line; at an aisle entry
+it waits out the aisle's busy window, using the L1 twin's congestion schedule for the seed
+(`WarehouseTwin._congestion`), checked against the L2 clock. While dwelling the robot is
+braked: its velocities are zeroed and the clock advances without physics steps, since
+nothing moves. So dwells cost no CU and the step budget covers motion only.
+
+**Answers**: ``time_ms`` from the simulated clock (steps * 1000 // hz plus dwells, integer);
+``energy_mj`` the integral of the wheel motors' absolute mechanical power |torque * speed| per
+physics step (no regeneration; braking costs energy like driving), in integer millijoules;
+``collisions`` the number of contact onsets between the robot and the shelves;
+``final_pose_error_mm`` the distance from the robot's axle midpoint to the depot when it
+stops there; ``distance_mm`` the path length driven.
+
+**Compute units**: charged up front, like a gas limit: ``cu = budget_steps *
+PHYSICS_ROBOT_STEP_CU`` where ``budget_steps`` is derived from the route alone (per leg: turn
+and drive time of the speed profile, times ``BUDGET_SLACK_PCT`` percent, plus
+``BUDGET_LEG_MS``), so `cu_for(plan, order)` is known before evaluation and equals
+``evaluate(...).cu``. A robot that has not reached the depot when the budget is spent
+gives ``valid=False`` ("step budget exhausted"). ``steps`` reports the steps actually
+simulated. ``PHYSICS_ROBOT_STEP_CU`` is the frozen calibration (1 CU ~ 1 us of reference CPU;
+`bench/bench_physics.py` measures the per-step cost on the current machine).
+
+**Batching**: `evaluate_many` steps all unfinished candidates one control period at a time
+with a single `mujoco.rollout` call (the controller is closed loop, so it cannot roll a whole
+route out open loop); each rollout starts from its own full physics state with a zero solver
+warm start, so a plan's answer is bitwise the same alone or in any batch, and the same as a
+plain `mj_step` loop doing the same (`engine="loop"`, the tested reference).
+
+**Determinism**: same machine and MuJoCo build: bitwise (the receipt pins the engine, MuJoCo
+version and MJCF hash). Across CPUs or builds MuJoCo's floating point may differ slightly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import mujoco
+import numpy as np
+from mujoco import rollout as mj_rollout
+
+from worlds._canon import sha256_hex
+from worlds.errors import InvalidPlan, InvalidSpec
+from worlds.receipt import Receipt
+from worlds.warehouse._types import Order, Plan
+from worlds.warehouse.twin import WarehouseTwin
+
+__all__ = [
+    "ENGINE_VERSION",
+    "MIN_HZ",
+    "PHYSICS_ROBOT_STEP_CU",
+    "GapReport",
+    "GapRow",
+    "L2Evaluation",
+    "L2Evaluator",
+    "l1_l2_gap",
+    "scene_mjcf",
+]
+
+ENGINE_VERSION = "warehouse-l2/1"
+TIER = "L2"
+MIN_HZ = 100
+CONTROL_HZ = 50
+PHYSICS_ROBOT_STEP_CU = 12  # frozen calibration, see bench/bench_physics.py
+
+# Robot and scene constants (mm, kg, N m): part of the engine version and of the MJCF text.
+AISLE_CLEAR_MM = 1200
+RACK_HEIGHT_MM = 2000
+WHEEL_RADIUS_MM = 80
+HALF_TRACK_MM = 230
+CHASSIS_HALF_MM = (250, 200, 50)
+CHASSIS_OFFSET_MM = 100  # chassis centre ahead of the axle
+CASTER_X_MM = 280
+CASTER_RADIUS_MM = 30
+CHASSIS_KG = 20
+WHEEL_KG = 1
+WHEEL_KV = 5  # velocity servo gain, N m per rad/s
+WHEEL_TORQUE_NM = 4
+WHEEL_DAMPING = "0.05"  # N m s/rad: bearing and rolling losses, so cruising costs energy
+PARK_PITCH_MM = 800
+
+# Controller constants.
+ACCEL_MM_S2 = 1000
+TURN_RATE_MRAD_S = 1500
+TURN_ACCEL_MRAD_S2 = 3000
+ARRIVE_MM = 10
+ALIGN_MRAD = 20
+_K_HEADING = 4.0  # 1/s, heading P gain while driving
+_K_CROSS = 2.0  # Stanley cross-track gain
+_K_TURN = 4.0  # 1/s, heading P gain while turning on the spot
+_K_END = 3.0  # 1/s, speed P gain on the remaining distance near a stop
+_STOPPED_MM_S = 60
+_MIN_SPEED = 0.04  # m/s, creep speed near a stop
+_MIN_TURN_RATE = 0.15  # rad/s, creep rate near the end of a turn
+_STILL_MRAD_S = 100
+
+# Step budget: per leg, (turn + drive time of the profile) * slack + a fixed allowance.
+BUDGET_SLACK_PCT = 130
+BUDGET_LEG_MS = 1500
+
+# The same in SI units, for the controller's inner arithmetic.
+_ACCEL = ACCEL_MM_S2 / 1000
+_W_MAX = TURN_RATE_MRAD_S / 1000
+_ALPHA = TURN_ACCEL_MRAD_S2 / 1000
+_ARRIVE = ARRIVE_MM / 1000
+_ALIGN = ALIGN_MRAD / 1000
+_STOPPED = _STOPPED_MM_S / 1000
+_STILL = _STILL_MRAD_S / 1000
+
+_FULL = mujoco.mjtState.mjSTATE_FULLPHYSICS
+_TURN, _DRIVE, _DONE = 0, 1, 2
+
+
+def _m(mm: float) -> str:
+    """Millimetres as a metre string with fixed precision (stable MJCF text)."""
+    return f"{mm / 1000:.4f}"
+
+
+def _geometry(twin: WarehouseTwin) -> dict[str, int]:
+    geo = twin.spec.body["geometry"]
+    pitch, slot, cross = geo["aisle_pitch_mm"], geo["slot_pitch_mm"], geo["cross_aisle_mm"]
+    if pitch < AISLE_CLEAR_MM + 100:
+        raise InvalidSpec(
+            f"aisle_pitch_mm is {pitch}; the L2 scene needs at least {AISLE_CLEAR_MM + 100} "
+            f"(a {AISLE_CLEAR_MM} mm clear aisle plus racks): widen the aisles"
+        )
+    if cross - slot // 2 < 500:
+        raise InvalidSpec(
+            f"cross_aisle_mm - slot_pitch_mm / 2 is {cross - slot // 2}; the L2 scene needs "
+            "at least 500 mm between a rack end and the cross aisle for the robot to turn: "
+            "raise cross_aisle_mm"
+        )
+    return dict(geo)
+
+
+def scene_mjcf(twin: WarehouseTwin, *, hz: int = 500, n_robots: int = 1) -> str:
+    """Generate the MJCF text of the L2 scene for a twin.
+
+    Args:
+        twin: the L1 twin whose spec fixes the layout.
+        hz: physics rate; the timestep is ``1 / hz`` s.
+        n_robots: number of robots; robot 0 starts at the depot, the others park beside it.
+
+    Returns:
+        MJCF text, byte-identical for the same spec, hz and n_robots.
+
+    Raises:
+        InvalidSpec: the layout is too tight for the robot.
+        InvalidPlan: hz or n_robots out of range.
+    """
+    hz = _check_hz(hz)
+    if isinstance(n_robots, bool) or not isinstance(n_robots, int) or n_robots < 1:
+        raise InvalidPlan(f"n_robots is {n_robots!r}; expected an int >= 1")
+    g = _geometry(twin)
+    n, s_max = g["n_aisles"], g["slots_per_aisle"]
+    pitch, slot, cross = g["aisle_pitch_mm"], g["slot_pitch_mm"], g["cross_aisle_mm"]
+    half_clear = AISLE_CLEAR_MM // 2
+    face = (pitch - AISLE_CLEAR_MM) // 2  # depth of one rack face
+    y0 = cross - slot // 2
+    y1 = cross + (s_max - 1) * slot + slot // 2
+    depot = twin.graph.nodes[twin.depot]
+    dx, dy = depot["x_mm"], depot["y_mm"]
+
+    shelves = []
+    for a in range(-1, n):
+        left = a * pitch + half_clear if a >= 0 else -half_clear - face
+        right = (a + 1) * pitch - half_clear if a < n - 1 else (n - 1) * pitch + half_clear + face
+        cx2, hx2 = left + right, right - left  # twice the centre and size, kept integer
+        shelves.append(
+            f'      <geom name="shelf_{a + 1}" type="box" '
+            f'pos="{_m(cx2 / 2)} {_m((y0 + y1) / 2)} {_m(RACK_HEIGHT_MM / 2)}" '
+            f'size="{_m(hx2 / 2)} {_m((y1 - y0) / 2)} {_m(RACK_HEIGHT_MM / 2)}" '
+            'contype="2" conaffinity="2" rgba="0.6 0.45 0.3 1"/>'
+        )
+    span_x = max(abs(-pitch), abs(n * pitch)) + 10_000
+    span_y = max(abs(dy), abs(y1)) + 10_000
+    floor = max(span_x, span_y)
+
+    hx, hy, hz_mm = CHASSIS_HALF_MM
+    robots, actuators, sensors = [], [], []
+    for i in range(n_robots):
+        r = f"r{i}"
+        robots.append(
+            f'    <body name="{r}" pos="{_m(dx + i * PARK_PITCH_MM)} {_m(dy)} '
+            f'{_m(WHEEL_RADIUS_MM)}" euler="0 0 90">\n'
+            f'      <freejoint name="{r}_root"/>\n'
+            f'      <geom name="{r}_chassis" type="box" pos="{_m(CHASSIS_OFFSET_MM)} 0 '
+            f'{_m(hz_mm - 30)}" size="{_m(hx)} {_m(hy)} {_m(hz_mm)}" mass="{CHASSIS_KG}" '
+            'contype="2" conaffinity="2"/>\n'
+            f'      <geom name="{r}_caster" type="sphere" pos="{_m(CASTER_X_MM)} 0 '
+            f'{_m(CASTER_RADIUS_MM - WHEEL_RADIUS_MM)}" size="{_m(CASTER_RADIUS_MM)}" '
+            'mass="0.2" condim="1" priority="1" contype="1" conaffinity="1"/>\n'
+            + "".join(
+                f'      <body name="{r}_w{side}" pos="0 {_m(sign * HALF_TRACK_MM)} 0">\n'
+                f'        <joint name="{r}_j{side}" type="hinge" axis="0 1 0" armature="0.01" '
+                f'damping="{WHEEL_DAMPING}"/>\n'
+                f'        <geom name="{r}_wheel_{side}" type="sphere" '
+                f'size="{_m(WHEEL_RADIUS_MM)}" mass="{WHEEL_KG}" contype="3" conaffinity="3"/>\n'
+                "      </body>\n"
+                for side, sign in (("l", 1), ("r", -1))
+            )
+            + "    </body>"
+        )
+        for side in ("l", "r"):
+            actuators.append(
+                f'    <velocity name="{r}_m{side}" joint="{r}_j{side}" kv="{WHEEL_KV}" '
+                f'forcerange="-{WHEEL_TORQUE_NM} {WHEEL_TORQUE_NM}" ctrlrange="-40 40"/>'
+            )
+        sensors += [f'    <actuatorfrc name="{r}_tau_{s}" actuator="{r}_m{s}"/>' for s in "lr"]
+        sensors += [f'    <jointvel name="{r}_speed_{s}" joint="{r}_j{s}"/>' for s in "lr"]
+        sensors.append(f'    <contact name="{r}_hits" subtree1="{r}" body2="shelves" '
+                       'data="found"/>')
+    return "\n".join([
+        f'<mujoco model="{twin.spec.name}-l2">',
+        '  <compiler angle="degree" autolimits="true"/>',
+        f'  <option timestep="{1 / hz:.9f}" integrator="implicitfast"/>',
+        "  <worldbody>",
+        f'    <geom name="floor" type="plane" size="{_m(floor)} {_m(floor)} 0.1" '
+        'contype="1" conaffinity="1" friction="1 0.005 0.0001"/>',
+        '    <body name="shelves">',
+        *shelves,
+        "    </body>",
+        *robots,
+        "  </worldbody>",
+        "  <actuator>",
+        *actuators,
+        "  </actuator>",
+        "  <sensor>",
+        *sensors,
+        "  </sensor>",
+        "</mujoco>",
+        "",
+    ])
+
+
+def _check_hz(hz: Any) -> int:
+    if isinstance(hz, bool) or not isinstance(hz, int | np.integer):
+        raise InvalidPlan(f"hz is {hz!r} ({type(hz).__name__}); expected an int >= {MIN_HZ}, "
+                          "e.g. 200, 500 or 1000")
+    if hz < MIN_HZ:
+        raise InvalidPlan(
+            f"hz is {hz}; wheeled contact models need at least {MIN_HZ} Hz (below it the "
+            "wheels' contacts go unstable and errors reach decimetres): use 200 (economy), "
+            "500 (default) or 1000 (premium)"
+        )
+    return int(hz)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class L2Evaluation:
+    """The result of driving one plan through the physics twin for one seed.
+
+    Attributes:
+        valid: the route is a valid walk and the robot got back to the depot within budget.
+        reason: "" if valid, else what went wrong.
+        time_ms: simulated completion time, dwells included (0 if the route is invalid).
+        energy_mj: wheel motor energy, integer millijoules.
+        collisions: contact onsets between the robot and the shelves.
+        final_pose_error_mm: robot-to-depot distance at the end.
+        distance_mm: path length driven.
+        steps: physics steps simulated.
+        budget_steps: the step budget the CU pays for.
+        cu: compute units charged, equal to `L2Evaluator.cu_for(plan, order)`.
+        receipt: checkable record of the request and result.
+    """
+
+    valid: bool
+    reason: str
+    time_ms: int
+    energy_mj: int
+    collisions: int
+    final_pose_error_mm: int
+    distance_mm: int
+    steps: int
+    budget_steps: int
+    cu: int
+    receipt: Receipt
+
+
+class _Leg:
+    """One straight leg: drive from (x0, y0) to (x1, y1) [m], then dwell or check an aisle."""
+
+    __slots__ = ("dwell_ms", "enter_aisle", "heading", "length", "ux", "uy", "x0", "y0")
+
+    def __init__(self, a_mm: tuple[int, int], b_mm: tuple[int, int], dwell_ms: int,
+                 enter_aisle: int) -> None:
+        self.x0, self.y0 = a_mm[0] / 1000, a_mm[1] / 1000
+        dx, dy = (b_mm[0] - a_mm[0]) / 1000, (b_mm[1] - a_mm[1]) / 1000
+        self.length = math.hypot(dx, dy)
+        self.heading = math.atan2(dy, dx)
+        self.ux, self.uy = (dx / self.length, dy / self.length) if self.length else (0.0, 0.0)
+        self.dwell_ms = dwell_ms  # pick time at the end of the leg
+        self.enter_aisle = enter_aisle  # aisle entered right after this leg (-1 if none)
+
+
+class _Run:
+    """Controller and bookkeeping of one plan being driven (one rollout in a batch)."""
+
+    __slots__ = ("buf_sd", "busy", "clock_dwell_ms", "i_leg", "legs", "mode", "n", "period",
+                 "phase", "reason", "state", "v_cmd", "w_cmd", "wheels")
+
+    def __init__(self, legs: list[_Leg], state0: np.ndarray, budget: int, nsens: int,
+                 cong: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self.legs = legs
+        self.state = state0.copy()
+        self.i_leg = 0
+        self.mode = _TURN if legs else _DONE
+        self.v_cmd = 0.0
+        self.w_cmd = 0.0
+        self.wheels = (0.0, 0.0)  # left, right wheel speed commands [rad/s]
+        self.clock_dwell_ms = 0
+        self.n = 0  # physics steps simulated
+        self.buf_sd = np.empty((budget, nsens))  # per-step sensor trace
+        self.period, self.busy, self.phase = (a.tolist() for a in cong)
+        self.reason = ""
+
+
+class L2Evaluator:
+    """Evaluates warehouse plans by driving a robot through a MuJoCo scene of the layout.
+
+    Args:
+        twin: the L1 twin (layout, storage, picker speed and pick time, congestion).
+        hz: physics rate, an int >= `MIN_HZ` (200 economy, 500 default, 1000 premium).
+        nthread: `mujoco.rollout` worker threads for `evaluate_many` (0: the calling
+            thread). Answers do not depend on it.
+
+    Raises:
+        InvalidPlan: hz is not an int or is below `MIN_HZ`.
+        InvalidSpec: the layout is too tight for the robot.
+    """
+
+    def __init__(self, twin: WarehouseTwin, hz: int = 500, *, nthread: int = 0) -> None:
+        if not isinstance(twin, WarehouseTwin):
+            raise InvalidSpec(f"L2Evaluator needs a WarehouseTwin, got {type(twin).__name__}; "
+                              "build one with WarehouseTwin(warehouse_spec())")
+        self.twin = twin
+        self.hz = _check_hz(hz)
+        self.mjcf = scene_mjcf(twin, hz=self.hz)
+        self.mjcf_sha256 = hashlib.sha256(self.mjcf.encode("ascii")).hexdigest()
+        self.engine_version = f"{ENGINE_VERSION}+mujoco-{mujoco.__version__}"
+        self.model = mujoco.MjModel.from_xml_string(self.mjcf)
+        self._data = mujoco.MjData(self.model)
+        self._nstate = mujoco.mj_stateSize(self.model, _FULL)
+        self._state0 = np.empty(self._nstate)
+        mujoco.mj_getState(self.model, self._data, self._state0, _FULL)
+        self.control_steps = max(1, round(self.hz / CONTROL_HZ))
+        self._iqvel = 1 + self.model.nq  # FULLPHYSICS state: time, qpos, qvel, ...
+        self._dt_control = self.control_steps / self.hz
+        body = twin.spec.body
+        self._speed = body["picker"]["speed_mm_s"] / 1000.0
+        self._pick_ms = int(body["picker"]["pick_time_ms"])
+        self._xy = {v: (d["x_mm"], d["y_mm"]) for v, d in twin.graph.nodes(data=True)}
+        self._roles = dict(twin.graph.nodes(data="role"))
+        self._aisle = dict(twin.graph.nodes(data="aisle"))
+        self._sku_node = body["storage"]["sku_node"]
+        self._rollout = mj_rollout.Rollout(nthread=nthread)
+        self._datas = [mujoco.MjData(self.model) for _ in range(max(nthread, 1))]
+
+    # --- request -> legs and budget ---------------------------------------------------------
+    def _legs(self, route: tuple[int, ...], order: Order) -> list[_Leg]:
+        lines_at: dict[int, int] = {}
+        for s in order.lines:
+            lines_at[self._sku_node[s]] = lines_at.get(self._sku_node[s], 0) + 1
+        seen: set[int] = set()
+        legs: list[_Leg] = []
+        start = route[0]
+        for i in range(1, len(route)):
+            u, v = route[i - 1], route[i]
+            dwell = 0
+            if v not in seen:
+                seen.add(v)
+                dwell = lines_at.get(v, 0) * self._pick_ms
+            nxt = route[i + 1] if i + 1 < len(route) else None
+            enter = -1
+            if nxt is not None and self._roles[v] != "aisle" and self._roles[nxt] == "aisle":
+                enter = int(self._aisle[nxt])
+            turn = nxt is not None and not _collinear(self._xy[u], self._xy[v], self._xy[nxt])
+            if nxt is None or dwell or enter >= 0 or turn:
+                legs.append(_Leg(self._xy[start], self._xy[v], dwell, enter))
+                start = v
+        return legs
+
+    def _budget(self, legs: list[_Leg]) -> int:
+        """Physics steps paid for: the profile time of each leg with slack (motion only)."""
+        a, v, w = ACCEL_MM_S2 / 1000, self._speed, TURN_RATE_MRAD_S / 1000
+        alpha = TURN_ACCEL_MRAD_S2 / 1000
+        heading = math.pi / 2
+        total_ms = 0
+        for leg in legs:
+            length = leg.length
+            turn = abs(_wrap(leg.heading - heading)) if length > 0 else 0.0
+            if length > 0:
+                heading = leg.heading
+            drive = length / v + v / a if length >= v * v / a else 2 * math.sqrt(length / a)
+            spin = turn / w + w / alpha if turn >= w * w / alpha else 2 * math.sqrt(turn / alpha)
+            total_ms += math.ceil((drive + spin) * BUDGET_SLACK_PCT * 10) + BUDGET_LEG_MS
+        return -(-total_ms * self.hz // 1000)
+
+    def _prepare(self, plan: Plan, order: Order) -> tuple[str, list[_Leg], int]:
+        """Validate the request; return (reason, legs, budget_steps)."""
+        l1 = self.twin
+        route = plan.route
+        try:
+            r: np.ndarray | None = np.asarray(route)
+        except (ValueError, TypeError):
+            r = None
+        reason = l1._invalid_reason(route, r, order)
+        if reason:
+            return reason, [], 0
+        legs = self._legs(tuple(int(x) for x in route), order)
+        return "", legs, self._budget(legs)
+
+    def step_budget(self, plan: Plan, order: Order) -> int:
+        """Physics steps `evaluate` pays for (0 for an invalid route), known up front."""
+        _check_request(plan, order)
+        return self._prepare(plan, order)[2]
+
+    def cu_for(self, plan: Plan, order: Order) -> int:
+        """Compute units `evaluate` charges: ``step_budget * PHYSICS_ROBOT_STEP_CU``."""
+        return self.step_budget(plan, order) * PHYSICS_ROBOT_STEP_CU
+
+    # --- evaluation ------------------------------------------------------------------------
+    def evaluate(self, plan: Plan, order: Order, seed: int) -> L2Evaluation:
+        """Drive one plan through the physics twin for one seed.
+
+        Args:
+            plan: the route (same object as at L1).
+            order: the order it serves.
+            seed: scenario seed (the aisle congestion schedule, as at L1).
+
+        Returns:
+            The evaluation; an invalid route gives ``valid=False`` with the L1 reason and 0
+            CU. Same inputs give an identical evaluation and receipt.
+
+        Raises:
+            InvalidPlan: `plan` is not a Plan, `order` not an Order, or `seed` not an int >= 0.
+        """
+        return self.evaluate_many([plan], order, seed)[0]
+
+    def evaluate_many(self, plans: Sequence[Plan], order: Order, seed: int, *,
+                      engine: str = "rollout") -> list[L2Evaluation]:
+        """Drive several candidate plans for one order, batched per control period.
+
+        Args:
+            plans: candidate routes for `order`.
+            order: the order they serve.
+            seed: scenario seed.
+            engine: "rollout" (one `mujoco.rollout` call per control period for all
+                unfinished candidates) or "loop" (a plain `mj_step` loop per candidate; the
+                reference the rollout path is tested against, bitwise).
+
+        Returns:
+            One evaluation per plan, each identical to `evaluate(plan, order, seed)`.
+
+        Raises:
+            InvalidPlan: a malformed request or an unknown engine.
+        """
+        if engine not in ("rollout", "loop"):
+            raise InvalidPlan(f"engine is {engine!r}; expected 'rollout' or 'loop'")
+        for plan in plans:
+            _check_request(plan, order)
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise InvalidPlan(f"seed is {seed!r}; expected an int >= 0")
+        seed = int(seed)
+        cong = self.twin._congestion(seed)
+        nsens = self.model.nsensordata
+        prepared = [self._prepare(p, order) for p in plans]
+        runs: list[_Run | None] = []
+        for reason, legs, budget in prepared:
+            runs.append(None if reason else _Run(legs, self._state0, budget, nsens, cong))
+        live = [run for run in runs if run is not None]
+        for run in live:
+            self._advance(run)
+        budget = {id(run): prep[2] for run, prep in zip(runs, prepared, strict=True)
+                  if run is not None}
+        if engine == "rollout":
+            self._drive_rollout(live, budget)
+        else:
+            self._drive_loop(live, budget)
+        return [self._result(plan, order, seed, prep, run)
+                for plan, prep, run in zip(plans, prepared, runs, strict=True)]
+
+    # --- stepping ---------------------------------------------------------------------------
+    def _drive_rollout(self, live: list[_Run], budget: dict[int, int]) -> None:
+        m, k, ns = self.model, self.control_steps, self._nstate
+        bufs: dict[int, tuple[np.ndarray, ...]] = {}
+        active = [r for r in live if r.mode != _DONE]
+        while active:
+            kb = len(active)
+            if kb not in bufs:
+                bufs[kb] = (np.empty((kb, ns)), np.empty((kb, k, m.nu)), np.zeros((kb, m.nv)),
+                            np.empty((kb, k, ns)), np.empty((kb, k, m.nsensordata)))
+            init, ctrl, warm, state, sens = bufs[kb]
+            for j, run in enumerate(active):
+                init[j] = run.state
+                ctrl[j] = run.wheels
+            if kb == 1:  # write the sensor trace straight into the run's buffer
+                run = active[0]
+                sens = run.buf_sd[None, run.n:run.n + k]
+            self._rollout.rollout([m] * kb, self._datas, init, ctrl, skip_checks=True,
+                                  nstep=k, initial_warmstart=warm, state=state,
+                                  sensordata=sens)
+            for j, run in enumerate(active):
+                if kb > 1:
+                    run.buf_sd[run.n:run.n + k] = sens[j]
+                run.n += k
+                run.state[:] = state[j, -1]
+                self._tick(run, budget[id(run)])
+            active = [r for r in active if r.mode != _DONE]
+
+    def _drive_loop(self, live: list[_Run], budget: dict[int, int]) -> None:
+        m, d, k = self.model, self._datas[0], self.control_steps
+        for run in live:
+            while run.mode != _DONE:
+                mujoco.mj_setState(m, d, run.state, _FULL)
+                d.qacc_warmstart[:] = 0.0
+                d.ctrl[:] = run.wheels
+                for _ in range(k):
+                    mujoco.mj_step(m, d)
+                    run.buf_sd[run.n] = d.sensordata
+                    run.n += 1
+                mujoco.mj_getState(m, d, run.state, _FULL)
+                self._tick(run, budget[id(run)])
+
+    def _tick(self, run: _Run, budget: int) -> None:
+        """Controller tick after a control period; stop the run if the budget is spent."""
+        self._advance(run)
+        if run.mode != _DONE and run.n + self.control_steps > budget:
+            run.reason = (f"step budget exhausted: the robot was still on leg "
+                          f"{run.i_leg + 1} of {len(run.legs)} after {run.n} steps")
+            run.mode = _DONE
+
+    def _advance(self, run: _Run) -> None:
+        """Controller tick: update the mode and the wheel commands from the current state."""
+        self._control(run)
+        r, b = WHEEL_RADIUS_MM / 1000, HALF_TRACK_MM / 1000
+        v, w = run.v_cmd, run.w_cmd
+        run.wheels = ((v - w * b) / r, (v + w * b) / r)
+
+    def _control(self, run: _Run) -> None:
+        """Update the run's mode and (v [m/s], w [rad/s]) command from its current state."""
+        _, x, y, _, qw, qx, qy, qz = run.state[:8].tolist()
+        iv = self._iqvel
+        vx, vy, _, _, _, wz = run.state[iv:iv + 6].tolist()
+        theta = math.atan2(2 * (qw * qz + qx * qy), 1 - 2 * (qy * qy + qz * qz))
+        v_meas = vx * math.cos(theta) + vy * math.sin(theta)
+        dt = self._dt_control
+        while run.mode != _DONE:
+            leg = run.legs[run.i_leg]
+            if run.mode == _TURN:
+                err = _wrap(leg.heading - theta)
+                if leg.length == 0 or (abs(err) < _ALIGN and abs(wz) < _STILL):
+                    run.mode = _DRIVE
+                    continue
+                w_t = min(_W_MAX, 0.9 * math.sqrt(2 * _ALPHA * abs(err)), _K_TURN * abs(err))
+                w_t = math.copysign(max(w_t, _MIN_TURN_RATE), err)
+                run.w_cmd += _clip(w_t - run.w_cmd, _ALPHA * dt)
+                run.v_cmd = 0.0
+                return
+            # _DRIVE: trapezoidal speed along the leg, Stanley steering onto it.
+            ux, uy = leg.ux, leg.uy
+            ex, ey = x - leg.x0, y - leg.y0
+            rem = leg.length - (ex * ux + ey * uy)
+            cross = ux * ey - uy * ex  # > 0: robot is left of the path
+            if abs(rem) < _ARRIVE:
+                if abs(v_meas) < _STOPPED:
+                    run.v_cmd = run.w_cmd = 0.0
+                    self._arrive(run, leg)
+                    continue
+                v_t = 0.0
+            else:
+                v_t = min(self._speed, 0.9 * math.sqrt(2 * _ACCEL * abs(rem)), _K_END * abs(rem))
+                v_t = math.copysign(max(v_t, _MIN_SPEED), rem)
+            run.v_cmd += _clip(v_t - run.v_cmd, _ACCEL * dt)
+            want = leg.heading - math.atan2(_K_CROSS * cross, abs(v_meas) + 0.2)
+            run.w_cmd = _clip(_K_HEADING * _wrap(want - theta), _W_MAX)
+            return
+
+    def _arrive(self, run: _Run, leg: _Leg) -> None:
+        """End of a leg: brake, dwell (picks, aisle congestion), then the next leg or done."""
+        wait = leg.dwell_ms
+        if leg.enter_aisle >= 0:
+            a = leg.enter_aisle
+            p = run.period[a]
+            if p > 0:
+                now = run.n * 1000 // self.hz + run.clock_dwell_ms + wait
+                pos = (now + run.phase[a]) % p
+                if pos < run.busy[a]:
+                    wait += run.busy[a] - pos
+        if wait:
+            run.clock_dwell_ms += wait
+            # Braked: nothing moves during the dwell.
+            run.state[self._iqvel:self._iqvel + self.model.nv] = 0.0
+        run.i_leg += 1
+        run.mode = _TURN if run.i_leg < len(run.legs) else _DONE
+
+    # --- results ---------------------------------------------------------------------------
+    def _result(self, plan: Plan, order: Order, seed: int,
+                prep: tuple[str, list[_Leg], int], run: _Run | None) -> L2Evaluation:
+        reason, _, budget = prep
+        cu = budget * PHYSICS_ROBOT_STEP_CU
+        time_ms = energy_mj = collisions = err_mm = dist_mm = steps = 0
+        if run is not None:
+            reason = run.reason
+            steps = run.n
+            sd = run.buf_sd[:steps]
+            power = np.abs(sd[:, 0] * sd[:, 2]) + np.abs(sd[:, 1] * sd[:, 3])
+            energy_mj = int(round(float(power.sum()) * 1000 / self.hz))
+            hits = sd[:, 4] > 0
+            collisions = int(hits[0]) + int(np.count_nonzero(hits[1:] & ~hits[:-1])) \
+                if steps else 0
+            speed = np.abs(sd[:, 2] + sd[:, 3]) * (WHEEL_RADIUS_MM / 2)  # mm/s, odometry
+            dist_mm = int(round(float(speed.sum()) / self.hz))
+            dx, dy = self._xy[self.twin.depot]
+            err_mm = int(round(math.hypot(run.state[1] - dx / 1000,
+                                          run.state[2] - dy / 1000) * 1000))
+            time_ms = steps * 1000 // self.hz + run.clock_dwell_ms
+        valid = not reason
+        result = {"valid": valid, "reason": reason, "time_ms": time_ms, "energy_mj": energy_mj,
+                  "collisions": collisions, "final_pose_error_mm": err_mm,
+                  "distance_mm": dist_mm, "steps": steps, "budget_steps": budget, "cu": cu,
+                  "mjcf_sha256": self.mjcf_sha256}
+        route = plan.route
+        route_ints = [v if isinstance(v, int | np.integer) and not isinstance(v, bool)
+                      else repr(v) for v in route]
+        request = {"solver": plan.solver, "route": [int(v) if not isinstance(v, str) else v
+                                                   for v in route_ints],
+                   "order_id": order.order_id, "lines": list(order.lines),
+                   "picks": list(order.picks), "hz": self.hz, "mjcf_sha256": self.mjcf_sha256}
+        receipt = Receipt(twin_id=self.twin.twin_id, tier=TIER, hz=self.hz, seed=seed,
+                          plan_hash=sha256_hex(request), cu=cu,
+                          engine_version=self.engine_version, result_hash=sha256_hex(result))
+        return L2Evaluation(valid=valid, reason=reason, time_ms=time_ms, energy_mj=energy_mj,
+                            collisions=collisions, final_pose_error_mm=err_mm,
+                            distance_mm=dist_mm, steps=steps, budget_steps=budget, cu=cu,
+                            receipt=receipt)
+
+
+# --- the L1/L2 gap ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GapRow:
+    """One plan's answers at both tiers.
+
+    Attributes:
+        order_id: the order.
+        solver: the plan's solver label.
+        l1_time_ms: L1 completion time.
+        l2_time_ms: L2 completion time.
+        rel_gap_bps: (L2 - L1) / L1 in basis points.
+        l2_energy_mj: L2 motor energy.
+        l2_collisions: L2 shelf contacts.
+    """
+
+    order_id: str
+    solver: str
+    l1_time_ms: int
+    l2_time_ms: int
+    rel_gap_bps: int
+    l2_energy_mj: int
+    l2_collisions: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GapReport:
+    """How far the L1 answers are from the L2 answers for the same plans.
+
+    Attributes:
+        rows: one per plan.
+        mean_rel_gap: mean of (L2 - L1) / L1 over valid plans (a rate, so a float).
+        max_rel_gap: largest of them.
+        rank_agreement: share of plan pairs of one order that L1 and L2 rank the same way.
+    """
+
+    rows: tuple[GapRow, ...]
+    mean_rel_gap: float
+    max_rel_gap: float
+    rank_agreement: float
+
+    def table(self) -> str:
+        """The per-plan table as aligned text."""
+        head = (f"{'order':<20} {'solver':<12} {'L1 ms':>9} {'L2 ms':>9} {'gap %':>7} "
+                f"{'L2 mJ':>9} {'hits':>4}")
+        lines = [head]
+        for r in self.rows:
+            lines.append(f"{r.order_id:<20} {r.solver:<12} {r.l1_time_ms:>9} {r.l2_time_ms:>9} "
+                         f"{r.rel_gap_bps / 100:>7.2f} {r.l2_energy_mj:>9} {r.l2_collisions:>4}")
+        lines.append(f"mean gap {self.mean_rel_gap:+.2%}, max {self.max_rel_gap:+.2%}, "
+                     f"rank agreement {self.rank_agreement:.0%}")
+        return "\n".join(lines)
+
+
+def l1_l2_gap(twin: WarehouseTwin, plans: Sequence[Plan], orders: Sequence[Order], seed: int,
+              *, hz: int = 500, evaluator: L2Evaluator | None = None) -> GapReport:
+    """Evaluate the same plans at L1 and L2 and report how far apart the answers are.
+
+    The L1 model walks edges at constant speed with instant turns and stops; L2 accelerates,
+    turns on the spot and stops at every corner and pick, so L2 is slower by an amount that
+    depends on the route's shape (corners, picks), not only its length: the reason
+    physics-grade time has a price.
+
+    Args:
+        twin: the L1 twin.
+        plans: plans, `plans[i]` for `orders[i]`.
+        orders: their orders.
+        seed: scenario seed for both tiers.
+        hz: L2 physics rate (ignored if `evaluator` is given).
+        evaluator: an existing L2 evaluator to reuse.
+
+    Returns:
+        The report; `report.table()` prints it.
+    """
+    if len(plans) != len(orders):
+        raise InvalidPlan(f"{len(plans)} plans for {len(orders)} orders; pass one order per plan")
+    l2 = evaluator if evaluator is not None else L2Evaluator(twin, hz=hz)
+    rows = []
+    for plan, order in zip(plans, orders, strict=True):
+        e1 = twin.evaluate(plan, order, seed)
+        e2 = l2.evaluate(plan, order, seed)
+        if not (e1.valid and e2.valid):
+            continue
+        rows.append(GapRow(order_id=order.order_id, solver=plan.solver,
+                           l1_time_ms=e1.time_ms, l2_time_ms=e2.time_ms,
+                           rel_gap_bps=(e2.time_ms - e1.time_ms) * 10_000 // max(e1.time_ms, 1),
+                           l2_energy_mj=e2.energy_mj, l2_collisions=e2.collisions))
+    gaps = [(r.l2_time_ms - r.l1_time_ms) / max(r.l1_time_ms, 1) for r in rows]
+    agree = total = 0
+    for a, b in itertools.combinations(rows, 2):
+        if a.order_id != b.order_id or a.l1_time_ms == b.l1_time_ms:
+            continue
+        total += 1
+        agree += (a.l1_time_ms < b.l1_time_ms) == (a.l2_time_ms < b.l2_time_ms)
+    return GapReport(rows=tuple(rows), mean_rel_gap=float(np.mean(gaps)) if gaps else 0.0,
+                     max_rel_gap=max(gaps) if gaps else 0.0,
+                     rank_agreement=agree / total if total else 1.0)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _collinear(a: tuple[int, int], b: tuple[int, int], c: tuple[int, int]) -> bool:
+    """Whether a -> b -> c keeps going the same way (no corner, no reversal)."""
+    ux, uy = b[0] - a[0], b[1] - a[1]
+    vx, vy = c[0] - b[0], c[1] - b[1]
+    return ux * vy - uy * vx == 0 and ux * vx + uy * vy > 0
+
+
+def _wrap(angle: float) -> float:
+    return (angle + math.pi) % (2 * math.pi) - math.pi
+
+
+def _clip(value: float, bound: float) -> float:
+    return max(-bound, min(bound, value))
+
+
+def _check_request(plan: Any, order: Any) -> None:
+    if not isinstance(plan, Plan):
+        raise InvalidPlan(f"expected a Plan, got {type(plan).__name__}; "
+                          "build one with twin.solve() or Plan(solver=..., route=...)")
+    if not isinstance(plan.route, tuple | list):
+        raise InvalidPlan(f"plan.route is a {type(plan.route).__name__}; expected a tuple of "
+                          "node ids")
+    if not isinstance(order, Order):
+        raise InvalidPlan(f"expected an Order, got {type(order).__name__}; "
+                          "use twin.orders() or twin.make_order()")
