@@ -1,6 +1,8 @@
-"""The logistics twin: time-dependent truck routing on a road network at tier L1."""
+"""The logistics twin: time-dependent truck routing on a road network at tier L1, and its
+PettingZoo environment (``logistics_v1``)."""
 
 from worlds.logistics._types import Evaluation, Order, Plan
+from worlds.logistics.env import LogisticsParallelEnv, env, parallel_env
 from worlds.logistics.spec import logistics_spec
 from worlds.logistics.twin import BASELINE_METHOD, SOLVERS, LogisticsTwin
 
@@ -8,8 +10,11 @@ __all__ = [
     "BASELINE_METHOD",
     "SOLVERS",
     "Evaluation",
+    "LogisticsParallelEnv",
     "LogisticsTwin",
     "Order",
     "Plan",
+    "env",
     "logistics_spec",
+    "parallel_env",
 ]
