@@ -21,10 +21,11 @@ ids) of the truck's node; the last action waits ``wait_ms``. The ``action_mask``
 valid moves (waiting is always valid); an invalid or missing action waits. Each truck keeps its
 own clock: a step is one edge (or one wait) per truck, arrivals are settled in clock order.
 Arriving at an undelivered customer of the request with enough load delivers there
-(``service_time_ms``); arriving at the depot with a partial load while customers are left
-reloads (``reload_time_ms``). Driving a plan's routes this way takes exactly the time
-`LogisticsTwin.evaluate` reports for the same evaluation seed, as long as no truck passes an
-unserved customer before the stop where the plan serves it (here it would deliver at once).
+(``service_time_ms``); leaving the depot with a partial load reloads first
+(``reload_time_ms``), so the last return costs no reload. Driving a plan's routes this way
+takes exactly the time `LogisticsTwin.evaluate` reports for the same evaluation seed, as long
+as no truck passes an unserved customer before the stop where the plan serves it (here it
+would deliver at once).
 
 Observation ``Dict(observation=Box(0, 1, (8 + 4 * max_degree,), float32), action_mask=Box(0,
 1, (max_degree + 1,), int8))``: the truck's position (x, y scaled to the map), load share, at
@@ -186,6 +187,9 @@ class LogisticsParallelEnv(ParallelEnv):
             nbrs = net.nbrs[u]
             if isinstance(a, int | np.integer) and 0 <= a < len(nbrs):
                 v = nbrs[int(a)]
+                if u == order.depot and self._load[i] < net.capacity:
+                    t += net.reload_ms  # leaving the depot for another trip: reload first
+                    self._load[i] = net.capacity
                 self._clock[i] = net.traverse(self._table, net.edge_of[u][v], t)
                 self._node[i] = v
             else:
@@ -199,9 +203,6 @@ class LogisticsParallelEnv(ParallelEnv):
                 self._clock[i] += net.service_ms
                 self._delivered[i] += 1
                 got = 1
-            elif v == order.depot and self._load[i] < net.capacity and self._left:
-                self._load[i] = net.capacity
-                self._clock[i] += net.reload_ms
             spent_h = (self._clock[i] - start[i]) / _HOUR_MS
             rewards[self.possible_agents[i]] = (got * self.delivery_reward
                                                 - spent_h * self.time_penalty_per_h)
