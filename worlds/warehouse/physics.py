@@ -640,15 +640,15 @@ class L2Evaluator:
             steps = run.n
             sd = run.buf_sd[:steps]
             power = np.abs(sd[:, 0] * sd[:, 2]) + np.abs(sd[:, 1] * sd[:, 3])
-            energy_mj = int(round(float(power.sum()) * 1000 / self.hz))
+            energy_mj = round(float(power.sum()) * 1000 / self.hz)
             hits = sd[:, 4] > 0
             collisions = int(hits[0]) + int(np.count_nonzero(hits[1:] & ~hits[:-1])) \
                 if steps else 0
             speed = np.abs(sd[:, 2] + sd[:, 3]) * (WHEEL_RADIUS_MM / 2)  # mm/s, odometry
-            dist_mm = int(round(float(speed.sum()) / self.hz))
+            dist_mm = round(float(speed.sum()) / self.hz)
             dx, dy = self._xy[self.twin.depot]
-            err_mm = int(round(math.hypot(run.state[1] - dx / 1000,
-                                          run.state[2] - dy / 1000) * 1000))
+            err_mm = round(math.hypot(float(run.state[1]) - dx / 1000,
+                                      float(run.state[2]) - dy / 1000) * 1000)
             time_ms = steps * 1000 // self.hz + run.clock_dwell_ms
         valid = not reason
         result = {"valid": valid, "reason": reason, "time_ms": time_ms, "energy_mj": energy_mj,
