@@ -136,6 +136,18 @@ class LogisticsParallelEnv(ParallelEnv):
         self._edge_ms_max = max(max(col) for col in net.det_table)
         self._ff_max = max(1, int(net.ff_ms.max()))
         self._order: Order | None = None
+        self._index = {a: i for i, a in enumerate(self.possible_agents)}
+        self._xy = [((net.x_mm[u] - self._x0) / self._xs, (net.y_mm[u] - self._y0) / self._ys)
+                    for u in range(net.n)]
+        self._moves = [tuple((v, net.edge_of[u][v]) for v in net.nbrs[u]) for u in range(net.n)]
+        self._pad = [[0.0] * (_N_PER_NEIGHBOUR * (self.n_moves - k))
+                     for k in range(self.n_moves + 1)]
+        self._masks = []
+        for u in range(net.n):
+            mask = np.zeros(self.n_moves + 1, dtype=np.int8)
+            mask[:len(net.nbrs[u])] = 1
+            mask[-1] = 1
+            self._masks.append(mask)
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self.observation_spaces[agent]
@@ -179,18 +191,18 @@ class LogisticsParallelEnv(ParallelEnv):
         if not self.agents:
             return {}, {}, {}, {}, {}
         net, order = self._net, self._request()
-        live = [self.possible_agents.index(a) for a in self.agents]
+        live = [self._index[a] for a in self.agents]
         start = {i: self._clock[i] for i in live}
         for i in live:
             u, t = self._node[i], self._clock[i]
             a = actions.get(self.possible_agents[i])
-            nbrs = net.nbrs[u]
-            if isinstance(a, int | np.integer) and 0 <= a < len(nbrs):
-                v = nbrs[int(a)]
+            moves = self._moves[u]
+            if isinstance(a, int | np.integer) and 0 <= a < len(moves):
+                v, e = moves[int(a)]
                 if u == order.depot and self._load[i] < net.capacity:
                     t += net.reload_ms  # leaving the depot for another trip: reload first
                     self._load[i] = net.capacity
-                self._clock[i] = net.traverse(self._table, net.edge_of[u][v], t)
+                self._clock[i] = net.traverse(self._table, e, t)
                 self._node[i] = v
             else:
                 self._clock[i] = t + self.wait_ms
@@ -234,24 +246,21 @@ class LogisticsParallelEnv(ParallelEnv):
         u, t, load = self._node[i], self._clock[i], self._load[i]
         slot = (t // net.slot_ms) % net.n_slots
         col = net.det_table[slot]
-        targets = [c for c in self._left if self._demand[c] <= load]
-        ff = net.ff_list
-        feats = [
-            (net.x_mm[u] - self._x0) / self._xs, (net.y_mm[u] - self._y0) / self._ys,
-            load / net.capacity, float(u == order.depot), (t % net.day_ms) / net.day_ms,
-            float(net.peak[slot]), len(self._left) / len(order.lines),
-            min(1.0, (t - order.release_ms) / _HORIZON_MS),
-        ]
-        mask = np.zeros(self.n_moves + 1, dtype=np.int8)
-        mask[-1] = 1
-        per = [0.0] * (_N_PER_NEIGHBOUR * self.n_moves)
-        for j, v in enumerate(net.nbrs[u]):
-            mask[j] = 1
+        demand = self._demand
+        targets = [c for c in self._left if demand[c] <= load]
+        ff, ff_max, depot = net.ff_list, self._ff_max, order.depot
+        x, y = self._xy[u]
+        feats = [x, y, load / net.capacity, float(u == depot), (t % net.day_ms) / net.day_ms,
+                 float(net.peak[slot]), len(self._left) / len(order.lines),
+                 min(1.0, (t - order.release_ms) / _HORIZON_MS)]
+        for v, e in self._moves[u]:
             row = ff[v]
-            near = min((row[c] for c in targets), default=self._ff_max)
-            per[4 * j:4 * j + 4] = [1.0, min(1.0, col[net.edge_of[u][v]] / self._edge_ms_max),
-                                    near / self._ff_max, row[order.depot] / self._ff_max]
-        return {"observation": np.asarray(feats + per, dtype=np.float32), "action_mask": mask}
+            near = min([row[c] for c in targets]) if targets else ff_max
+            feats += (1.0, min(1.0, col[e] / self._edge_ms_max), near / ff_max,
+                      row[depot] / ff_max)
+        feats += self._pad[len(self._moves[u])]
+        return {"observation": np.array(feats, dtype=np.float32),
+                "action_mask": self._masks[u].copy()}
 
     def render(self) -> None:
         return None
