@@ -77,6 +77,7 @@ class LogisticsTwin:
 
     solvers: tuple[str, ...] = SOLVERS
     baseline_method: str = BASELINE_METHOD
+    plan_type: type[Plan] = Plan  # what `evaluate` takes: lets a market check deliverables
 
     def __init__(self, spec: TwinSpec) -> None:
         if not isinstance(spec, TwinSpec) or spec.kind != "logistics":
