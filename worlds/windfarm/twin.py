@@ -51,7 +51,7 @@ from worlds._canon import sha256_hex
 from worlds.errors import InvalidPlan, InvalidSpec
 from worlds.receipt import Receipt
 from worlds.spec import TwinSpec
-from worlds.windfarm._farm import HOUR_MS, HOURS_PER_YEAR, Farm, farm_from_body
+from worlds.windfarm._farm import HOUR_MS, Farm, farm_from_body
 from worlds.windfarm._futures import Futures, Outcome, Request, draw_futures, run_schedule
 from worlds.windfarm._solvers import (
     Schedule,
@@ -61,6 +61,7 @@ from worlds.windfarm._solvers import (
     search,
     search_evaluations,
 )
+from worlds.windfarm._state import draw_states
 from worlds.windfarm._types import Evaluation, Order, Plan
 from worlds.windfarm.spec import ENGINE_VERSION
 
@@ -73,7 +74,6 @@ TIER = "L1"
 HZ = 0
 _FUTURES_CACHE_SIZE = 16
 _SCHEDULER_STREAM = 0x5C4ED  # keeps the scheduler's futures apart from any evaluation's
-_WEAR_REDRAWS = 3
 
 
 class WindfarmTwin:
@@ -216,31 +216,10 @@ class WindfarmTwin:
         k = int(rng.integers(1, farm.turbines_max + 1))
         turbines = np.sort(rng.choice(farm.n_turbines, size=k, replace=False))
         start_doy = int(rng.integers(0, 365))
-        age = rng.integers(0, farm.age_max_h + 1, size=(k, farm.n_components))
-        wear = np.zeros((k, farm.n_components), dtype=np.int64)
-        gamma = np.flatnonzero(farm.is_gamma)
-        if len(gamma):
-            a = age[:, gamma]
-            limit = np.broadcast_to(farm.failure_wear[gamma], a.shape)
-            w = self._draw_wear(rng, a, gamma)
-            for _ in range(_WEAR_REDRAWS):
-                redo = w >= limit
-                if not redo.any():
-                    break
-                a[redo] = rng.integers(0, a[redo] + 1)
-                w[redo] = self._draw_wear(rng, a[redo], gamma[np.nonzero(redo)[1]])
-            age[:, gamma] = a
-            wear[:, gamma] = np.minimum(np.floor(w), limit - 1).astype(np.int64)
+        age, wear = draw_states(farm, rng, k)
         return Order(order_id=oid, lines=tuple(int(t) for t in turbines),
                      age_h=tuple(int(v) for v in age.ravel()),
                      wear=tuple(int(v) for v in wear.ravel()), start_doy=start_doy)
-
-    def _draw_wear(self, rng: np.random.Generator, age_h: np.ndarray,
-                   comp: np.ndarray) -> np.ndarray:
-        """Wear of fresh-at-age-0 gamma components after `age_h` hours (arrays broadcast)."""
-        farm = self._farm
-        shape = farm.g_rate_per_y[comp] * (age_h / HOURS_PER_YEAR) ** farm.g_exp[comp]
-        return farm.g_scale[comp] * rng.standard_gamma(np.maximum(shape, 1e-300))
 
     # --- solving ----------------------------------------------------------------------------
     def solve(self, order: Order, method: str, rng: np.random.Generator | None = None) -> Plan:
