@@ -21,7 +21,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import mesa
 import numpy as np
@@ -421,8 +421,9 @@ class EconomyModel(mesa.Model):
         if not plans or len(plans) > self.config.max_candidates:
             raise ActionRejected("bad_candidates", f"simulate 1 to {self.config.max_candidates} "
                                  f"plans, got {len(plans)}")
-        if not all(isinstance(plan, Plan) for plan in plans):
-            raise ActionRejected("bad_plan", "every candidate must be a worlds.warehouse.Plan")
+        plan_type = self.twin.plan_type
+        if not all(isinstance(plan, plan_type) for plan in plans):
+            raise ActionRejected("bad_plan", f"every candidate must be a {_name(plan_type)}")
         order = view.order
         cu = sum(self.twin.cu_for(plan, order) for plan in plans)
         provider, price = self.compute.reserve(cu, a.compute)
@@ -450,8 +451,9 @@ class EconomyModel(mesa.Model):
 
     def _submit(self, p: Participant, a: A.Submit) -> bool:
         view = self._party_job(p, a.job_id)
-        if not isinstance(a.plan, Plan):
-            raise ActionRejected("bad_plan", "the deliverable must be a worlds.warehouse.Plan")
+        if not isinstance(a.plan, self.twin.plan_type):
+            raise ActionRejected("bad_plan",
+                                 f"the deliverable must be a {_name(self.twin.plan_type)}")
         result = self._execute(p.identity, SubmitJob(job_id=a.job_id,
                                                      deliverable=_plan_hash(a.plan)))
         if result.ok:
@@ -645,8 +647,13 @@ def _word(n: int) -> bytes:
     return n.to_bytes(32, "big")
 
 
-def _plan_hash(plan: Plan) -> bytes:
-    return hashlib.sha256(repr((plan.solver, plan.route)).encode()).digest()
+def _plan_hash(plan: Any) -> bytes:
+    """The deliverable's commitment: sha256 of the plan's canonical repr (a frozen value)."""
+    return hashlib.sha256(repr(plan).encode()).digest()
+
+
+def _name(cls: type) -> str:
+    return f"{cls.__module__.rsplit('._', 1)[0]}.{cls.__qualname__}"
 
 
 def _reason(text: str) -> bytes:

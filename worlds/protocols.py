@@ -49,6 +49,7 @@ class ServiceTwin(Protocol):
 
     solvers: tuple[str, ...]
     baseline_method: str
+    plan_type: type  # the plan class `evaluate` takes
 
     @property
     def spec(self) -> TwinSpec: ...

@@ -66,6 +66,7 @@ class WarehouseTwin:
     #: The plan a customer gets without buying a service: the value of a plan is the time it
     #: saves against this one.
     baseline_method: str = "s_shape"
+    plan_type: type[Plan] = Plan  # what `evaluate` takes: lets a market check deliverables
 
     def __init__(self, spec: TwinSpec) -> None:
         if not isinstance(spec, TwinSpec) or spec.kind != "warehouse":
