@@ -102,8 +102,9 @@ class EconomyConfig:
     Attributes:
         tick_ms: the length of one market period in twin time.
         max_candidates: most plans one `Simulate` may evaluate.
-        picker_cost_per_h: what an hour of picking time saved is worth to a customer, base
-            units; it turns plan quality into customer value (welfare).
+        time_value_per_h: what an hour of the twin's time saved (picking, driving, turbine
+            downtime) is worth to a customer, base units; it turns plan quality into customer
+            value (welfare).
         max_strikes: a provider whose rejected jobs exceed its completed jobs by more than
             this no longer qualifies to win bids.
         debug_invariants: check every ledger invariant at the end of every tick.
@@ -113,7 +114,7 @@ class EconomyConfig:
 
     tick_ms: int = 60_000
     max_candidates: int = 64
-    picker_cost_per_h: int = 30 * 10**18
+    time_value_per_h: int = 30 * 10**18
     max_strikes: int = 2
     debug_invariants: bool = True
     strict: bool = False
@@ -529,7 +530,7 @@ class EconomyModel(mesa.Model):
         ev = self._evaluate(view.plan, view.order, view.eval_seed) if view.plan else None
         plan_ms = ev.time_ms if ev is not None and ev.valid else book.baseline_ms
         saved_ms = max(0, book.baseline_ms - plan_ms)
-        value = saved_ms * self.config.picker_cost_per_h // 3_600_000
+        value = saved_ms * self.config.time_value_per_h // 3_600_000
         s = self._stats
         s.prices.append(view.budget)
         s.customer_value += value

@@ -76,7 +76,7 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
     config = EconomyConfig(
         tick_ms=sc.economy.tick_ms, max_candidates=sc.economy.max_candidates,
         max_strikes=sc.economy.max_strikes,
-        picker_cost_per_h=to_base_units(sc.economy.picker_cost_per_h, dec),
+        time_value_per_h=to_base_units(sc.economy.time_value_per_h, dec),
         debug_invariants=sc.economy.debug_invariants, strict=strict,
         agents_every=sc.economy.agents_every)
     model = EconomyModel(config=config, ledger=ledger, twin=twin, seed=sc.seed,

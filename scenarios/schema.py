@@ -6,7 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = ["AgentGroup", "EconomySection", "LedgerSection", "Scenario", "TwinSection",
            "to_base_units"]
@@ -83,8 +83,11 @@ class EconomySection(_Section):
     max_candidates: PosInt = 64
     max_strikes: NonNegInt = Field(2, description="rejections beyond completions that "
                                    "disqualify a provider from winning bids")
-    picker_cost_per_h: TokenAmount = Field(
-        30, description="tokens an hour of picking time saved is worth to a customer")
+    time_value_per_h: TokenAmount = Field(
+        30, validation_alias=AliasChoices("time_value_per_h", "picker_cost_per_h"),
+        description="tokens an hour of the twin's time saved is worth to a customer (picking "
+        "time in a warehouse, truck time in logistics, turbine downtime in a wind farm); "
+        "the old name picker_cost_per_h is still read")
     debug_invariants: bool = Field(True, description="check ledger invariants every tick")
     agents_every: NonNegInt = Field(1, description="record balances every N ticks (0: end)")
 

@@ -29,7 +29,7 @@ SMALL_MARKET: dict[str, Any] = {
     "ticks": 20,
     "ledger": {"signatures": "off", "transfer_fee_bps": 50, "fee_burn_bps": 5000,
                "platform_fee_bps": 200, "evaluator_fee_bps": 300},
-    "economy": {"tick_ms": 60000, "picker_cost_per_h": 30},
+    "economy": {"tick_ms": 60000, "time_value_per_h": 30},
     "twin": {"params": {"n_aisles": 10, "slots_per_aisle": 20, "storage": "abc",
                         "order_rate_per_h": 6, "lines_mean": 5}},
     "agents": [
