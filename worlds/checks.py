@@ -4,7 +4,8 @@
 rebuilt from the round-tripped spec has the same id, determinism of `orders`, `solve` and
 `evaluate` for fixed seeds, that `cu_for` matches the CU `evaluate` charges, and that every
 reference solver returns a valid plan. It uses only the twin's public surface (``spec``,
-``twin_id``, ``solvers``, ``orders``, ``solve``, ``cu_for``, ``evaluate``), so any twin
+``twin_id``, ``solvers``, ``baseline_method``, ``plan_type``, ``orders``, ``solve``,
+``cu_for``, ``evaluate``), so any twin
 with that surface can be checked.
 """
 
@@ -55,6 +56,10 @@ def check_twin(twin: Any, *, seed: int = 12345, tick_ms: int = 3_600_000,
         raise _fail("twin rebuilt from round-tripped spec", twin.twin_id, rebuilt.twin_id,
                     "build every twin attribute from the spec alone")
 
+    if twin.baseline_method not in twin.solvers:
+        raise _fail("baseline_method", f"one of {twin.solvers}", twin.baseline_method,
+                    "name one of the twin's own solvers as its baseline")
+
     orders = twin.orders(np.random.default_rng(seed), tick_ms)
     orders_again = rebuilt.orders(np.random.default_rng(seed), tick_ms)
     if orders != orders_again:
@@ -67,6 +72,9 @@ def check_twin(twin: Any, *, seed: int = 12345, tick_ms: int = 3_600_000,
     for order in orders[:n_orders]:
         for method in twin.solvers:
             plan = twin.solve(order, method)
+            if not isinstance(plan, twin.plan_type):
+                raise _fail(f"solve({method!r}) result type", twin.plan_type.__name__,
+                            type(plan).__name__, "return the twin's plan_type from solve")
             if rebuilt.solve(order, method) != plan:
                 raise _fail(f"solve({order.order_id}, {method!r}) determinism", plan,
                             rebuilt.solve(order, method), "make solvers deterministic")
