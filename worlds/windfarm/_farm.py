@@ -56,7 +56,10 @@ class Farm:
     sched_samples: int
     sched_scales_bps: tuple[int, ...]
     base_cu: int
-    cu_milli: int
+    day_cu_milli: int
+    turbine_cu_milli: int
+    search_run_cu: int
+    search_turbine_cu_milli: int
 
     @property
     def n_components(self) -> int:
@@ -126,7 +129,10 @@ def farm_from_body(body: dict[str, Any]) -> Farm:
             sched_samples=int(sched["samples"]),
             sched_scales_bps=tuple(int(s) for s in sched["scales_bps"]),
             base_cu=int(body["metering"]["base_cu"]),
-            cu_milli=int(body["metering"]["sample_day_turbine_cu_milli"]),
+            day_cu_milli=int(body["metering"]["sample_day_cu_milli"]),
+            turbine_cu_milli=int(body["metering"]["sample_day_turbine_cu_milli"]),
+            search_run_cu=int(body["metering"]["search_run_cu"]),
+            search_turbine_cu_milli=int(body["metering"]["search_sample_day_turbine_cu_milli"]),
         )
     except (KeyError, TypeError, IndexError) as exc:
         raise InvalidSpec(

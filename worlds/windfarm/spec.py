@@ -34,8 +34,8 @@ A maintenance-planning request covers some turbines for ``horizon_days``; its fu
 ``tail_days`` more with only corrective repairs, so a plan pays for the risk it leaves behind
 (without the tail a finite horizon would never reward a replacement late in the horizon).
 ``mc_samples`` futures are averaged per evaluation. Compute units at L1:
-``base_cu + samples * (horizon_days + tail_days) * n_turbines * sample_day_turbine_cu_milli
-// 1000``.
+``base_cu + samples * (horizon_days + tail_days) * (sample_day_cu_milli + n_turbines *
+sample_day_turbine_cu_milli) // 1000``.
 
 Every value in the body is an int (or a str name), units in the key.
 """
@@ -210,7 +210,10 @@ def windfarm_spec(
     scheduler_samples: int = 32,
     scheduler_scales_bps: Sequence[int] = (0, 6000, 8000, 10_000, 12_500),
     base_cu: int = 200,
-    sample_day_turbine_cu_milli: int = 12,
+    sample_day_cu_milli: int = 40,
+    sample_day_turbine_cu_milli: int = 18,
+    search_run_cu: int = 600,
+    search_sample_day_turbine_cu_milli: int = 6,
 ) -> TwinSpec:
     """Build a wind-farm twin spec (kind "windfarm").
 
@@ -236,8 +239,14 @@ def windfarm_spec(
         scheduler_scales_bps: threshold scales (basis points of each component's rule
             threshold; 0 = run to failure) the scheduler searches per component.
         base_cu: compute units per evaluation, whatever its size.
+        sample_day_cu_milli: compute units x 1000 per simulated future and day (the weather).
         sample_day_turbine_cu_milli: compute units x 1000 per simulated future, day and
-            turbine (calibrated once: 1 CU is about 1 microsecond of the reference CPU).
+            turbine (the components). Calibrated once on the reference machine (2-vCPU Xeon,
+            Python 3.11, numpy 2): 1 CU is about 1 microsecond of one core.
+        search_run_cu: compute units per schedule the "sim_scheduler" tries on one seed
+            (on futures it has drawn once per seed, charged as an evaluation's are).
+        search_sample_day_turbine_cu_milli: compute units x 1000 per future, day and turbine
+            of such a run.
 
     Returns:
         The spec; `WindfarmTwin(spec)` builds the twin.
@@ -284,8 +293,12 @@ def windfarm_spec(
         "metering": {
             "schedule": "cu-1",
             "base_cu": _int("base_cu", base_cu, lo=0),
+            "sample_day_cu_milli": _int("sample_day_cu_milli", sample_day_cu_milli, lo=0),
             "sample_day_turbine_cu_milli": _int("sample_day_turbine_cu_milli",
                                                 sample_day_turbine_cu_milli, lo=0),
+            "search_run_cu": _int("search_run_cu", search_run_cu, lo=0),
+            "search_sample_day_turbine_cu_milli": _int(
+                "search_sample_day_turbine_cu_milli", search_sample_day_turbine_cu_milli, lo=0),
         },
     }
     if not body["scheduler"]["seeds"] or not body["scheduler"]["scales_bps"]:

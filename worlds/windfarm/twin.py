@@ -24,13 +24,16 @@ observable wear, the age rule elsewhere) and "sim_scheduler" (searches rule vari
 twin's own Monte Carlo on the spec's scheduler seeds, so it costs sim time: its plans carry
 that search in `cu_for`).
 
-Compute units at L1, known before evaluation::
+Compute units at L1, known before evaluation, with ``unit = run_days * (sample_day_cu_milli
++ n_turbines * sample_day_turbine_cu_milli)`` (CU x 1000 of one simulated future)::
 
-    base_cu + mc_samples * run_days * n_turbines * sample_day_turbine_cu_milli // 1000
-    (+ search_evaluations * n_seeds * scheduler_samples * run_days * n_turbines * milli // 1000
-       for a plan whose solver is "sim_scheduler")
+    base_cu + mc_samples * unit // 1000
 
-with ``run_days = horizon_days + tail_days`` and ``n_turbines`` the request's turbines.
+with ``run_days = horizon_days + tail_days`` and ``n_turbines`` the request's turbines. A plan
+whose solver is "sim_scheduler" also carries its search: per scheduler seed, drawing
+``scheduler_samples`` futures (``scheduler_samples * unit // 1000``) and running at most
+`search_evaluations` schedules on them (``search_run_cu + scheduler_samples * run_days *
+n_turbines * search_sample_day_turbine_cu_milli // 1000`` each).
 
 Every draw that does not depend on the plan (weather, component lives) is shared by all plans
 evaluated with one seed (common random numbers): comparisons between plans are sharp.
@@ -88,6 +91,7 @@ class WindfarmTwin:
 
     solvers: tuple[str, ...] = SOLVERS
     baseline_method: str = BASELINE
+    plan_type: type[Plan] = Plan  # what `evaluate` takes: lets a market check deliverables
 
     def __init__(self, spec: TwinSpec) -> None:
         if not isinstance(spec, TwinSpec) or spec.kind != "windfarm":
@@ -271,11 +275,14 @@ class WindfarmTwin:
         """Compute units `evaluate` charges for this plan and request (known up front)."""
         _check_types(plan, order)
         farm = self._farm
-        unit = farm.run_days * len(order.lines) * farm.cu_milli
+        # CU x 1000 of one simulated future: its weather and its turbines' components.
+        unit = farm.run_days * (farm.day_cu_milli + len(order.lines) * farm.turbine_cu_milli)
         cu = farm.base_cu + farm.samples * unit // 1000
         if plan.solver == "sim_scheduler":
-            runs = search_evaluations(farm) * len(farm.sched_seeds) * farm.sched_samples
-            cu += runs * unit // 1000
+            n_seeds, n_samples = len(farm.sched_seeds), farm.sched_samples
+            run = farm.search_run_cu + (n_samples * farm.run_days * len(order.lines)
+                                        * farm.search_turbine_cu_milli // 1000)
+            cu += n_seeds * n_samples * unit // 1000 + search_evaluations(farm) * n_seeds * run
         return cu
 
     def evaluate(self, plan: Plan, order: Order, seed: int) -> Evaluation:
