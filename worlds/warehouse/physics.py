@@ -40,7 +40,7 @@ nothing moves. So dwells cost no CU and the step budget covers motion only.
 physics step (no regeneration; braking costs energy like driving), in integer millijoules;
 ``collisions`` the number of contact onsets between the robot and the shelves;
 ``final_pose_error_mm`` the distance from the robot's axle midpoint to the depot when it
-stops there; ``distance_mm`` the path length driven.
+stops there; ``distance_mm`` the path length driven, by wheel odometry.
 
 **Compute units**: charged up front, like a gas limit: ``cu = budget_steps *
 PHYSICS_ROBOT_STEP_CU`` where ``budget_steps`` is derived from the route alone (per leg: turn
@@ -292,7 +292,7 @@ class L2Evaluation:
         energy_mj: wheel motor energy, integer millijoules.
         collisions: contact onsets between the robot and the shelves.
         final_pose_error_mm: robot-to-depot distance at the end.
-        distance_mm: path length driven.
+        distance_mm: path length driven (wheel odometry).
         steps: physics steps simulated.
         budget_steps: the step budget the CU pays for.
         cu: compute units charged, equal to `L2Evaluator.cu_for(plan, order)`.
@@ -742,7 +742,10 @@ def l1_l2_gap(twin: WarehouseTwin, plans: Sequence[Plan], orders: Sequence[Order
         evaluator: an existing L2 evaluator to reuse.
 
     Returns:
-        The report; `report.table()` prints it.
+        The report, with a row for each plan valid at both tiers; `report.table()` prints it.
+
+    Raises:
+        InvalidPlan: `plans` and `orders` differ in length, or a malformed request.
     """
     if len(plans) != len(orders):
         raise InvalidPlan(f"{len(plans)} plans for {len(orders)} orders; pass one order per plan")
