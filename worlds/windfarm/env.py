@@ -164,8 +164,8 @@ class WindfarmParallelEnv(ParallelEnv):
         cost = 0
         for k, agent in enumerate(self.possible_agents):
             a = actions.get(agent)
-            if a is None or not self._allowed(k, int(a)):
-                continue
+            if a is None or int(a) == 0 or not self._allowed(k, int(a)):
+                continue  # idle, or an action the mask forbids: also idle
             t, c = divmod(int(a) - 1, n_c)
             if self._failed[t, c]:
                 cost += int(farm.repair_cost[c])

@@ -205,7 +205,7 @@ def windfarm_spec(
     tail_days: int = 1095,
     mc_samples: int = 64,
     request_rate_per_h: int = 4,
-    request_turbines_max: int = 5,
+    request_turbines_max: int | None = None,
     scheduler_seeds: Sequence[int] = (1, 2),
     scheduler_samples: int = 32,
     scheduler_scales_bps: Sequence[int] = (0, 6000, 8000, 10_000, 12_500),
@@ -233,7 +233,8 @@ def windfarm_spec(
         tail_days: days the futures run on after the horizon with corrective repairs only.
         mc_samples: Monte Carlo futures averaged in one evaluation.
         request_rate_per_h: Poisson rate of maintenance-planning requests.
-        request_turbines_max: a request covers 1..this many distinct turbines.
+        request_turbines_max: a request covers 1..this many distinct turbines (default
+            ``min(5, n_turbines)``).
         scheduler_seeds: the seeds the "sim_scheduler" solver tries candidates on.
         scheduler_samples: futures per seed in the scheduler's own evaluations.
         scheduler_scales_bps: threshold scales (basis points of each component's rule
@@ -281,7 +282,8 @@ def windfarm_spec(
         "requests": {
             "type": "poisson",
             "rate_per_h": _int("request_rate_per_h", request_rate_per_h, lo=0),
-            "turbines_max": _int("request_turbines_max", request_turbines_max, hi=n),
+            "turbines_max": _int("request_turbines_max", min(5, n) if request_turbines_max is None
+                                 else request_turbines_max, hi=n),
         },
         "scheduler": {
             "seeds": [_int(f"scheduler_seeds[{i}]", s, lo=0)
