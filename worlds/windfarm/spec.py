@@ -209,9 +209,9 @@ def windfarm_spec(
     scheduler_seeds: Sequence[int] = (1, 2),
     scheduler_samples: int = 32,
     scheduler_scales_bps: Sequence[int] = (0, 6000, 8000, 10_000, 12_500),
-    base_cu: int = 200,
-    sample_day_cu_milli: int = 40,
-    sample_day_turbine_cu_milli: int = 18,
+    base_cu: int = 100,
+    sample_day_cu_milli: int = 30,
+    sample_day_turbine_cu_milli: int = 10,
     search_run_cu: int = 600,
     search_sample_day_turbine_cu_milli: int = 6,
 ) -> TwinSpec:
