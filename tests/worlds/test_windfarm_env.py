@@ -106,7 +106,8 @@ def test_a_replacement_costs_then_renews_the_component() -> None:
     assert infos["crew_1"]["action_mask"][gearbox_t3] == 0  # taken by crew 0
     for _ in range(2):
         e.step(idle)
-    assert not e._serviced[3, 2] and e._age_h[3, 2] == 24.0 and e._wear[3, 2] < 5.0
+    # New: a day old, and at most one day of wear (gamma jumps are rare but can be tens).
+    assert not e._serviced[3, 2] and e._age_h[3, 2] == 24.0 and e._wear[3, 2] < 100.0
 
 
 def test_masked_out_actions_idle() -> None:

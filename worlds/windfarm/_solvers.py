@@ -13,8 +13,8 @@ dropped). The rules:
   components, whose condition is not observable, fall back to the age rule.
 
 ``scale`` is in basis points per component (10000 = the spec's threshold, 0 = never: run to
-failure). `search` is the simulation scheduler: it tries rule variants in the twin's own Monte
-Carlo and keeps the cheapest.
+failure). `search` is the simulation scheduler: it tries rule variants and per-component
+changes in the twin's own Monte Carlo and keeps those that are significantly cheaper.
 """
 
 from __future__ import annotations
@@ -22,11 +22,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from worlds.windfarm._farm import DAY_MS, HOURS_PER_YEAR, Farm
 
-__all__ = ["crew_schedule", "duration_days", "rule_wants", "search", "search_evaluations"]
+__all__ = ["SIGNIFICANCE", "crew_schedule", "duration_days", "rule_wants", "search",
+           "search_evaluations"]
 
 Schedule = tuple[tuple[tuple[int, int, int], ...], ...]
+
+#: A search move is taken when it lowers the mean cost by more than this many standard errors
+#: of the paired per-future cost difference.
+SIGNIFICANCE = 2.0
 
 
 def duration_days(farm: Farm) -> list[int]:
@@ -94,50 +101,70 @@ def crew_schedule(farm: Farm, wants: list[tuple[int, int, int]]) -> Schedule:
     return tuple(tuple(jobs) for jobs in booked)
 
 
-def search(farm: Farm, plans: Callable[[tuple[int, ...], bool], Schedule],
-           cost: Callable[[Schedule], float]) -> Schedule:
-    """The simulation scheduler: coordinate search over per-component rule scales.
+def search(farm: Farm, lines: Sequence[int], age_h: Sequence[int], wear: Sequence[int],
+           costs: Callable[[Schedule], np.ndarray]) -> Schedule:
+    """The simulation scheduler: local search over rule variants, judged in Monte Carlo.
 
-    Starts from the best of run-to-failure, the age rule and the condition rule (scales
-    10000), then for each component in turn tries every scale of `sched_scales_bps` with the
-    condition rule, keeping a change only if it lowers the simulated cost. At most
-    `search_evaluations(farm)` distinct schedules are costed.
+    Every candidate is costed on the same futures (common random numbers), so two schedules
+    are compared by their paired per-future cost differences; a move is taken only if it
+    lowers the mean cost by more than `SIGNIFICANCE` standard errors of that difference (a
+    paired test), so the search does not chase the noise of its own futures.
+
+    Starting from the condition rule (it uses all the request shows), the moves are, in
+    order: the age rule and run-to-failure instead; for each component type, each scale of
+    ``sched_scales_bps``; then for each component of the request, dropping its replacements,
+    or replacing it on day 0 if it had none. At most `search_evaluations` schedules are run.
 
     Args:
         farm: the farm.
-        plans: builds the schedule of a rule from per-component scales (bps) and whether the
-            condition rule is used.
-        cost: mean simulated cost of a schedule (lower is better).
+        lines, age_h, wear: the request (turbines; ages and wear, turbine-major).
+        costs: per-future costs of a schedule, (n,) floats, the same futures every call.
 
     Returns:
-        The cheapest schedule found (ties: the first found).
+        The best schedule found.
     """
-    seen: dict[Schedule, float] = {}
+    n_comp = farm.n_components
+    seen: dict[Schedule, np.ndarray] = {}
 
-    def price(schedule: Schedule) -> float:
+    def price(schedule: Schedule) -> np.ndarray:
         if schedule not in seen:
-            seen[schedule] = cost(schedule)
+            seen[schedule] = costs(schedule)
         return seen[schedule]
 
-    n_comp = farm.n_components
-    starts = [((0,) * n_comp, True), ((10_000,) * n_comp, False), ((10_000,) * n_comp, True)]
-    best_scales = starts[0][0]
-    best = plans(*starts[0])
+    def wants_of(scales: tuple[int, ...], condition: bool,
+                 edits: dict[tuple[int, int], bool]) -> list[tuple[int, int, int]]:
+        wants = [w for w in rule_wants(farm, lines, age_h, wear, scales, condition)
+                 if edits.get((w[1], w[2]), True)]
+        wants += [(0, t, c) for (t, c), keep in edits.items() if keep]
+        return wants
+
+    state = ((10_000,) * n_comp, True, {})
+    best = crew_schedule(farm, wants_of(*state))
     best_cost = price(best)
-    for scales, cond in starts[1:]:
-        schedule = plans(scales, cond)
-        if price(schedule) < best_cost:
-            best, best_cost, best_scales = schedule, price(schedule), scales
+
+    def consider(scales: tuple[int, ...], condition: bool,
+                 edits: dict[tuple[int, int], bool]) -> None:
+        nonlocal best, best_cost, state
+        schedule = crew_schedule(farm, wants_of(scales, condition, edits))
+        diff = price(schedule) - best_cost
+        if diff.mean() < -SIGNIFICANCE * diff.std() / np.sqrt(len(diff)):
+            best, best_cost, state = schedule, price(schedule), (scales, condition, edits)
+
+    consider((10_000,) * n_comp, False, {})
+    consider((0,) * n_comp, True, {})
     for c in range(n_comp):
         for scale in farm.sched_scales_bps:
-            trial = tuple(scale if i == c else s for i, s in enumerate(best_scales))
-            schedule = plans(trial, True)
-            if price(schedule) < best_cost:
-                best, best_cost, best_scales = schedule, price(schedule), trial
+            consider(tuple(scale if i == c else s for i, s in enumerate(state[0])), state[1],
+                     state[2])
+    planned = {(t, c) for jobs in best for t, c, _ in jobs}
+    for turbine in lines:
+        for c in range(n_comp):
+            lane = (int(turbine), c)
+            # Drop a planned component's replacements; plan an unplanned one on day 0.
+            consider(state[0], state[1], {**state[2], lane: lane not in planned})
     return best
 
 
-def search_evaluations(farm: Farm) -> int:
-    """Upper bound on the schedules `search` costs (what its CU are charged for)."""
-    return 3 + farm.n_components * len(farm.sched_scales_bps)
-
+def search_evaluations(farm: Farm, n_turbines: int) -> int:
+    """Upper bound on the schedules `search` runs (what its CU are charged for)."""
+    return 3 + farm.n_components * (len(farm.sched_scales_bps) + n_turbines)

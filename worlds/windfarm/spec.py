@@ -207,7 +207,7 @@ def windfarm_spec(
     request_rate_per_h: int = 4,
     request_turbines_max: int | None = None,
     scheduler_seeds: Sequence[int] = (1, 2),
-    scheduler_samples: int = 32,
+    scheduler_samples: int = 64,
     scheduler_scales_bps: Sequence[int] = (0, 6000, 8000, 10_000, 12_500),
     base_cu: int = 100,
     sample_day_cu_milli: int = 30,

@@ -20,7 +20,8 @@ values) and energy lost.
 
 Reference solvers (`SOLVERS`): "corrective" (the baseline: no planned work, repair on
 failure), "age_replacement" (the age rule), "condition_threshold" (the condition rule on
-observable wear, the age rule elsewhere) and "sim_scheduler" (searches rule variants with the
+observable wear, the age rule elsewhere) and "sim_scheduler" (starts from the condition rule
+and takes the rule variants and per-component changes that are significantly cheaper in the
 twin's own Monte Carlo on the spec's scheduler seeds, so it costs sim time: its plans carry
 that search in `cu_for`).
 
@@ -256,11 +257,12 @@ class WindfarmTwin:
             futures = [self._futures(order, seed, farm.sched_samples, _SCHEDULER_STREAM)
                        for seed in seeds]
 
-            def cost(schedule: Schedule) -> float:
+            def costs(schedule: Schedule) -> np.ndarray:
                 jobs = self._jobs(schedule, order)[1]
-                return sum(self._total_cost(self._run(order, fut, jobs)) for fut in futures)
+                return np.concatenate([self._sample_costs(self._run(order, fut, jobs))
+                                       for fut in futures])
 
-            schedule = search(farm, lambda scales, cond: self._rule(order, scales, cond), cost)
+            schedule = search(farm, order.lines, order.age_h, order.wear, costs)
         else:
             hint = suggest(str(method), SOLVERS)
             raise InvalidPlan(f"unknown solver {method!r}; expected one of {SOLVERS}{hint}")
@@ -282,7 +284,8 @@ class WindfarmTwin:
             n_seeds, n_samples = len(farm.sched_seeds), farm.sched_samples
             run = farm.search_run_cu + (n_samples * farm.run_days * len(order.lines)
                                         * farm.search_turbine_cu_milli // 1000)
-            cu += n_seeds * n_samples * unit // 1000 + search_evaluations(farm) * n_seeds * run
+            runs = search_evaluations(farm, len(order.lines)) * n_seeds
+            cu += n_seeds * n_samples * unit // 1000 + runs * run
         return cu
 
     def evaluate(self, plan: Plan, order: Order, seed: int) -> Evaluation:
@@ -351,12 +354,12 @@ class WindfarmTwin:
         return (down_ms * farm.rated_kw * farm.capacity_factor_bps
                 // (10_000 * HOUR_MS * n_samples))
 
-    def _total_cost(self, out: Outcome) -> float:
-        """Mean cost of an outcome as a float (for comparing candidates)."""
-        n = len(out.down_ms)
-        down = int(out.down_ms.sum())
-        return (int(out.maintenance_cost.sum()) / n
-                + self._energy_kwh(down, n) * self._farm.price_eur_per_mwh / 1000)
+    def _sample_costs(self, out: Outcome) -> np.ndarray:
+        """(S,) float cost of each future: maintenance plus the energy lost, EUR."""
+        farm = self._farm
+        eur_per_ms = (farm.rated_kw * farm.capacity_factor_bps * farm.price_eur_per_mwh
+                      / (10_000 * HOUR_MS * 1000))
+        return out.maintenance_cost + out.down_ms * eur_per_ms
 
     def _request(self, order: Order) -> Request:
         return Request(n_turbines=len(order.lines),
