@@ -26,8 +26,11 @@ leg's end (P on heading, rate and acceleration limited), then drives it with a t
 speed profile (cruise at the spec's ``speed_mm_s``, ``ACCEL_MM_S2``, a P term near the end)
 and Stanley-style heading correction against cross-track error; a leg ends when the robot
 is within ``ARRIVE_MM`` of its end and nearly stopped. Commands are recomputed every
-``control_steps = max(1, round(hz / CONTROL_HZ))`` physics steps (about 50 Hz): physics runs at
-the declared Hz, control at about 50 Hz, as on a real robot.
+``control_steps = max(1, round(hz / CONTROL_HZ))`` physics steps (about 25 Hz): physics runs at
+the declared Hz, control at about 25 Hz, as on a real robot (ROS 2 Nav2's default controller
+rate is 20 Hz). The Python controller then costs well under a tenth of the physics (measured
+in `bench/bench_physics.py`); at 50 Hz it cost about twice that for the same answers within
+2%.
 
 **Dwells**: at a pick node the robot dwells ``pick_time_ms`` per order line; at an aisle entry
 it waits out the aisle's busy window, using the L1 twin's congestion schedule for the seed
@@ -95,7 +98,7 @@ __all__ = [
 ENGINE_VERSION = "warehouse-l2/1"
 TIER = "L2"
 MIN_HZ = 100
-CONTROL_HZ = 50
+CONTROL_HZ = 25
 PHYSICS_ROBOT_STEP_CU = 12  # frozen calibration, see bench/bench_physics.py
 
 # Robot and scene constants (mm, kg, N m): part of the engine version and of the MJCF text.
@@ -520,7 +523,7 @@ class L2Evaluator:
         m, k, ns = self.model, self.control_steps, self._nstate
         bufs: dict[int, tuple[np.ndarray, ...]] = {}
         active = [r for r in live if r.mode != _DONE]
-        while active:
+        while len(active) > 1:
             kb = len(active)
             if kb not in bufs:
                 bufs[kb] = (np.empty((kb, ns)), np.empty((kb, k, m.nu)), np.zeros((kb, m.nv)),
@@ -529,19 +532,37 @@ class L2Evaluator:
             for j, run in enumerate(active):
                 init[j] = run.state
                 ctrl[j] = run.wheels
-            if kb == 1:  # write the sensor trace straight into the run's buffer
-                run = active[0]
-                sens = run.buf_sd[None, run.n:run.n + k]
             self._rollout.rollout([m] * kb, self._datas, init, ctrl, skip_checks=True,
                                   nstep=k, initial_warmstart=warm, state=state,
                                   sensordata=sens)
             for j, run in enumerate(active):
-                if kb > 1:
-                    run.buf_sd[run.n:run.n + k] = sens[j]
+                run.buf_sd[run.n:run.n + k] = sens[j]
                 run.n += k
                 run.state[:] = state[j, -1]
                 self._tick(run, budget[id(run)])
             active = [r for r in active if r.mode != _DONE]
+        if active:
+            self._drive_one(active[0], budget[id(active[0])])
+
+    def _drive_one(self, run: _Run, budget: int) -> None:
+        """`_drive_rollout` for a batch of one, with less bookkeeping per control period:
+        the rollout reads the run's state in place and writes its sensor trace in place."""
+        m, k, ns = self.model, self.control_steps, self._nstate
+        init = run.state[None]  # (1, ns) view: the next period starts from the run's state
+        ctrl = np.empty((1, k, m.nu))
+        warm = np.zeros((1, m.nv))
+        state = np.empty((1, k, ns))
+        last = state[0, -1]
+        models, datas, spec = [m], self._datas, int(mujoco.mjtState.mjSTATE_CTRL)
+        call = self._rollout.rollout_.rollout  # the binding behind Rollout.rollout(skip_checks)
+        buf = run.buf_sd
+        while run.mode != _DONE:
+            ctrl[0] = run.wheels
+            n = run.n
+            call(models, datas, k, spec, init, warm, ctrl, state, buf[None, n:n + k], None)
+            run.n = n + k
+            run.state[:] = last
+            self._tick(run, budget)
 
     def _drive_loop(self, live: list[_Run], budget: dict[int, int]) -> None:
         m, d, k = self.model, self._datas[0], self.control_steps
