@@ -25,7 +25,7 @@ from worlds.windfarm._weather import access_days, access_days_loop, day_months, 
 
 SEED = 11
 #: sha256 of the default spec's canonical JSON: a change here changes every result.
-GOLDEN_SHA256 = "cf1d3d91437b5ee6b09442499c2f95f76b257bcca6b4570c9e0432002946dfb5"
+GOLDEN_SHA256 = "5b5b0053da1eb1598b7e81d491e6524f0b97d3ab37f0cbb75683044443858ded"
 
 
 def _components(shape_milli: int) -> list[dict]:
@@ -248,7 +248,7 @@ def test_golden_receipt(twin: WindfarmTwin) -> None:
                             start_doy=100, order_id="golden")
     r = twin.evaluate(twin.solve(order, "age_replacement"), order, 7).receipt
     assert (r.cu, r.plan_hash[:16], r.result_hash[:16]) == (4772, "56e44e85e616bb68",
-                                                            "6a7416b820ffe7e0")
+                                                            "1c107e208296307f")
 
 
 @pytest.mark.parametrize(
@@ -487,16 +487,20 @@ def _hand_farm(n_crews: int = 1):
                                         n_crews=n_crews, horizon_days=30, tail_days=30).body)
 
 
-def _hand_run(farm, lives_days: list[list[float]], jobs=(), bad_days=()) -> tuple:
-    """One future; lives per lane (days; inf = never), jobs (day, crew, lane)."""
+def _hand_run(farm, lives_days: list[list[float]], jobs=(), bad_days=(),
+              crew_off: dict[int, range] | None = None) -> tuple:
+    """One future; lives per lane (days; inf = never), jobs (day, crew, lane), storm days,
+    and days each crew is not available."""
     n_lanes = len(lives_days)
     lives = np.full((1, n_lanes, 6), NEVER, dtype=np.int64)
     for j, ls in enumerate(lives_days):
         for r, d in enumerate(ls):
             lives[0, j, r] = NEVER if math.isinf(d) else int(d * DAY_MS)
-    good = np.ones((1, 60), dtype=bool)
-    good[0, list(bad_days)] = False
-    fut = Futures(next_ok=next_access(good), lives=lives)
+    workable = np.ones((farm.n_crews, 60), dtype=bool)
+    workable[:, list(bad_days)] = False
+    for k, days in (crew_off or {}).items():
+        workable[k, list(days)] = False
+    fut = Futures(next_ok=next_access(workable)[None], lives=lives)
     req = Request(n_turbines=n_lanes // 2, age_h=np.zeros(n_lanes, dtype=np.int64),
                   wear=np.zeros(n_lanes, dtype=np.int64), start_doy=0)
     arr = np.array(jobs, dtype=np.int64).reshape(-1, 3)
@@ -535,3 +539,15 @@ def test_one_crew_serves_failures_in_turn_and_downtime_is_a_union() -> None:
     assert _hand_run(two, lanes) == (200, 14.0, 2, 0)
     same_turbine = [[10, math.inf], [11, math.inf]]
     assert _hand_run(two, same_turbine) == (200, 8.0, 2, 0)  # down days 10..18
+
+
+def test_repairs_go_to_the_crew_that_can_start_first() -> None:
+    """Crew 0 is free first but off on days 15-19: crew 1 repairs on day 15; with both off
+    until day 17 and 18, crew 0 takes it on day 17. A planned job waits for its own crew."""
+    two = _hand_farm(n_crews=2)
+    lanes = [[10, math.inf], [math.inf]]
+    assert _hand_run(two, lanes, crew_off={0: range(15, 20)}) == (100, 7.0, 1, 0)
+    assert _hand_run(two, lanes, crew_off={0: range(15, 17), 1: range(15, 18)}) == (
+        100, 9.0, 1, 0)
+    assert _hand_run(two, lanes, jobs=[(5, 0, 0)], crew_off={0: range(5, 8)}) == (
+        10, 1.0, 0, 1)  # replaced on day 8, before the failure on day 10

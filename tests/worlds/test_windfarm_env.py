@@ -64,7 +64,7 @@ def test_metadata_spaces_and_defaults() -> None:
     assert env().metadata["twin_id"] == spec.id
     assert p.possible_agents == ["crew_0", "crew_1"]
     assert p.action_space("crew_0").n == 1 + 10 * 4
-    assert p.observation_space("crew_0").shape == (10 * 13 + 3 + 3 * 2,)
+    assert p.observation_space("crew_0").shape == (10 * 13 + 3 + 4 * 2,)
     assert p.observation_space("crew_1") is p.observation_space("crew_1")
     other = parallel_env(windfarm_spec(n_crews=3, n_turbines=4), max_cycles=5)
     assert other.possible_agents == ["crew_0", "crew_1", "crew_2"]

@@ -27,6 +27,7 @@ class Farm:
     names: tuple[str, ...]
     n_turbines: int
     n_crews: int
+    crew_availability_bps: int
     rated_kw: int
     capacity_factor_bps: int
     price_eur_per_mwh: int
@@ -99,6 +100,7 @@ def farm_from_body(body: dict[str, Any]) -> Farm:
             names=tuple(c["name"] for c in comps),
             n_turbines=int(body["turbines"]["n_turbines"]),
             n_crews=int(body["crews"]["n_crews"]),
+            crew_availability_bps=int(body["crews"]["availability_bps"]),
             rated_kw=int(body["turbines"]["rated_power_kw"]),
             capacity_factor_bps=int(body["turbines"]["capacity_factor_bps"]),
             price_eur_per_mwh=int(body["energy"]["price_eur_per_mwh"]),

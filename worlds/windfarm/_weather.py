@@ -74,10 +74,16 @@ def access_days_loop(u: np.ndarray, months: np.ndarray, stay_good: np.ndarray,
 
 
 def next_access(good: np.ndarray) -> np.ndarray:
-    """(S, D + 1) int32: the first accessible day >= d, or D if there is none left."""
-    n_samples, n_days = good.shape
-    idx = np.where(good, np.arange(n_days, dtype=np.int32), np.int32(n_days))
-    out = np.empty((n_samples, n_days + 1), dtype=np.int32)
+    """(S, D + 1) int16: the first good day >= d, or D if there is none left (D < 32768).
+
+    One running minimum, right to left, over ``d`` where good and ``D`` elsewhere.
+    """
+    n_rows, n_days = good.shape
+    out = np.empty((n_rows, n_days + 1), dtype=np.int16)
     out[:, n_days] = n_days
-    out[:, :n_days] = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1]
+    rev = out[:, n_days - 1::-1]                      # a view: rev[:, j] is day D-1-j
+    days = np.arange(n_days - 1, -1, -1, dtype=np.int16)
+    np.multiply(good[:, ::-1], days - n_days, out=rev, casting="unsafe")
+    rev += np.int16(n_days)                           # d where good, D elsewhere
+    np.minimum.accumulate(rev, axis=1, out=rev)
     return out

@@ -18,7 +18,8 @@ component ``c`` of turbine ``t``: a failed component is repaired (``repair_cost_
 one replaced (``replace_cost_eur``, ``replace_duration_ms``). A job may start only on an
 accessible day, by a free crew, on a component no other crew is servicing; an action that
 breaks a rule idles (the mask, ``infos[agent]["action_mask"]`` (int8), says which are
-allowed; idling always is). Crews act in id order, so of two crews choosing one component the
+allowed; idling always is). A crew is available on a day with ``crew_availability_bps``
+(independently per crew and day). Crews act in id order, so of two crews choosing one component the
 lower id gets it.
 
 Day dynamics, in order: jobs start; every turbine without a failed or serviced component
@@ -26,14 +27,15 @@ produces ``rated_power_kw * capacity_factor_bps / 10000 * 24`` kWh; jobs that en
 renew their component (age 0, wear 0); all components age a day; working Weibull components
 fail with their one-day conditional probability, gamma-process components gain a day of wear
 and fail at ``failure_wear``; the weather moves to the next day (the spec's monthly Markov
-chain). Reward, shared by all crews: the day's energy value minus the costs of the jobs
-started, in kEUR.
+chain) and each crew's availability is drawn. Reward, shared by all crews: the day's energy
+value minus the costs of the jobs started, in kEUR.
 
-Observation (``Box(0, 4, (n_turbines * (3C + 1) + 3 + 3 * n_crews,), float32)``): per turbine
+Observation (``Box(0, 4, (n_turbines * (3C + 1) + 3 + 4 * n_crews,), float32)``): per turbine
 its down flag and, per component, age / age_threshold_h (capped at 4), wear / failure_wear,
 and status (0 working, 0.5 in service, 1 failed); then today's access flag, month / 11 and the
-fraction of ``max_cycles`` elapsed; per crew the share of its job left and its turbine
-(``(t + 1) / n_turbines``, 0 when free); last a one-hot of the observing crew. Episodes
+fraction of ``max_cycles`` elapsed; per crew whether it is available today, the share of its
+job left and its turbine (``(t + 1) / n_turbines``, 0 when free); last a one-hot of the
+observing crew. Episodes
 start from component ages and wear drawn as in `WindfarmTwin.orders` and a random day of the
 year, all from ``reset(seed=...)``; they never terminate and are truncated after
 ``max_cycles`` days.
@@ -96,7 +98,7 @@ class WindfarmParallelEnv(ParallelEnv):
         self.possible_agents = [f"crew_{k}" for k in range(n_k)]
         self.agents: list[str] = []
         self.n_actions = 1 + n_t * n_c
-        self._farm_len = n_t * (3 * n_c + 1) + 3 + 2 * n_k
+        self._farm_len = n_t * (3 * n_c + 1) + 3 + 3 * n_k
         size = self._farm_len + n_k
         self.observation_spaces = {
             a: gymnasium.spaces.Box(0.0, _AGE_CAP, (size,), np.float32)
@@ -108,6 +110,7 @@ class WindfarmParallelEnv(ParallelEnv):
         self._lead_days = -(-farm.lead_ms // DAY_MS)
         self._kwh_day = farm.rated_kw * farm.capacity_factor_bps * 24 / 10_000
         self._p0 = stationary_good(farm.stay_good, farm.stay_bad)
+        self._avail_p = farm.crew_availability_bps / 10_000
         self._k, self._eta, self._inv_eta = farm.wb_shape, farm.wb_scale_h, 1 / farm.wb_scale_h
         self._weibull = ~farm.is_gamma
         self._fail_wear = np.where(farm.is_gamma, farm.failure_wear, np.inf)
@@ -150,6 +153,7 @@ class WindfarmParallelEnv(ParallelEnv):
         self._crew_len = np.ones(farm.n_crews, dtype=np.int64)
         self._doy = int(rng.integers(0, 365))
         self._good = bool(rng.random() < self._p0[self._doy * 12 // 365])
+        self._avail = rng.random(farm.n_crews) < self._avail_p
         self._day = 0
         self.agents = list(self.possible_agents)
         return self._observe(), self._infos()
@@ -193,6 +197,7 @@ class WindfarmParallelEnv(ParallelEnv):
         m = self._doy * 12 // 365
         u = rng.random()
         self._good = bool(u < farm.stay_good[m]) if self._good else bool(u >= farm.stay_bad[m])
+        self._avail = rng.random(farm.n_crews) < self._avail_p
 
         reward = (value - cost) / 1000
         truncated = self._day >= self.max_cycles
@@ -235,7 +240,8 @@ class WindfarmParallelEnv(ParallelEnv):
     def _allowed(self, k: int, a: int) -> bool:
         if a == 0:
             return True
-        if not (0 < a < self.n_actions and self._good and self._crew_left[k] == 0):
+        if not (0 < a < self.n_actions and self._good and self._avail[k]
+                and self._crew_left[k] == 0):
             return False
         t, c = divmod(a - 1, self._farm.n_components)
         if self._serviced[t, c]:
@@ -256,7 +262,8 @@ class WindfarmParallelEnv(ParallelEnv):
             ok = ~self._serviced & (~self._failed | (
                 self._day - self._failed_day >= self._lead_days))
             busy[1:] = ok.ravel()
-        return [busy if left == 0 else idle for left in self._crew_left.tolist()]
+        return [busy if left == 0 and ok else idle
+                for left, ok in zip(self._crew_left.tolist(), self._avail.tolist(), strict=True)]
 
     def _farm_vector(self) -> np.ndarray:
         farm = self._farm
@@ -272,10 +279,11 @@ class WindfarmParallelEnv(ParallelEnv):
         head = n_t * (3 * n_c + 1)
         buf[head:head + 3] = (self._good, (self._doy * 12 // 365) / 11,
                               self._day / self.max_cycles)
+        buf[head + 3:head + 3 + 3 * farm.n_crews:3] = self._avail
         for k, (t, _) in enumerate(self._crew_job):
             if t >= 0:
-                buf[head + 3 + 2 * k] = self._crew_left[k] / self._crew_len[k]
-                buf[head + 4 + 2 * k] = (t + 1) / n_t
+                buf[head + 4 + 3 * k] = self._crew_left[k] / self._crew_len[k]
+                buf[head + 5 + 3 * k] = (t + 1) / n_t
         return buf
 
     def _observe(self) -> dict[str, np.ndarray]:

@@ -26,7 +26,8 @@ vessel), ``age_threshold_h`` the age at which the age-replacement rule replaces 
 ``initial_age_max_h``: requests draw each component's current age uniformly below it.
 
 ``n_crews`` crews do the work; a crew may start a job only on a day the weather allows
-(transfer vessels need calm seas). Weather is a two-state Markov chain over days (good:
+(transfer vessels need calm seas) and the crew is available (each crew-day independently with
+``crew_availability_bps``). Weather is a two-state Markov chain over days (good:
 accessible, bad: not) whose stay probabilities ``p_stay_good_bps`` / ``p_stay_bad_bps`` are
 given per calendar month (12 values each), so access is seasonal and persistent.
 
@@ -198,6 +199,7 @@ def windfarm_spec(
     capacity_factor_bps: int = 3500,
     components: Sequence[Mapping[str, Any]] = DEFAULT_COMPONENTS,
     n_crews: int = 2,
+    crew_availability_bps: int = 9500,
     p_stay_good_bps: Sequence[int] = DEFAULT_STAY_GOOD_BPS,
     p_stay_bad_bps: Sequence[int] = DEFAULT_STAY_BAD_BPS,
     energy_price_eur_per_mwh: int = 60,
@@ -226,6 +228,8 @@ def windfarm_spec(
         components: per-component failure model, costs and durations (see the module
             docstring); defaults to `DEFAULT_COMPONENTS`.
         n_crews: maintenance crews (each does one job at a time).
+        crew_availability_bps: the chance a crew is available on a given day (leave,
+            training, its vessel elsewhere), independently per crew and day.
         p_stay_good_bps: per month, the chance an accessible day is followed by another.
         p_stay_bad_bps: per month, the chance an inaccessible day is followed by another.
         energy_price_eur_per_mwh: value of energy not produced while a turbine stands still.
@@ -266,7 +270,9 @@ def windfarm_spec(
                                         hi=10_000),
         },
         "components": comps,
-        "crews": {"n_crews": _int("n_crews", n_crews, hi=64)},
+        "crews": {"n_crews": _int("n_crews", n_crews, hi=64),
+                  "availability_bps": _int("crew_availability_bps", crew_availability_bps,
+                                           hi=10_000)},
         "weather": {
             "model": "markov2-monthly",
             "p_stay_good_bps": _monthly("p_stay_good_bps", p_stay_good_bps),
