@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from worlds import InvalidPlan, InvalidSpec, TwinSpec, check_twin
 from worlds.windfarm import (
@@ -551,3 +553,57 @@ def test_repairs_go_to_the_crew_that_can_start_first() -> None:
         100, 9.0, 1, 0)
     assert _hand_run(two, lanes, jobs=[(5, 0, 0)], crew_off={0: range(5, 8)}) == (
         10, 1.0, 0, 1)  # replaced on day 8, before the failure on day 10
+
+
+# --- properties -----------------------------------------------------------------------------------
+_TWIN = WindfarmTwin(windfarm_spec(mc_samples=16))
+_WEAR_MAX = (0, 999, 999, 0)
+
+
+@st.composite
+def _requests(draw) -> Order:
+    turbines = draw(st.lists(st.integers(0, 9), min_size=1, max_size=4, unique=True))
+    ages = [draw(st.integers(0, 120_000)) for _ in range(4 * len(turbines))]
+    wear = [draw(st.integers(0, _WEAR_MAX[i % 4])) for i in range(4 * len(turbines))]
+    return _TWIN.make_order(turbines, age_h=ages, wear=wear,
+                            start_doy=draw(st.integers(0, 364)), order_id="h")
+
+
+@settings(max_examples=25, deadline=None)
+@given(order=_requests(), seed=st.integers(0, 2**32 - 1))
+def test_property_rule_plans_are_valid_and_evaluations_deterministic(order: Order,
+                                                                    seed: int) -> None:
+    """For any request, the rules' plans are valid, evaluating twice is identical, figures
+    are non-negative and bounded, and the corrective plan replaces nothing."""
+    max_down = len(order.lines) * _TWIN.farm.run_days * DAY_MS
+    for method in ("corrective", "age_replacement", "condition_threshold"):
+        plan = _TWIN.solve(order, method)
+        a = _TWIN.evaluate(plan, order, seed)
+        assert a.valid, a.reason
+        assert a == _TWIN.evaluate(plan, order, seed)
+        assert 0 <= a.downtime_ms <= max_down and a.cost >= 0
+        if method == "corrective":
+            assert a.replacements_milli == 0 and a.cost == _TWIN.baseline(order, seed).cost
+
+
+_jobs = st.tuples(st.integers(-2, 12), st.integers(-1, 5), st.integers(-5, 400))
+
+
+@settings(max_examples=60, deadline=None)
+@given(schedule=st.lists(st.lists(_jobs | st.just((0, 0)) | st.none(), max_size=4),
+                         max_size=3))
+def test_property_any_schedule_is_judged_not_raised(schedule: list) -> None:
+    """Whatever a seller sends as a schedule, evaluate answers valid or a reason, charges the
+    metered CU, and accepts exactly the schedules whose jobs name the request's turbines and
+    components inside the horizon with no crew or component booked twice at once."""
+    order = _TWIN.make_order([0, 3], age_h=[20_000] * 8, order_id="p")
+    plan = Plan(solver="fuzz", schedule=tuple(tuple(jobs) for jobs in schedule))
+    ev = _TWIN.evaluate(plan, order, 1)
+    assert ev.cu == _TWIN.cu_for(plan, order)
+    assert ev.valid == (ev.reason == "")
+    jobs = [j for crew in schedule for j in crew]
+    well_formed = len(schedule) <= 2 and all(
+        isinstance(j, tuple) and len(j) == 3 and j[0] in (0, 3) and 0 <= j[1] < 4
+        and 0 <= j[2] < 365 for j in jobs)
+    if not well_formed:
+        assert not ev.valid
