@@ -408,13 +408,14 @@ def test_weibull_lifetimes_match_the_spec_mean() -> None:
              for k in (800, 1500, 3000)]
     farm = farm_from_body(windfarm_spec(components=comps, horizon_days=3000,
                                         tail_days=3000).body)
-    req = Request(n_turbines=1, age_h=np.zeros(3, dtype=np.int64),
-                  wear=np.zeros(3, dtype=np.int64), start_doy=0)
-    fut = draw_futures(farm, req, np.random.SeedSequence(1), 4000)
+    req = Request(n_turbines=10, age_h=np.zeros(30, dtype=np.int64),
+                  wear=np.zeros(30, dtype=np.int64), start_doy=0)
+    fut = draw_futures(farm, req, np.random.SeedSequence(1), 1000)
     for j, k in enumerate((0.8, 1.5, 3.0)):
-        lives_h = fut.lives[:, j, 1:].ravel() / 3_600_000
-        assert fut.lives[:, j, 1:].max() < NEVER  # window 6000 days: nothing censored
-        assert lives_h.mean() == pytest.approx(6_000 * math.gamma(1 + 1 / k), rel=0.02)
+        lives = fut.lives[:, j::3, 1:]                 # fresh lives of component j
+        assert lives.max() < NEVER                     # window 6000 days: nothing censored
+        assert (lives / 3_600_000).mean() == pytest.approx(6_000 * math.gamma(1 + 1 / k),
+                                                           rel=0.02)
     # Residual life at age a: E[T - a | T > a] = int_a^inf R / R(a).
     u = np.random.default_rng(2).random(200_000)
     t = np.linspace(4_000, 60_000, 200_001)
@@ -425,21 +426,21 @@ def test_weibull_lifetimes_match_the_spec_mean() -> None:
 
 @pytest.mark.parametrize("exp", [1.0, 1.5])
 def test_gamma_bridge_matches_a_walked_path(exp: float) -> None:
-    """First passages from the gamma bridge match walking the process day by day: same
-    share failing in the window and the same mean and quartiles of the failure time."""
+    """First passages from the gamma bridge match walking the process in two-day steps: the
+    same share failing in the window and the same mean and quartiles of the failure time."""
     n, window_h = 20_000, 3 * 8760.0
     rate, scale, limit, wear0, age0 = 2.0, 100.0, 1000.0, 300.0, 8760.0
     full = np.full(n, 1.0)
     bridge = gamma_lives_h(np.random.default_rng(3), full * wear0, full * age0, full * rate,
                            full * exp, full * scale, full * limit, window_h)
-    # Reference: daily increments Gamma(rate * ((t+1d)^b - t^b)) summed until the limit.
+    # Reference: two-day increments Gamma(rate * ((t+2d)^b - t^b)) summed until the limit.
     rng = np.random.default_rng(4)
-    days = int(window_h / 24)
-    t = (age0 + 24.0 * np.arange(days + 1)) / 8760.0
+    steps = int(window_h / 48)
+    t = (age0 + 48.0 * np.arange(steps + 1)) / 8760.0
     shape = rate * np.diff(t ** exp)
-    wear = wear0 + scale * np.cumsum(rng.standard_gamma(shape, size=(n, days)), axis=1)
+    wear = wear0 + scale * np.cumsum(rng.standard_gamma(shape, size=(n, steps)), axis=1)
     crossed = wear >= limit
-    walked = np.where(crossed.any(axis=1), 24.0 * (crossed.argmax(axis=1) + 0.5), np.inf)
+    walked = np.where(crossed.any(axis=1), 48.0 * (crossed.argmax(axis=1) + 0.5), np.inf)
     fail_b, fail_w = np.isfinite(bridge), np.isfinite(walked)
     assert fail_b.mean() == pytest.approx(fail_w.mean(), abs=0.015)
     assert bridge[fail_b].mean() == pytest.approx(walked[fail_w].mean(), rel=0.02)
