@@ -45,6 +45,7 @@ def rule_wants(farm: Farm, lines: Sequence[int], age_h: Sequence[int], wear: Seq
                scales_bps: Sequence[int], condition: bool) -> list[tuple[int, int, int]]:
     """(day, turbine, component) replacements a rule asks for, days in 0..horizon-1."""
     n_comp, horizon = farm.n_components, farm.horizon_days
+    booked_days = duration_days(farm)
     wants = []
     for i, turbine in enumerate(lines):
         for c in range(n_comp):
@@ -58,7 +59,7 @@ def rule_wants(farm: Farm, lines: Sequence[int], age_h: Sequence[int], wear: Seq
                 limit_h = farm.age_threshold_h[c] * scale / 10_000
                 first = max(math.ceil((limit_h - age_h[lane]) / 24), 0)
                 period = math.ceil(limit_h / 24)
-            period = max(period, duration_days(farm)[c])
+            period = max(period, booked_days[c])
             day = first
             while day < horizon:
                 wants.append((day, int(turbine), c))
