@@ -42,8 +42,8 @@ class PostJob(Action):
         evaluator: who judges the deliverable (None: the customer itself).
         expires_in: ticks until anyone may claim the refund.
         max_time_ms: the acceptance rule the evaluator applies: the plan's time in the twin
-            must not exceed this (None: the S-shape baseline's time, less `min_gain_bps`).
-        min_gain_bps: with `max_time_ms` None, how much faster than the S-shape baseline
+            must not exceed this (None: the twin's baseline plan's time, less `min_gain_bps`).
+        min_gain_bps: with `max_time_ms` None, how much faster than the twin's baseline plan
             the plan must be, in basis points of the baseline's time.
     """
 

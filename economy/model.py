@@ -378,7 +378,7 @@ class EconomyModel(mesa.Model):
         eval_seed = self._shift_seed
         baseline = self._evaluate(self.twin.solve(order, self.twin.baseline_method), order,
                                   eval_seed)
-        spec_hash = keccak(f"{self.twin.twin_id}|{order.order_id}|{order.lines}".encode())
+        spec_hash = keccak(f"{self.twin.twin_id}|{order!r}".encode())  # the job's terms
         result = self._execute(p.identity, CreateJob(
             evaluator=evaluator, assigner=self.market_identity.address, budget=a.budget,
             expires_at=self._tick + a.expires_in, spec_hash=spec_hash))

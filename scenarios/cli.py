@@ -96,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
             ("jobs posted / completed", f"{s['jobs_posted']} / {s['jobs_completed']}"),
             ("rejected / expired", f"{s['jobs_rejected']} / {s['jobs_expired']}"),
             ("mean price (tokens)", f"{s['price_mean'] / scale:.4f}"),
-            ("plan time vs S-shape", "n/a" if ratio is None else f"{ratio:.3f}"),
+            ("plan time vs baseline", "n/a" if ratio is None else f"{ratio:.3f}"),
             ("sim time sold (CU)", f"{s['cu_sold']:,}"),
             ("customer value (tokens)", f"{s['customer_value'] / scale:.3f}"),
             ("Gini of balances", f"{s['gini_final']:.3f}"),

@@ -26,7 +26,7 @@ def _fail(what: str, expected: Any, got: Any, fix: str) -> WorldError:
 
 
 def check_twin(twin: Any, *, seed: int = 12345, tick_ms: int = 3_600_000,
-               n_orders: int = 5) -> None:
+               n_orders: int = 5, env: Any = None) -> None:
     """Run the twin compliance checks; return None if all pass.
 
     Args:
@@ -34,6 +34,7 @@ def check_twin(twin: Any, *, seed: int = 12345, tick_ms: int = 3_600_000,
         seed: seed for the order draw and the evaluations.
         tick_ms: tick length used to draw orders (long enough to get some).
         n_orders: how many drawn orders to solve and evaluate at most.
+        env: the twin's PettingZoo `parallel_env` factory, to check as well (`check_env`).
 
     Raises:
         WorldError: the first check that fails, saying what was expected and what was got.
@@ -90,6 +91,8 @@ def check_twin(twin: Any, *, seed: int = 12345, tick_ms: int = 3_600_000,
             if cu != ev.cu or cu != ev.receipt.cu or cu != rebuilt.cu_for(plan, order):
                 raise _fail(f"CU for {method!r}", cu, ev.cu,
                             "compute CU from the request and the spec's metering only")
+    if env is not None:
+        check_env(lambda: env(spec=spec))
 
 
 def _actions(env: Any, observations: dict, rng: np.random.Generator) -> dict:

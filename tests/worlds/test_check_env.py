@@ -68,3 +68,19 @@ def test_randomness_outside_the_seed_is_caught() -> None:
 def test_an_env_that_ignores_the_seed_is_caught() -> None:
     with pytest.raises(WorldError, match="seeding"):
         check_env(lambda: Toy(ignore_seed=True))
+
+
+@pytest.mark.parametrize("kind", ["warehouse", "logistics", "windfarm"])
+def test_every_shipped_twin_passes_check_twin_with_its_env(kind) -> None:
+    """What a twin author runs before registering: each shipped twin passes check_twin,
+    its PettingZoo env included."""
+    import importlib
+
+    module = importlib.import_module(f"worlds.{kind}")
+    spec_fn = getattr(module, f"{kind}_spec")
+    twin_cls = {"warehouse": "WarehouseTwin", "logistics": "LogisticsTwin",
+                "windfarm": "WindfarmTwin"}[kind]
+    twin = getattr(module, twin_cls)(spec_fn())
+    from worlds import check_twin
+
+    check_twin(twin, env=module.parallel_env, n_orders=2)

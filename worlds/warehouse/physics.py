@@ -46,8 +46,8 @@ physics step (no regeneration; braking costs energy like driving), in integer mi
 stops there; ``distance_mm`` the path length driven, by wheel odometry.
 
 **Compute units**: charged up front, like a gas limit: ``cu = budget_steps *
-PHYSICS_ROBOT_STEP_CU`` where ``budget_steps`` is derived from the route alone (per leg: turn
-and drive time of the speed profile, times ``BUDGET_SLACK_PCT`` percent, plus
+l2_robot_step_cu`` (the spec's metering) where ``budget_steps`` is derived from the route
+alone (per leg: turn and drive time of the speed profile, times ``BUDGET_SLACK_PCT`` percent, plus
 ``BUDGET_LEG_MS``), so `cu_for(plan, order)` is known before evaluation and equals
 ``evaluate(...).cu``. A robot that has not reached the depot when the budget is spent
 gives ``valid=False`` ("step budget exhausted"). ``steps`` reports the steps actually
@@ -99,7 +99,7 @@ ENGINE_VERSION = "warehouse-l2/1"
 TIER = "L2"
 MIN_HZ = 100
 CONTROL_HZ = 25
-PHYSICS_ROBOT_STEP_CU = 12  # frozen calibration, see bench/bench_physics.py
+PHYSICS_ROBOT_STEP_CU = 12  # the default of warehouse_spec(l2_robot_step_cu=...)
 
 # Robot and scene constants (mm, kg, N m): part of the engine version and of the MJCF text.
 AISLE_CLEAR_MM = 1200
@@ -378,6 +378,9 @@ class L2Evaluator:
         self.engine_version = f"{ENGINE_VERSION}+mujoco-{mujoco.__version__}"
         self.model = mujoco.MjModel.from_xml_string(self.mjcf)
         self._data = mujoco.MjData(self.model)
+        # the spec's frozen calibration (specs from before it was stored: the default)
+        self._step_cu = int(twin.spec.body["metering"].get("l2_robot_step_cu",
+                                                          PHYSICS_ROBOT_STEP_CU))
         self._nstate = mujoco.mj_stateSize(self.model, _FULL)
         self._state0 = np.empty(self._nstate)
         mujoco.mj_getState(self.model, self._data, self._state0, _FULL)
@@ -454,8 +457,8 @@ class L2Evaluator:
         return self._prepare(plan, order)[2]
 
     def cu_for(self, plan: Plan, order: Order) -> int:
-        """Compute units `evaluate` charges: ``step_budget * PHYSICS_ROBOT_STEP_CU``."""
-        return self.step_budget(plan, order) * PHYSICS_ROBOT_STEP_CU
+        """Compute units `evaluate` charges: ``step_budget * metering.l2_robot_step_cu``."""
+        return self.step_budget(plan, order) * self._step_cu
 
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, plan: Plan, order: Order, seed: int) -> L2Evaluation:
@@ -654,7 +657,7 @@ class L2Evaluator:
     def _result(self, plan: Plan, order: Order, seed: int,
                 prep: tuple[str, list[_Leg], int], run: _Run | None) -> L2Evaluation:
         reason, _, budget = prep
-        cu = budget * PHYSICS_ROBOT_STEP_CU
+        cu = budget * self._step_cu
         time_ms = energy_mj = collisions = err_mm = dist_mm = steps = 0
         if run is not None:
             reason = run.reason

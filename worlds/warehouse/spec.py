@@ -126,6 +126,7 @@ def warehouse_spec(
     congestion_busy_max_bps: int = 8000,
     graph_unit_step_cu: int = 12,
     pick_cu: int = 40,
+    l2_robot_step_cu: int = 12,
 ) -> TwinSpec:
     """Build a warehouse twin spec (kind "warehouse").
 
@@ -156,6 +157,8 @@ def warehouse_spec(
             waits until the busy window ends.
         graph_unit_step_cu: compute units per route step at tier L1.
         pick_cu: compute units per pick node at tier L1.
+        l2_robot_step_cu: compute units per robot physics step at tier L2 (MuJoCo), the
+            frozen calibration of this twin version (bench/bench_physics.py measures it).
 
     Returns:
         The spec; `WarehouseTwin(spec)` builds the twin.
@@ -182,6 +185,7 @@ def warehouse_spec(
             pick_time_ms=pick_time_ms, congested_aisle_bps=congested_aisle_bps,
             congestion_busy_max_bps=congestion_busy_max_bps,
             graph_unit_step_cu=graph_unit_step_cu, pick_cu=pick_cu,
+            l2_robot_step_cu=l2_robot_step_cu,
         ).items()
     }
     if depot not in _DEPOTS:
@@ -269,6 +273,7 @@ def warehouse_spec(
             "schedule": "cu-1",
             "graph_unit_step_cu": zero_ok["graph_unit_step_cu"],
             "pick_cu": zero_ok["pick_cu"],
+            "l2_robot_step_cu": zero_ok["l2_robot_step_cu"],
         },
     }
     return TwinSpec(kind="warehouse", name=name, version=version, body=body)
