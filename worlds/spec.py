@@ -19,7 +19,7 @@ import networkx as nx
 from worlds._canon import canonical_bytes
 from worlds.errors import InvalidSpec
 
-__all__ = ["SCHEMA", "TwinSpec", "canonical_layout", "graph_from_layout"]
+__all__ = ["SCHEMA", "TwinSpec", "canonical_layout", "graph_from_layout", "require_spec"]
 
 SCHEMA = "twin-spec/1"
 LAYOUT_FORMAT = "networkx-node-link/1"
@@ -221,3 +221,20 @@ def graph_from_layout(layout: dict[str, Any]) -> nx.Graph:
             f"layout lacks or mistypes {exc}; expected the output of canonical_layout()"
         ) from None
     return G
+
+
+def require_spec(spec: Any, *, kind: str, engine_version: str, twin: str) -> dict[str, Any]:
+    """The body of `spec` if it is a TwinSpec of `kind` for `engine_version`.
+
+    Raises:
+        InvalidSpec: naming what was given and the spec builder to use (`{kind}_spec()`).
+    """
+    if not isinstance(spec, TwinSpec) or spec.kind != kind:
+        got = spec.kind if isinstance(spec, TwinSpec) else type(spec).__name__
+        raise InvalidSpec(f"{twin} needs a TwinSpec of kind {kind!r}, got {got!r}; "
+                          f"build one with {kind}_spec()")
+    if spec.body.get("engine_version") != engine_version:
+        raise InvalidSpec(
+            f"spec engine_version is {spec.body.get('engine_version')!r}; this twin runs "
+            f"{engine_version!r}: rebuild the spec with this version of {kind}_spec()")
+    return spec.body

@@ -53,7 +53,7 @@ from worlds.logistics._network import Network
 from worlds.logistics._types import Evaluation, Order, Plan
 from worlds.logistics.spec import ENGINE_VERSION
 from worlds.receipt import Receipt
-from worlds.spec import TwinSpec
+from worlds.spec import TwinSpec, require_spec
 
 __all__ = ["BASELINE_METHOD", "SOLVERS", "LogisticsTwin"]
 
@@ -80,18 +80,8 @@ class LogisticsTwin:
     plan_type: type[Plan] = Plan  # what `evaluate` takes: lets a market check deliverables
 
     def __init__(self, spec: TwinSpec) -> None:
-        if not isinstance(spec, TwinSpec) or spec.kind != "logistics":
-            got = spec.kind if isinstance(spec, TwinSpec) else type(spec).__name__
-            raise InvalidSpec(
-                f"LogisticsTwin needs a TwinSpec of kind 'logistics', got {got!r}; "
-                "build one with logistics_spec()"
-            )
-        body = spec.body
-        if body.get("engine_version") != ENGINE_VERSION:
-            raise InvalidSpec(
-                f"spec engine_version is {body.get('engine_version')!r}; this twin runs "
-                f"{ENGINE_VERSION!r}: rebuild the spec with this version of logistics_spec()"
-            )
+        body = require_spec(spec, kind="logistics", engine_version=ENGINE_VERSION,
+                            twin="LogisticsTwin")
         try:
             self._init(spec, body)
         except (KeyError, TypeError, IndexError, ValueError) as exc:

@@ -38,7 +38,7 @@ from worlds._canon import sha256_hex
 from worlds._seeding import twin_rng
 from worlds.errors import InvalidPlan, InvalidSpec
 from worlds.receipt import Receipt
-from worlds.spec import TwinSpec, graph_from_layout
+from worlds.spec import TwinSpec, graph_from_layout, require_spec
 from worlds.warehouse._solvers import Geometry, largest_gap, s_shape, tsp
 from worlds.warehouse._types import Evaluation, Order, Plan
 from worlds.warehouse.spec import ENGINE_VERSION
@@ -69,18 +69,8 @@ class WarehouseTwin:
     plan_type: type[Plan] = Plan  # what `evaluate` takes: lets a market check deliverables
 
     def __init__(self, spec: TwinSpec) -> None:
-        if not isinstance(spec, TwinSpec) or spec.kind != "warehouse":
-            got = spec.kind if isinstance(spec, TwinSpec) else type(spec).__name__
-            raise InvalidSpec(
-                f"WarehouseTwin needs a TwinSpec of kind 'warehouse', got {got!r}; "
-                "build one with warehouse_spec()"
-            )
-        body = spec.body
-        if body.get("engine_version") != ENGINE_VERSION:
-            raise InvalidSpec(
-                f"spec engine_version is {body.get('engine_version')!r}; this twin runs "
-                f"{ENGINE_VERSION!r}: rebuild the spec with this version of warehouse_spec()"
-            )
+        body = require_spec(spec, kind="warehouse", engine_version=ENGINE_VERSION,
+                            twin="WarehouseTwin")
         try:
             self._init(spec, body)
         except (KeyError, TypeError, IndexError) as exc:

@@ -58,9 +58,9 @@ import numpy as np
 
 from twinecon.errors import suggest
 from worlds._canon import sha256_hex
-from worlds.errors import InvalidPlan, InvalidSpec
+from worlds.errors import InvalidPlan
 from worlds.receipt import Receipt
-from worlds.spec import TwinSpec
+from worlds.spec import TwinSpec, require_spec
 from worlds.windfarm._farm import HOUR_MS, Farm, farm_from_body
 from worlds.windfarm._futures import Futures, Outcome, Request, draw_futures, run_schedule
 from worlds.windfarm._solvers import (
@@ -101,21 +101,12 @@ class WindfarmTwin:
     plan_type: type[Plan] = Plan  # what `evaluate` takes: lets a market check deliverables
 
     def __init__(self, spec: TwinSpec) -> None:
-        if not isinstance(spec, TwinSpec) or spec.kind != "windfarm":
-            got = spec.kind if isinstance(spec, TwinSpec) else type(spec).__name__
-            raise InvalidSpec(
-                f"WindfarmTwin needs a TwinSpec of kind 'windfarm', got {got!r}; "
-                "build one with windfarm_spec()"
-            )
-        if spec.body.get("engine_version") != ENGINE_VERSION:
-            raise InvalidSpec(
-                f"spec engine_version is {spec.body.get('engine_version')!r}; this twin runs "
-                f"{ENGINE_VERSION!r}: rebuild the spec with this version of windfarm_spec()"
-            )
+        body = require_spec(spec, kind="windfarm", engine_version=ENGINE_VERSION,
+                            twin="WindfarmTwin")
         self._spec = spec
         self._twin_id = spec.id
         self._sha_int = int(spec.sha256[:16], 16)
-        self._farm = farm_from_body(spec.body)
+        self._farm = farm_from_body(body)
         self._dur_days = duration_days(self._farm)
         self._futures_cache: OrderedDict[tuple[Any, ...], Futures] = OrderedDict()
 
