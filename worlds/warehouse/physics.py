@@ -81,7 +81,7 @@ from worlds._canon import sha256_hex
 from worlds.errors import InvalidPlan, InvalidSpec
 from worlds.receipt import Receipt
 from worlds.warehouse._types import Order, Plan
-from worlds.warehouse.twin import WarehouseTwin
+from worlds.warehouse.twin import WarehouseTwin, _check_request
 
 __all__ = [
     "ENGINE_VERSION",
@@ -810,15 +810,3 @@ def _wrap(angle: float) -> float:
 
 def _clip(value: float, bound: float) -> float:
     return max(-bound, min(bound, value))
-
-
-def _check_request(plan: Any, order: Any) -> None:
-    if not isinstance(plan, Plan):
-        raise InvalidPlan(f"expected a Plan, got {type(plan).__name__}; "
-                          "build one with twin.solve() or Plan(solver=..., route=...)")
-    if not isinstance(plan.route, tuple | list):
-        raise InvalidPlan(f"plan.route is a {type(plan.route).__name__}; expected a tuple of "
-                          "node ids")
-    if not isinstance(order, Order):
-        raise InvalidPlan(f"expected an Order, got {type(order).__name__}; "
-                          "use twin.orders() or twin.make_order()")
