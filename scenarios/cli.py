@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from twinecon import __version__
@@ -13,7 +14,9 @@ from twinecon.errors import TwineconError
 __all__ = ["main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """The `twinecon` parser and its subcommands (the sweep commands are added by sweeps.cli,
+    the layer above)."""
     p = argparse.ArgumentParser(
         prog="twinecon",
         description="A multi-agent economy simulator over registered digital twins.")
@@ -42,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", help="print the scenario JSON Schema")
     sub.add_parser("list", help="list the built-in scenarios")
     _add_node_parser(sub)
-    return p
+    return p, sub
 
 
 def _add_node_parser(sub: argparse._SubParsersAction) -> None:
@@ -161,19 +164,27 @@ def _node_command(args: argparse.Namespace) -> int:
     return 0 if answering == "answering" else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; a TwineconError becomes one line on stderr and exit code 2."""
-    args = _parser().parse_args(argv)
-    handler = {"run": _run, "validate": _validate, "schema": _schema, "list": _list,
-               "node": _node_command}
+HANDLERS = {"run": _run, "validate": _validate, "schema": _schema, "list": _list,
+            "node": _node_command}
+
+
+def dispatch(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command; a TwineconError becomes one line on stderr and exit code 2."""
     try:
-        return handler[args.command](args)
+        return handler(args)
     except TwineconError as e:
         print(f"twinecon: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("twinecon: interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the scenario commands (run, validate, schema, list, node)."""
+    parser, _ = build_parser()
+    args = parser.parse_args(argv)
+    return dispatch(HANDLERS[args.command], args)
 
 
 if __name__ == "__main__":

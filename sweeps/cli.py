@@ -1,0 +1,225 @@
+"""The `twinecon` command line: the scenario commands plus sweep, query, analyze, report and
+rerun. This is the console entry point (the top layer: it may import every other)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from scenarios.cli import HANDLERS, build_parser, dispatch
+from sweeps.plan import SweepError
+
+__all__ = ["main"]
+
+_SWEEP_HELP = """\
+Run a scenario over parameter points times seeds.
+
+  --set KEY=V1,V2,...   values of one parameter (a dotted path into the scenario, e.g.
+                        ledger.transfer_fee_bps or agents.2.params.candidates). Several
+                        --set options form the full grid: their CARTESIAN PRODUCT.
+  --zip                 pair the --set lists element by element instead of the product
+                        (all lists must have the same length).
+  --sample sobol:N      a Sobol (Saltelli) sample of N*(D+2) points over the --range bounds
+                        (SALib), for `twinecon analyze` to compute Sobol indices;
+  --sample random:N     N uniform random points over the --range bounds.
+  --range KEY=LO:HI     bounds of a sampled parameter.
+
+Every point runs with the same seeds (the scenario's seed, +1, ...), so points that differ
+only in protocol rules (ledger.*) face the same demand per seed: common random numbers.
+Rerunning the same command skips finished runs and redoes unfinished ones.
+"""
+
+
+def _add_sweep_parsers(sub: argparse._SubParsersAction) -> None:
+    sw = sub.add_parser("sweep", help="run a scenario over a parameter grid or sample, times seeds",
+                        description=_SWEEP_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sw.add_argument("scenario", help="a scenario file or a built-in name")
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
+                    help="values of a parameter; several --set form their cartesian product")
+    sw.add_argument("--zip", action="store_true",
+                    help="pair the --set lists element by element (not their product)")
+    sw.add_argument("--sample", metavar="sobol:N|random:N",
+                    help="sample points over --range bounds instead of --set values")
+    sw.add_argument("--range", action="append", default=[], metavar="KEY=LO:HI",
+                    help="bounds of a sampled parameter")
+    sw.add_argument("--seeds", type=int, default=1, help="runs per point (default 1)")
+    sw.add_argument("--out", type=Path, required=True, help="the sweep folder")
+    sw.add_argument("--executor", choices=("local", "ray"), default="local",
+                    help="local processes (default) or Ray")
+    sw.add_argument("--workers", type=int, default=1, help="parallel runs (default 1)")
+    sw.add_argument("--address", help="a Ray cluster address (default: start a local Ray)")
+    sw.add_argument("--ticks", type=int, help="override the number of ticks of every run")
+    sw.add_argument("--ledger", choices=("memory", "evm", "rpc"),
+                    help="ledger backend of every run")
+    sw.add_argument("--rpc-url", help="node url for --ledger rpc")
+    sw.add_argument("--signatures", choices=("verify", "off"),
+                    help="check every action's signature, or skip the check (faster)")
+    sw.add_argument("--retry-failed", action="store_true",
+                    help="run again the runs recorded as failed")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar or result lines")
+
+    q = sub.add_parser("query", help="run SQL (DuckDB) over a sweep's results.parquet")
+    q.add_argument("dir", type=Path, help="the sweep folder")
+    q.add_argument("sql", help='SQL over the table `results`, e.g. "select seed, '
+                              'avg(price_mean) from results group by seed"')
+
+    an = sub.add_parser("analyze", help="means and intervals per point; Sobol indices; "
+                                        "paired differences")
+    an.add_argument("dir", type=Path, help="the sweep folder")
+    an.add_argument("--metric", action="append", default=[], help="metrics (default: all)")
+    an.add_argument("--paired", action="store_true",
+                    help="paired differences against the first point (common random numbers)")
+    an.add_argument("--csv", type=Path, help="also write the table as CSV")
+
+    rp = sub.add_parser("report", help="write report.html for a run or a sweep folder")
+    rp.add_argument("dir", type=Path, help="a run folder or a sweep folder")
+
+    rr = sub.add_parser("rerun", help="re-execute one run and check it reproduces bit for bit")
+    rr.add_argument("run_dir", type=Path, help="a run folder, e.g. DIR/runs/RUN_ID")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from scenarios.loading import load_scenario
+    from scenarios.run import apply_overrides
+    from sweeps.engine import run_sweep
+    from sweeps.plan import plan
+
+    loaded = apply_overrides(load_scenario(args.scenario), ticks=args.ticks,
+                             signatures=args.signatures, ledger=args.ledger,
+                             rpc_url=args.rpc_url)
+    overrides = {k: v for k, v in (("ticks", args.ticks), ("ledger", args.ledger),
+                                   ("signatures", args.signatures)) if v is not None}
+    sweep = plan(loaded.scenario.model_dump(mode="json"), scenario=loaded.scenario.name,
+                 source=loaded.source, sets=args.set, zip_values=args.zip, sample=args.sample,
+                 ranges=args.range, seeds=args.seeds, overrides=overrides)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    show = not args.quiet
+    failures = [0]
+    with Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total} runs"), TextColumn("{task.fields[failed]} failed"),
+                  TimeRemainingColumn(), console=console, disable=not show) as progress:
+        task = progress.add_task("sweep", total=len(sweep.runs), failed=0)
+
+        def on_outcome(outcome: Any, done: int, total: int) -> None:
+            if outcome.status == "failed":
+                failures[0] += 1
+            progress.update(task, completed=done, failed=failures[0])
+            if show and outcome.status != "skipped":
+                point = " ".join(f"{k}={v}" for k, v in outcome.point.items())
+                s = outcome.summary or {}
+                metrics = " ".join(f"{k}={s[k]:.4g}" if isinstance(s.get(k), float) else
+                                   f"{k}={s[k]}" for k in ("jobs_completed", "price_mean",
+                                                           "time_ratio_mean") if k in s)
+                line = (f"{outcome.run_id} seed={outcome.seed} {point} {outcome.status} "
+                        f"{outcome.wall_s:.1f}s {metrics or outcome.error}")
+                progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+        outcomes = run_sweep(sweep, args.out, executor=args.executor, workers=args.workers,
+                             address=args.address, retry_failed=args.retry_failed,
+                             base_dir=loaded.base_dir, on_outcome=on_outcome)
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    print(f"{args.out}: {len(outcomes)} runs ({skipped} finished earlier, {failed} failed); "
+          f"results in {args.out / 'results.parquet'}")
+    return 0
+
+
+def _results(folder: Path) -> Path:
+    path = folder / "results.parquet"
+    if not path.exists():
+        raise SweepError(f"{folder} has no results.parquet; run `twinecon sweep ... --out "
+                         f"{folder}` first")
+    return path
+
+
+def _query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    path = _results(args.dir)
+    con = duckdb.connect()
+    con.execute(f"create view results as select * from read_parquet('{path.as_posix()}')")
+    try:
+        frame = con.execute(args.sql).df()
+    except duckdb.Error as e:
+        raise SweepError(f"query failed: {e}") from None
+    print(frame.to_string(index=False))
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from sweeps import analysis
+
+    results, sweep = analysis.load(args.dir)
+    metrics = args.metric or None
+    if args.paired:
+        table = analysis.paired(results, sweep, metrics=metrics)
+    else:
+        table = analysis.summarize(results, sweep, metrics=metrics)
+    print(analysis.format_table(table))
+    if sweep.get("design") == "sobol" and not args.paired:
+        print()
+        print(analysis.format_table(analysis.sobol(results, sweep, metrics=metrics)))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from sweeps.report import write_report
+
+    print(write_report(args.dir))
+    return 0
+
+
+def _files_digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.iterdir()) if p.is_file() and p.name != "report.html"}
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from scenarios.loading import LoadedScenario, validate_scenario
+    from scenarios.run import run_scenario
+
+    manifest_path = args.run_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise SweepError(f"{args.run_dir} is not a finished run (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text())
+    source = manifest.get("scenario_source", str(args.run_dir))
+    loaded = LoadedScenario(scenario=validate_scenario(manifest["config"], source),
+                            source=source, base_dir=Path(source).parent)
+    with tempfile.TemporaryDirectory() as tmp:
+        again = run_scenario(loaded, Path(tmp) / "again").out_dir
+        before, after = _files_digest(args.run_dir), _files_digest(again)
+    volatile = {"manifest.json"}  # records package versions and the source path
+    differ = sorted(n for n in set(before) | set(after)
+                    if n not in volatile and before.get(n) != after.get(n))
+    if differ:
+        print(f"{args.run_dir}: does NOT reproduce; differing files: {', '.join(differ)}")
+        return 1
+    print(f"{args.run_dir}: reproduces bit for bit ({len(before) - 1} output files identical)")
+    return 0
+
+
+SWEEP_HANDLERS = {"sweep": _sweep, "query": _query, "analyze": _analyze, "report": _report,
+                  "rerun": _rerun}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `twinecon` entry point."""
+    parser, sub = build_parser()
+    _add_sweep_parsers(sub)
+    args = parser.parse_args(argv)
+    return dispatch({**HANDLERS, **SWEEP_HANDLERS}[args.command], args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Planning a sweep: parameter points (grid, zip, Sobol or random) times seeds, each run keyed.
+
+A parameter is a dotted path into the scenario (`ledger.transfer_fee_bps`,
+`economy.time_value_per_h`, `agents.2.params.candidates`); its results column is the path with
+dots as underscores. A run is keyed by the hash of (scenario, parameter point, seed,
+overrides), so the same command plans the same runs and a rerun finds what is done.
+
+Every point uses the same seeds, and a run's seed drives all of the scenario's exogenous draws
+(demand, twin futures) through the model's seed tree, which protocol rules do not touch: points
+that differ only in rules (`ledger.*`) face the same demand per seed: common random numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twinecon.errors import TwineconError
+
+__all__ = ["Param", "PlannedRun", "SweepError", "SweepPlan", "column_of", "parse_range",
+           "parse_set", "parse_value", "plan"]
+
+
+class SweepError(TwineconError):
+    """A sweep that cannot be planned or run as asked."""
+
+
+def column_of(key: str) -> str:
+    """The results column of a parameter key: dots become underscores."""
+    return key.replace(".", "_")
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value: an int, a float, true/false, or else the string itself."""
+    s = text.strip()
+    if s.lower() in ("true", "false"):
+        return s.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(s.replace("_", ""))
+        except ValueError:
+            pass
+    return s
+
+
+def parse_set(text: str) -> tuple[str, list[Any]]:
+    """`key=v1,v2,...` → (key, [values])."""
+    key, sep, values = text.partition("=")
+    if not sep or not key.strip() or not values.strip():
+        raise SweepError(f"--set {text!r}: expected key=v1,v2,... (for example "
+                         "--set ledger.transfer_fee_bps=0,50,100)")
+    return key.strip(), [parse_value(v) for v in values.split(",") if v.strip()]
+
+
+def parse_range(text: str) -> tuple[str, float, float]:
+    """`key=lo:hi` → (key, lo, hi)."""
+    key, sep, bounds = text.partition("=")
+    lo, colon, hi = bounds.partition(":")
+    try:
+        low, high = float(lo), float(hi)
+    except ValueError:
+        low = high = float("nan")
+    if not sep or not colon or not key.strip() or not low < high:
+        raise SweepError(f"--range {text!r}: expected key=lo:hi with lo < hi (for example "
+                         "--range economy.time_value_per_h=10:60)")
+    return key.strip(), low, high
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str
+    values: tuple[Any, ...] = ()
+    bounds: tuple[float, float] | None = None
+
+    @property
+    def column(self) -> str:
+        return column_of(self.key)
+
+    @property
+    def rule(self) -> bool:
+        """Protocol rules are the ledger's parameters; the rest are exogenous."""
+        return self.key.startswith("ledger.")
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    run_id: str
+    point_id: str
+    point_index: int
+    seed: int
+    point: dict[str, Any]
+    data: dict[str, Any]  # the full scenario data of this run, ready to validate
+
+
+@dataclass
+class SweepPlan:
+    scenario: str
+    source: str
+    scenario_sha256: str
+    design: str
+    params: list[Param]
+    seeds: list[int]
+    overrides: dict[str, Any]
+    runs: list[PlannedRun] = field(default_factory=list)
+    sobol: dict[str, Any] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """sweep.json: what was planned (the runs without their scenario data)."""
+        params = []
+        for p in self.params:
+            entry: dict[str, Any] = {"key": p.key, "column": p.column, "rule": p.rule}
+            if p.bounds is not None:
+                entry["range"] = list(p.bounds)
+            else:
+                entry["values"] = list(p.values)
+            params.append(entry)
+        out: dict[str, Any] = {
+            "scenario": self.scenario, "source": self.source,
+            "scenario_sha256": self.scenario_sha256, "design": self.design, "params": params,
+            "rules": [p.column for p in self.params if p.rule], "seeds": self.seeds,
+            "overrides": self.overrides,
+            "runs": [{"run_id": r.run_id, "point_id": r.point_id, "point_index": r.point_index,
+                      "seed": r.seed, "point": r.point} for r in self.runs],
+        }
+        if self.sobol is not None:
+            out["sobol"] = self.sobol
+        return out
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _walk(data: Any, key: str, source: str) -> tuple[Any, str | int]:
+    """The container holding `key`'s last part, and that part (checked to exist)."""
+    parts = key.split(".")
+    node = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                where = ".".join(parts[:i])
+                raise SweepError(f"{source}: parameter {key!r}: {where} is a list of "
+                                 f"{len(node)}; use an index 0..{len(node) - 1}")
+            index: str | int = int(part)
+        elif isinstance(node, dict):
+            index = part
+            if part not in node and not (last and i > 0 and parts[i - 1] == "params"):
+                from twinecon.errors import suggest
+
+                raise SweepError(f"{source}: parameter {key!r}: no key {part!r}"
+                                 f"{suggest(part, [str(k) for k in node])}")
+        else:
+            raise SweepError(f"{source}: parameter {key!r}: {'.'.join(parts[:i])} is a value, "
+                             "not a table")
+        if last:
+            return node, index
+        node = node[index] if isinstance(node, list) else node.setdefault(index, {})
+    raise SweepError(f"{source}: empty parameter key")  # pragma: no cover
+
+
+def apply_point(data: dict[str, Any], point: dict[str, Any], source: str) -> dict[str, Any]:
+    """A copy of the scenario data with each parameter set; a sampled float lands as an int
+    where the scenario holds an int there."""
+    out = copy.deepcopy(data)
+    for key, value in point.items():
+        parent, index = _walk(out, key, source)
+        current = parent[index] if (isinstance(parent, list) or index in parent) else None
+        if isinstance(value, float) and isinstance(current, int) and not isinstance(current,
+                                                                                  bool):
+            value = round(value)
+        parent[index] = value
+    return out
+
+
+def plan(data: dict[str, Any], *, scenario: str, source: str, sets: list[str],
+         zip_values: bool = False, sample: str | None = None, ranges: list[str] | None = None,
+         seeds: int = 1, overrides: dict[str, Any] | None = None) -> SweepPlan:
+    """Plan every run of a sweep over the scenario data `data` (overrides already applied).
+
+    Args:
+        sets: `key=v1,v2,...` lists: a full grid (their cartesian product), or with
+            `zip_values` paired element by element.
+        sample: "sobol:N" (Saltelli/Sobol sequence through SALib, N*(D+2) points) or
+            "random:N" (N uniform points), over `ranges`.
+        ranges: `key=lo:hi` bounds of the sampled parameters.
+        seeds: runs per point; seeds are the scenario's seed, seed+1, ...
+    """
+    if seeds < 1:
+        raise SweepError(f"--seeds must be at least 1, got {seeds}")
+    ranges = ranges or []
+    base_seed = int(data.get("seed", 0))
+    seed_list = [base_seed + k for k in range(seeds)]
+    sobol_info = None
+    if sample:
+        if sets:
+            raise SweepError("--sample draws points over --range bounds; it cannot be combined "
+                             "with --set (fix a parameter by editing the scenario instead)")
+        kind, _, count = sample.partition(":")
+        if kind not in ("sobol", "random") or not count.isdigit() or int(count) < 1:
+            raise SweepError(f"--sample {sample!r}: expected sobol:N or random:N with N >= 1")
+        if not ranges:
+            raise SweepError("--sample needs at least one --range key=lo:hi")
+        bounded = [parse_range(r) for r in ranges]
+        params = [Param(key=k, bounds=(lo, hi)) for k, lo, hi in bounded]
+        n = int(count)
+        if kind == "sobol":
+            from SALib.sample import sobol as sobol_sample
+
+            problem = {"num_vars": len(params), "names": [p.column for p in params],
+                       "bounds": [list(p.bounds) for p in params]}  # type: ignore[arg-type]
+            matrix = sobol_sample.sample(problem, n, calc_second_order=False, seed=0)
+            sobol_info = {"n": n, "calc_second_order": False, "problem": problem}
+        else:
+            rng = np.random.default_rng(0)
+            lows = np.array([p.bounds[0] for p in params])  # type: ignore[index]
+            highs = np.array([p.bounds[1] for p in params])  # type: ignore[index]
+            matrix = lows + rng.random((n, len(params))) * (highs - lows)
+        points = [{p.key: float(v) for p, v in zip(params, row, strict=True)} for row in matrix]
+        design = kind
+    else:
+        if ranges:
+            raise SweepError("--range bounds a sampled parameter; add --sample sobol:N or "
+                             "random:N, or give values with --set key=v1,v2")
+        parsed = [parse_set(s) for s in sets]
+        keys = [k for k, _ in parsed]
+        if len(set(keys)) != len(keys):
+            raise SweepError(f"--set names a parameter twice: {keys}")
+        params = [Param(key=k, values=tuple(v)) for k, v in parsed]
+        if zip_values:
+            lengths = {len(v) for _, v in parsed}
+            if len(lengths) > 1:
+                raise SweepError("--zip pairs the --set lists element by element, so they must "
+                                 f"have the same length; got {sorted(lengths)}")
+            combos = list(zip(*[v for _, v in parsed], strict=True)) if parsed else [()]
+        else:
+            combos = list(itertools.product(*[v for _, v in parsed]))
+        points = [dict(zip(keys, combo, strict=True)) for combo in combos]
+        design = "zip" if zip_values else "grid"
+    overrides = dict(overrides or {})
+    scenario_sha = _digest(data)
+    sweep = SweepPlan(scenario=scenario, source=source, scenario_sha256=scenario_sha,
+                      design=design, params=params, seeds=seed_list, overrides=overrides,
+                      sobol=sobol_info)
+    for index, point in enumerate(points):
+        applied = apply_point(data, point, source)
+        point_id = _digest({"scenario": scenario_sha, "point": point})[:16]
+        for seed in seed_list:
+            run_data = {**applied, "seed": seed}
+            run_id = _digest({"scenario": scenario_sha, "point": point, "seed": seed})[:16]
+            sweep.runs.append(PlannedRun(run_id=run_id, point_id=point_id, point_index=index,
+                                         seed=seed, point=point, data=run_data))
+    return sweep
