@@ -19,6 +19,7 @@ def _loaded_roots(imports: str) -> set[str]:
 @pytest.mark.parametrize(("imports", "forbidden"), [
     ("economy", {"agents", "scenarios"}),
     ("chain", {"worlds", "economy", "agents", "scenarios", "mesa"}),
+    ("scenarios", {"sweeps", "ray", "duckdb", "SALib", "matplotlib"}),
 ])
 def test_lower_layer_does_not_import_upper(imports: str, forbidden: set[str]) -> None:
     """Importing a layer loads none of the layers above it (nor mesa, for chain)."""
