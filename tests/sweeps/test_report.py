@@ -1,0 +1,326 @@
+"""sweeps.report: self-contained HTML reports of a run folder and of a sweep folder, checked by
+parsing the page and, when Chromium is installed, by rendering it headless."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+import scenarios
+from sweeps.report import REPORT_NAME, ReportError, render_report, write_report
+from twinecon.errors import TwineconError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FEES = (0, 200, 500)
+VALUES_PER_H = (15, 30)
+SEEDS = (7, 8, 9)
+RUN_PLOTS = 5  # prices and volume, jobs, balances and Gini, value-flow matrix, flows by purpose
+SWEEP_METRICS = ("jobs_completed", "price_mean", "customer_value", "gini_final",
+                 "time_ratio_mean")
+
+
+class Page(HTMLParser):
+    """What a test needs from a report: title, h1, body attributes, images, captions, text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.title = self.h1 = ""
+        self.body: dict[str, str | None] = {}
+        self.images: list[dict[str, str | None]] = []
+        self.captions: list[str] = []
+        self.text: list[str] = []
+        self._in: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.images.append(dict(attrs))
+        elif tag == "body":
+            self.body = dict(attrs)
+        elif tag in ("title", "h1", "figcaption"):
+            self._in.append(tag)
+            if tag == "figcaption":
+                self.captions.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._in and self._in[-1] == tag:
+            self._in.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if "title" in self._in:
+            self.title += data
+        if "h1" in self._in:
+            self.h1 += data
+        if "figcaption" in self._in:
+            self.captions[-1] += data
+
+
+def _png(src: str | None) -> bytes:
+    assert src is not None and src.startswith("data:image/png;base64,")
+    return base64.b64decode(src.split(",", 1)[1], validate=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures: one real run, one synthetic sweep (2-parameter grid x 3 seeds), one report each.
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    loaded = scenarios.apply_overrides(scenarios.load_scenario("warehouse-market"), ticks=15,
+                                       ledger="memory")
+    return scenarios.run_scenario(loaded, tmp_path_factory.mktemp("report") / "run").out_dir
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory: pytest.TempPathFactory, run_dir: Path) -> Path:
+    """A sweep folder in the engine's contract, written by hand; the last run failed."""
+    folder = tmp_path_factory.mktemp("report") / "sweep"
+    folder.mkdir()
+    params = [{"key": "ledger.platform_fee_bps", "column": "ledger_platform_fee_bps",
+               "rule": True, "values": list(FEES)},
+              {"key": "economy.time_value_per_h", "column": "economy_time_value_per_h",
+               "rule": False, "values": list(VALUES_PER_H)}]
+    runs, rows = [], []
+    points = [(f, v) for f in FEES for v in VALUES_PER_H]
+    for index, (fee, per_h) in enumerate(points):
+        for seed in SEEDS:
+            run_id = f"r{index}s{seed}"
+            point = {"ledger.platform_fee_bps": fee, "economy.time_value_per_h": per_h}
+            runs.append({"run_id": run_id, "point_id": f"p{index}", "point_index": index,
+                         "seed": seed, "point": point})
+            failed = index == len(points) - 1 and seed == SEEDS[-1]
+            k = seed - 8
+            rows.append({
+                "run_id": run_id, "point_id": f"p{index}", "point_index": index, "seed": seed,
+                "status": "failed" if failed else "ok",
+                "error": "ScenarioError: the ledger ran out of gas" if failed else None,
+                "wall_s": 1.5, "ledger_platform_fee_bps": fee, "economy_time_value_per_h": per_h,
+                "decimals": 18, "ledger": "memory", "scenario": "warehouse-market",
+                "jobs_completed": None if failed else 11 + (seed - 7) + per_h // 30,
+                "price_mean": None if failed else 40_000_000_000_000_000 + fee * 10**13,
+                "customer_value": None if failed else float(per_h * 10**17 * (10 + k)),
+                "gini_final": None if failed else 0.38 + fee * 1e-5 + 0.001 * k,
+                "time_ratio_mean": None if failed else 0.75 + 0.01 * k,
+            })
+    sweep = {"scenario": "warehouse-market", "source": "warehouse-market.toml",
+             "design": "grid", "params": params, "rules": ["ledger_platform_fee_bps"],
+             "seeds": list(SEEDS), "overrides": {"ledger": "memory"}, "runs": runs}
+    (folder / "sweep.json").write_text(json.dumps(sweep, indent=2), encoding="utf-8")
+    pd.DataFrame(rows).to_parquet(folder / "results.parquet", index=False)
+    # The twin id comes from the runs' manifests, as in a real sweep folder.
+    (folder / "runs" / "r0s7").mkdir(parents=True)
+    shutil.copy(run_dir / "manifest.json", folder / "runs" / "r0s7" / "manifest.json")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run_report(run_dir: Path) -> Path:
+    return write_report(run_dir)
+
+
+@pytest.fixture(scope="module")
+def sweep_report(sweep_dir: Path) -> Path:
+    return write_report(sweep_dir)
+
+
+# --------------------------------------------------------------------------------------------
+# The page itself.
+
+
+@pytest.mark.parametrize("which", ["run_report", "sweep_report"])
+def test_report_is_self_contained(which: str, request: pytest.FixtureRequest) -> None:
+    """No external reference at all; every image is an embedded PNG that decodes to a real,
+    non-blank picture, with alt text."""
+    report: Path = request.getfixturevalue(which)
+    assert report.name == REPORT_NAME
+    text = report.read_text(encoding="utf-8")
+    assert "http://" not in text and "https://" not in text
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", text)
+    page = Page(text)
+    assert page.images
+    for img in page.images:
+        data = _png(img.get("src"))
+        assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+        pixels = matplotlib.image.imread(io.BytesIO(data), format="png")
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 800
+        assert float(pixels[..., :3].std()) > 0.02  # not one flat colour
+        assert img.get("alt") and len(img["alt"] or "") > 20
+    assert page.body.get("data-expected") == str(len(page.images))
+
+
+def test_run_report_names_the_run_and_has_every_plot(run_dir: Path, run_report: Path) -> None:
+    """Title and header name the scenario, seed, ledger backend and twin; the headline table and
+    the five captioned plots are there."""
+    assert run_report == run_dir / "report.html"
+    page = Page(run_report.read_text(encoding="utf-8"))
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    text = " ".join(page.text)
+    assert "warehouse-market" in page.title and "warehouse-market" in page.h1
+    for expected in ("seed", "7", "memory", manifest["twin_id"], "Jobs posted",
+                     "Customer value (tokens)", "Gini of balances, final"):
+        assert expected in text
+    assert len(page.images) == RUN_PLOTS and len(page.captions) == RUN_PLOTS
+    for caption, title in zip(page.captions, ("Prices and volume", "Jobs", "Balances",
+                                               "Value-flow matrix", "Flows by purpose"),
+                              strict=True):
+        assert title in caption and len(caption) > 60
+
+
+def test_sweep_report_plots_each_metric_with_intervals(sweep_dir: Path,
+                                                       sweep_report: Path) -> None:
+    """One captioned plot per default metric; a row per point with mean ± 95 % half-width
+    (money in tokens); the failed run is listed, not averaged in."""
+    assert sweep_report == sweep_dir / "report.html"
+    page = Page(sweep_report.read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    assert "warehouse-market" in page.title and "warehouse-market" in page.h1
+    assert len(page.images) == len(SWEEP_METRICS) == len(page.captions)
+    for caption in page.captions:
+        assert "95 % t-intervals" in caption and "One line per value" in caption
+    for expected in ("grid", "7, 8, 9", "memory", "warehouse/wh-default@",
+                     "ledger.platform_fee_bps", "economy.time_value_per_h", "17 / 1"):
+        assert expected in text
+    # Point 0 (fee 0, 15 per h): jobs 11, 12, 13 -> mean 12, half-width t(2) * 1 / sqrt(3).
+    assert f"12 ± {4.303 / 3**0.5:.2g}" in text
+    assert "0.04 ± 0" in text  # price_mean, base units shown as tokens, the same every seed
+    assert "2/3" in text and "ScenarioError: the ledger ran out of gas" in text
+
+
+def test_sweep_metrics_are_configurable(sweep_dir: Path) -> None:
+    """metrics= picks the plotted columns; an unknown one is an error with a suggestion; the
+    same folder gives the same bytes."""
+    one = render_report(sweep_dir, metrics=["jobs_completed"])
+    assert len(Page(one).images) == 1
+    assert one == render_report(sweep_dir, metrics=["jobs_completed"])
+    with pytest.raises(ReportError, match=r"no metric 'jobs_complete'.*jobs_completed"):
+        render_report(sweep_dir, metrics=["jobs_complete"])
+
+
+def test_continuous_samples_are_scattered(tmp_path: Path, sweep_dir: Path) -> None:
+    """A random (or Sobol) design plots every run as a dot, not error bars."""
+    folder = tmp_path / "random"
+    folder.mkdir()
+    sweep = json.loads((sweep_dir / "sweep.json").read_text())
+    sweep["design"] = "random"
+    sweep["params"] = [{"key": "economy.time_value_per_h", "column": "economy_time_value_per_h",
+                        "range": [10.0, 60.0]}]
+    (folder / "sweep.json").write_text(json.dumps(sweep), encoding="utf-8")
+    rng = np.random.default_rng(0)
+    x = rng.uniform(10, 60, 24)
+    pd.DataFrame({"run_id": [f"r{i}" for i in range(24)], "point_id": [f"p{i}" for i in range(24)],
+                  "point_index": range(24), "seed": 7, "status": "ok",
+                  "economy_time_value_per_h": x, "customer_value": x * 1e17}
+                 ).to_parquet(folder / "results.parquet")
+    page = Page(render_report(folder))
+    assert len(page.images) == 1 and "Each dot is one run" in page.captions[0]
+
+
+def test_errors_name_the_folder_and_what_it_lacks(tmp_path: Path, run_dir: Path,
+                                                  sweep_dir: Path) -> None:
+    """Every refusal is a TwineconError naming the folder and the missing file or column."""
+    cases: list[tuple[Path, str, dict[str, Any]]] = []
+    cases.append((tmp_path / "nowhere", "does not exist", {}))
+    (tmp_path / "empty").mkdir()
+    cases.append((tmp_path / "empty", "neither a run folder", {}))
+    partial = tmp_path / "partial-run"
+    shutil.copytree(run_dir, partial,
+                    ignore=shutil.ignore_patterns("flows.parquet", REPORT_NAME))
+    cases.append((partial, "lacks flows.parquet", {}))
+    cases.append((run_dir, "metrics= chooses what a sweep report plots",
+                  {"metrics": ["jobs_completed"]}))
+    unfinished = tmp_path / "unfinished-sweep"
+    unfinished.mkdir()
+    shutil.copy(sweep_dir / "sweep.json", unfinished / "sweep.json")
+    cases.append((unfinished, "lacks results.parquet", {}))
+    other = tmp_path / "other-sweep"
+    shutil.copytree(sweep_dir, other, ignore=shutil.ignore_patterns(REPORT_NAME))
+    pd.read_parquet(other / "results.parquet").drop(columns="economy_time_value_per_h") \
+        .to_parquet(other / "results.parquet")
+    cases.append((other, "results.parquet lacks the column.*economy_time_value_per_h", {}))
+    for folder, message, kw in cases:
+        with pytest.raises(ReportError, match=message) as info:
+            write_report(folder, **kw)
+        assert isinstance(info.value, TwineconError) and str(folder) in str(info.value)
+        assert not (folder / REPORT_NAME).exists() or folder == run_dir
+
+
+# --------------------------------------------------------------------------------------------
+# Headless Chromium: the page really renders.
+
+_CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                   "--no-first-run", "--disable-background-networking",
+                   "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                   "--virtual-time-budget=5000")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Chromium's path; skipped without it (failed if CI=true)."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    reason = "headless Chromium is not on PATH (apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _browse(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [chromium, *_CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def _rendered(dom: str) -> tuple[int, int]:
+    body = Page(dom).body
+    assert "data-rendered" in body, "the page's load script did not run"
+    return int(body["data-rendered"] or -1), int(body["data-expected"] or -1)
+
+
+@pytest.mark.parametrize(("which", "n_images"), [("run_report", RUN_PLOTS),
+                                                  ("sweep_report", len(SWEEP_METRICS))])
+def test_chromium_renders_every_plot(which: str, n_images: int, chromium: str, tmp_path: Path,
+                                     request: pytest.FixtureRequest) -> None:
+    """Headless Chromium decodes every image (data-rendered == data-expected) and the
+    screenshot of the page is a real picture, not a blank one."""
+    report: Path = request.getfixturevalue(which)
+    dom = _browse(chromium, tmp_path / "profile", "--dump-dom", report.as_uri()).stdout
+    assert _rendered(dom) == (n_images, n_images)
+    shot = tmp_path / "shot.png"
+    _browse(chromium, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2000",
+            report.as_uri())
+    assert shot.read_bytes().startswith(PNG_MAGIC)
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[:2] == (2000, 1280)
+    rgb = pixels[..., :3]
+    assert float(rgb.std()) > 0.03
+    rgb8 = (rgb * 255).round().astype(np.uint32)
+    colours = np.unique((rgb8[..., 0] << 16) | (rgb8[..., 1] << 8) | rgb8[..., 2])
+    assert len(colours) > 200  # text, plot lines, colour maps: far from a blank page
+
+
+def test_chromium_counts_a_broken_image(chromium: str, tmp_path: Path, run_report: Path) -> None:
+    """The load script's count is not vacuous: a corrupt PNG is counted as not rendered."""
+    text = run_report.read_text(encoding="utf-8")
+    broken = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:image/png;base64,AAAA",
+                    text, count=1)
+    page = tmp_path / "broken.html"
+    page.write_text(broken, encoding="utf-8")
+    dom = _browse(chromium, tmp_path / "profile", "--dump-dom", page.as_uri()).stdout
+    assert _rendered(dom) == (RUN_PLOTS - 1, RUN_PLOTS)
