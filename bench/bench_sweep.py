@@ -38,7 +38,7 @@ def _time(sweep, out: Path, **kw) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ticks", type=int, default=240)
+    ap.add_argument("--ticks", type=int, default=600)
     ap.add_argument("--points", type=int, default=6, help="parameter points (x 2 seeds)")
     args = ap.parse_args()
     sweep = _sweep(args.ticks, args.points)
