@@ -73,6 +73,9 @@ class Transport(Protocol):
     def call(self, to: Address, data: bytes) -> bytes: ...
     def snapshot(self) -> object: ...
     def revert(self, snapshot: object) -> None: ...
+    def enroll(self, identities: Iterable[Identity]) -> None: ...
+    def settle(self) -> None: ...
+    # optional: `storage(address, slot) -> int` reads a storage word without a call frame
 
 
 @lru_cache(maxsize=256)
@@ -105,6 +108,8 @@ def _uint256(value: object) -> bytes:
     if type(value) is int and 0 <= value < 2**256:
         return value.to_bytes(32, "big")
     raise Unencodable(f"nonce and deadline must be ints in [0, 2**256), got {value!r}")
+
+
 _ERROR = _selector("Error(string)")
 
 

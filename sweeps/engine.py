@@ -57,13 +57,12 @@ def _execute(run_id: str, data: dict[str, Any], source: str, base_dir: str,
         loaded = LoadedScenario(scenario=validate_scenario(data, source), source=source,
                                 base_dir=Path(base_dir))
         run_scenario(loaded, Path(runs_dir) / run_id)
-    except BaseException as e:  # a failed run is recorded and the sweep goes on
+    except Exception as e:  # a failed run is recorded and the sweep goes on; an interrupt
+        # (KeyboardInterrupt, SystemExit) is not a failure: the run is redone next time
         wall = time.perf_counter() - started
         error = f"{type(e).__name__}: {e}"
         failed.write_text(json.dumps({"run_id": run_id, "error": error, "wall_s": wall,
                                       "traceback": traceback.format_exc()}, indent=2))
-        if not isinstance(e, Exception):
-            raise
         return run_id, "failed", error, wall
     failed.unlink(missing_ok=True)
     return run_id, "ok", "", time.perf_counter() - started
