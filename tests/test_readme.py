@@ -1,0 +1,32 @@
+"""The README's sweep workflow, run as written (in a scratch folder)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _block(after: str) -> str:
+    """The first ```sh block after the heading `after`."""
+    text = README.read_text()
+    section = text[text.index(after):]
+    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+
+
+def test_readme_sweep_workflow_runs_as_written(tmp_path) -> None:
+    script = _block("## One sweep").replace(".venv/bin/twinecon",
+                                            f"{sys.executable} -m sweeps.cli")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = pd.read_parquet(tmp_path / "runs" / "fees" / "results.parquet")
+    assert len(results) == 18 and (results.status == "ok").all()
+    assert "ledger_transfer_fee_bps" in done.stdout  # the query's and analyze's tables
+    assert "mean" in done.stdout and "diff" in done.stdout
+    assert (tmp_path / "runs" / "fees" / "report.html").stat().st_size > 10_000
