@@ -119,7 +119,7 @@ def test_sweep_killed_with_sigkill_resumes_without_loss_or_duplicates(small_mark
     path = write_toml(small_market, "small")
     out = tmp_path / "sw"
     cmd = [sys.executable, "-m", "sweeps.cli", "sweep", str(path), "--set",
-           "ledger.transfer_fee_bps=0,10,20,30,40,50", "--out", str(out), "--quiet",
+           "ledger.transfer_fee_bps=0,10,20,30,40,50,60,70,80,90", "--out", str(out), "--quiet",
            "--ledger", "memory"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -132,15 +132,15 @@ def test_sweep_killed_with_sigkill_resumes_without_loss_or_duplicates(small_mark
     proc.wait()
     finished = {p.parent.name: p.stat().st_mtime_ns
                 for p in (out / "runs").glob("*/summary.json")}
-    assert 2 <= len(finished) < 6, "kill the sweep mid-way"
-    assert main(["sweep", str(path), "--set", "ledger.transfer_fee_bps=0,10,20,30,40,50",
+    assert 2 <= len(finished) < 10, "kill the sweep mid-way"
+    assert main(["sweep", str(path), "--set", "ledger.transfer_fee_bps=0,10,20,30,40,50,60,70,80,90",
                  "--out", str(out), "--quiet", "--ledger", "memory"]) == 0
     runs = sorted(p.name for p in (out / "runs").iterdir())
-    assert len(runs) == 6 and not [r for r in runs if r.startswith(".")]
+    assert len(runs) == 10 and not [r for r in runs if r.startswith(".")]
     for run_id, mtime in finished.items():
         assert (out / "runs" / run_id / "summary.json").stat().st_mtime_ns == mtime
     df = pd.read_parquet(out / "results.parquet")
-    assert len(df) == 6 and df.run_id.is_unique and (df.status == "ok").all()
+    assert len(df) == 10 and df.run_id.is_unique and (df.status == "ok").all()
 
 
 def test_rerun_reproduces_a_run_bit_for_bit(small_market, tmp_path, capsys) -> None:
