@@ -16,7 +16,7 @@ from economy.mechanisms.welfare import (
     max_surplus,
     surplus,
 )
-from economy.mechanisms.zero_intelligence import zi_asks, zi_bids
+from economy.mechanisms.zero_intelligence import zi_asks, zi_bids, zi_period
 
 __all__ = [
     "CALL_RULES",
@@ -39,4 +39,5 @@ __all__ = [
     "surplus",
     "zi_asks",
     "zi_bids",
+    "zi_period",
 ]
