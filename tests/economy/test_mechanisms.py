@@ -353,3 +353,42 @@ def test_surplus_splits_gains_at_the_price() -> None:
     with pytest.raises(InvalidOrder, match="at least 3 units for 'b'"):
         surplus([Fill(buyer="b", seller="s", qty=3, price=1)], values, costs)
     assert gini([1, 1, 1]) == 0.0
+
+
+@given(ask_lists, bid_lists)
+def test_posted_invariants(asks: list[Ask], bids: list[BidOrder]) -> None:
+    """Posted fills pay exactly an ask's price, never more than the buyer bid, and never sell
+    beyond what was posted."""
+    fills = clear_posted(asks, bids)
+    check_conservation(fills, asks, bids)
+    for f in fills:
+        assert any(a.seller == f.seller and a.price == f.price for a in asks)
+        assert any(b.buyer == f.buyer and b.price >= f.price for b in bids)
+
+
+@given(ask_lists, st.integers(min_value=1, max_value=12), st.sampled_from(["first", "second"]),
+       st.one_of(st.none(), prices))
+def test_reverse_auction_invariants(asks: list[Ask], qty: int, rule: str,
+                                    reserve: int | None) -> None:
+    """Procurement buys at most `qty` units, pays every winner at least its ask and at most the
+    reserve, and buys the cheapest units that meet the reserve."""
+    fills = clear_sealed_reverse(asks, qty, rule, reserve)
+    check_conservation(fills, asks)
+    bought = sum(f.qty for f in fills)
+    eligible = sorted(a.price for a in asks for _ in range(a.qty)
+                      if reserve is None or a.price <= reserve)
+    assert bought == min(qty, len(eligible))
+    for f in fills:
+        assert reserve is None or f.price <= reserve
+        assert any(a.seller == f.seller and a.price <= f.price for a in asks)
+    if rule == "first":
+        assert sum(f.amount for f in fills) == sum(eligible[:bought])
+
+
+def test_zi_period_is_deterministic_per_seed() -> None:
+    """Same seed, same fills; another seed, other fills."""
+    def run(seed: int) -> tuple[Fill, ...]:
+        return zi_period(ZI_VALUES, ZI_COSTS, np.random.default_rng(seed),
+                         max_price=MAX_PRICE, n_rounds=N_ROUNDS)
+    assert run(7) == run(7)
+    assert run(7) != run(8)
