@@ -146,7 +146,8 @@ def _query(args: argparse.Namespace) -> int:
 
     path = _results(args.dir)
     con = duckdb.connect()
-    con.execute(f"create view results as select * from read_parquet('{path.as_posix()}')")
+    quoted = path.as_posix().replace("'", "''")
+    con.execute(f"create view results as select * from read_parquet('{quoted}')")
     try:
         frame = con.execute(args.sql).df()
     except duckdb.Error as e:
