@@ -21,6 +21,7 @@ from typing import NamedTuple, Protocol
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
 from chain.abi import Unencodable, encode, encode_bytes, is_address, malformed, word
@@ -137,7 +138,7 @@ def revert_code(output: bytes) -> str:
     if output[:4] == _ERROR:
         try:
             (text,) = abi_decode(["string"], output[4:])
-        except Exception:
+        except (DecodingError, UnicodeDecodeError):  # garbled reason: no rule code to report
             return "invalid_state"
         if text.startswith("ecdsa:"):  # snekmate refused the signature's form (s, v, r)
             return "bad_signature"

@@ -297,7 +297,8 @@ class LocalNode:
         return node
 
     def _wait_ready(self, timeout: float) -> None:
-        assert self._process is not None
+        if self._process is None:
+            raise NodeError("this node was not started here; nothing to wait for")
         deadline = time.monotonic() + timeout
         while True:
             code = self._process.poll()

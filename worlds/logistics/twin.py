@@ -47,6 +47,7 @@ import numpy as np
 
 from twinecon.errors import suggest
 from worlds._canon import sha256_hex
+from worlds._seeding import arrivals, request_id
 from worlds.errors import InvalidPlan, InvalidSpec
 from worlds.logistics import _solvers as S
 from worlds.logistics._network import Network
@@ -182,12 +183,10 @@ class LogisticsTwin:
         Returns:
             The tick's requests, in arrival order.
         """
-        if isinstance(tick_ms, bool) or not isinstance(tick_ms, int | np.integer) or tick_ms < 0:
-            raise InvalidPlan(f"tick_ms is {tick_ms!r}; expected an int >= 0")
-        count = int(rng.poisson(self._rate_per_h * int(tick_ms) / 3_600_000))
+        count = arrivals(rng, self._rate_per_h, tick_ms)
         out = []
         for _ in range(count):
-            oid = f"o-{int(rng.integers(0, 2**63, dtype=np.int64)):016x}"
+            oid = request_id(rng, "o")
             zone = int(rng.integers(len(self.depots)))
             pool = self.net.customers_by_zone[zone]
             k = min(int(rng.geometric(1.0 / self._cust_mean)), self._cust_max, len(pool))

@@ -35,7 +35,7 @@ import numpy as np
 
 from twinecon.errors import suggest
 from worlds._canon import sha256_hex
-from worlds._seeding import twin_rng
+from worlds._seeding import arrivals, request_id, twin_rng
 from worlds.errors import InvalidPlan, InvalidSpec
 from worlds.receipt import Receipt
 from worlds.spec import TwinSpec, graph_from_layout, require_spec
@@ -203,12 +203,10 @@ class WarehouseTwin:
         Returns:
             The tick's orders, in arrival order.
         """
-        if isinstance(tick_ms, bool) or not isinstance(tick_ms, int | np.integer) or tick_ms < 0:
-            raise InvalidPlan(f"tick_ms is {tick_ms!r}; expected an int >= 0")
-        count = int(rng.poisson(self._rate_per_h * int(tick_ms) / 3_600_000))
+        count = arrivals(rng, self._rate_per_h, tick_ms)
         out = []
         for _ in range(count):
-            oid = f"o-{int(rng.integers(0, 2**63, dtype=np.int64)):016x}"
+            oid = request_id(rng, "o")
             k = min(int(rng.geometric(1.0 / self._lines_mean)), self._max_lines, self.n_skus)
             skus: list[int] = []
             # Draw with replacement and keep first occurrences until k distinct SKUs.

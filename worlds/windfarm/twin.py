@@ -58,6 +58,7 @@ import numpy as np
 
 from twinecon.errors import suggest
 from worlds._canon import sha256_hex
+from worlds._seeding import arrivals, request_id
 from worlds.errors import InvalidPlan
 from worlds.receipt import Receipt
 from worlds.spec import TwinSpec, require_spec
@@ -206,15 +207,13 @@ class WindfarmTwin:
         Returns:
             The tick's requests, in arrival order.
         """
-        if isinstance(tick_ms, bool) or not isinstance(tick_ms, int | np.integer) or tick_ms < 0:
-            raise InvalidPlan(f"tick_ms is {tick_ms!r}; expected an int >= 0")
         farm = self._farm
-        count = int(rng.poisson(farm.rate_per_h * int(tick_ms) / HOUR_MS))
+        count = arrivals(rng, farm.rate_per_h, tick_ms)
         return [self._draw_order(rng) for _ in range(count)]
 
     def _draw_order(self, rng: np.random.Generator) -> Order:
         farm = self._farm
-        oid = f"wf-{int(rng.integers(0, 2**63, dtype=np.int64)):016x}"
+        oid = request_id(rng, "wf")
         k = int(rng.integers(1, farm.turbines_max + 1))
         turbines = np.sort(rng.choice(farm.n_turbines, size=k, replace=False))
         start_doy = int(rng.integers(0, 365))
