@@ -13,6 +13,8 @@ from eth_utils import keccak, to_checksum_address
 from chain.identity import Address, Identity
 
 __all__ = [
+    "ASSETS_ADDRESS",
+    "COMPUTE_ADDRESS",
     "CONTRACTS",
     "DEPLOYER",
     "ESCROW_ADDRESS",
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 #: The contracts in deployment order (the deployer's nonce is the index).
-CONTRACTS = ("Hub", "Token", "Registry", "Escrow")
+CONTRACTS = ("Hub", "Token", "Registry", "Escrow", "Compute", "Assets")
 
 #: The deployer of the ledger contracts. Its key is public: a simulation key, never for value.
 DEPLOYER = Identity(keccak(b"twinecon/deployer/v1"), label="deployer")
@@ -46,3 +48,7 @@ HUB_ADDRESS: Address = create_address(DEPLOYER.address, 0)
 TOKEN_ADDRESS: Address = create_address(DEPLOYER.address, 1)
 REGISTRY_ADDRESS: Address = create_address(DEPLOYER.address, 2)
 ESCROW_ADDRESS: Address = create_address(DEPLOYER.address, 3)
+#: The compute module: holds lease locks and stakes.
+COMPUTE_ADDRESS: Address = create_address(DEPLOYER.address, 4)
+#: The asset registry (royalty graph) and data pools; it never holds tokens.
+ASSETS_ADDRESS: Address = create_address(DEPLOYER.address, 5)

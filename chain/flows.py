@@ -25,3 +25,15 @@ class Flow(StrEnum):
     PLATFORM_FEE = "platform_fee"  # escrow released to the treasury on completion
     EVALUATOR_FEE = "evaluator_fee"  # escrow released to the evaluator on completion
     REFUND = "refund"  # escrow returned to the client on reject or expiry
+    ROYALTY = "royalty"  # a share of a service payment to an ancestor asset's owner
+    DUST = "dust"  # what exact integer splits leave over, to the treasury
+    LEASE_LOCK = "lease_lock"  # a compute buyer's worst case locked in the Compute module
+    LICENCE = "licence"  # the licence fee per CU of sim time, to the twin's owner
+    LEASE_REFUND = "lease_refund"  # the unused part of a lease lock, back to the buyer
+    STAKE = "stake"  # tokens moved into a compute stake
+    UNSTAKE = "unstake"  # stake returned to its owner
+    SLASH = "slash"  # the beneficiary's share of a slashed stake
+    DATA = "data"  # a data use paid to a pool's contributors, pro rata to their units
+    DATA_FEE = "data_fee"  # the protocol's share of a data use, to the treasury
+    POOL_FEE = "pool_fee"  # the pool owner's share of a data use
+    REWARD = "reward"  # emissions minted for useful work

@@ -24,7 +24,14 @@ from functools import lru_cache
 from eth_utils import to_checksum_address
 
 from chain.abi import malformed, validator
-from chain.deployment import ESCROW_ADDRESS, HUB_ADDRESS, REGISTRY_ADDRESS, TOKEN_ADDRESS
+from chain.deployment import (
+    ASSETS_ADDRESS,
+    COMPUTE_ADDRESS,
+    ESCROW_ADDRESS,
+    HUB_ADDRESS,
+    REGISTRY_ADDRESS,
+    TOKEN_ADDRESS,
+)
 from chain.errors import (
     CapExceeded,
     ChainError,
@@ -43,33 +50,50 @@ from chain.flows import Flow
 from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent, recover
 from chain.ops import (
+    ClaimLease,
     ClaimRefund,
+    CloseLease,
     CompleteJob,
+    Contribute,
     CreateJob,
+    CreatePool,
     FundJob,
+    LinkAsset,
     Mint,
     Op,
+    OpenLease,
     Post,
     PublishVersion,
+    RegisterAsset,
     RegisterTwin,
     RejectJob,
+    SetLicence,
     SetProvider,
+    Slash,
+    Stake,
     SubmitJob,
     Transfer,
     TransferTwin,
+    Unstake,
+    UseData,
     job_id_for,
     ref_of,
     values_of,
 )
 from chain.protocols import (
     BURN_ADDRESS,
+    Asset,
     Event,
     Job,
     JobState,
+    Lease,
+    LeaseState,
     LedgerParams,
+    Pool,
     Twin,
     TxResult,
 )
+from chain.royalty import MAX_ANCESTORS, MAX_PARENTS, ancestors, pro_rata, royalty_payouts
 
 __all__ = ["ESCROW_ADDRESS", "MemoryLedger"]
 
@@ -81,6 +105,14 @@ STRING_LIMITS: dict[type[Op], tuple[tuple[str, int], ...]] = {
     PublishVersion: (("key", 64), ("version", 32)),
     TransferTwin: (("key", 64),),
     Post: (("topic", 32),),
+    SubmitJob: (("policy", 64),),
+    SetLicence: (("key", 64),),
+    OpenLease: (("twin", 64),),
+    RegisterAsset: (("key", 64), ("kind", 16)),
+    LinkAsset: (("child", 64), ("parent", 64)),
+    CreatePool: (("key", 64),),
+    Contribute: (("pool", 64),),
+    UseData: (("pool", 64),),
 }
 _INTENT_ABI = ("address", "uint256", "uint256")
 _FULL_ABI: dict[type, tuple[str, ...]] = {}
@@ -92,16 +124,24 @@ def _full_abi(cls: type) -> tuple[str, ...]:
     return types
 #: The most versions one twin may have (the Registry contract's bound).
 MAX_VERSIONS = 256
+#: The most contributors one data pool may have (the Assets contract's bound).
+MAX_CONTRIBUTORS = 64
+#: The kinds of asset the royalty graph holds.
+ASSET_KINDS = ("data", "policy", "twin")
 #: Flows only the ledger's own rules may record; a Transfer may not claim them.
 _RESERVED_FLOWS = frozenset({
     Flow.GENESIS, Flow.MINT, Flow.TRANSFER_FEE, Flow.BURN, Flow.ESCROW_FUND, Flow.SERVICE,
-    Flow.PLATFORM_FEE, Flow.EVALUATOR_FEE, Flow.REFUND,
+    Flow.PLATFORM_FEE, Flow.EVALUATOR_FEE, Flow.REFUND, Flow.ROYALTY, Flow.DUST,
+    Flow.LEASE_LOCK, Flow.LICENCE, Flow.LEASE_REFUND, Flow.STAKE, Flow.UNSTAKE, Flow.SLASH,
+    Flow.DATA, Flow.DATA_FEE, Flow.POOL_FEE,
 })
 _OK = TxResult(ok=True)
 #: Accounts no key controls (the zero address and the contracts'): actions "from" them are
 #: bad signatures on every backend.
 _KEYLESS = frozenset({BURN_ADDRESS, ESCROW_ADDRESS, HUB_ADDRESS, TOKEN_ADDRESS,
-                      REGISTRY_ADDRESS})
+                      REGISTRY_ADDRESS, COMPUTE_ADDRESS, ASSETS_ADDRESS})
+#: Module accounts: tokens reach and leave them only through their modules' rules.
+_MODULES = frozenset({BURN_ADDRESS, ESCROW_ADDRESS, COMPUTE_ADDRESS, ASSETS_ADDRESS})
 _LIVE = (JobState.FUNDED, JobState.SUBMITTED)
 
 
@@ -147,6 +187,13 @@ class MemoryLedger:
         self._nonces: dict[Address, int] = {}
         self._jobs: dict[int, Job] = {}
         self._twins: dict[str, Twin] = {}
+        self._leases: dict[int, Lease] = {}
+        self._stakes: dict[Address, int] = {}
+        self._providing: dict[Address, int] = {}  # provider -> open leases
+        self._assets: dict[str, Asset] = {}
+        self._pools: dict[str, Pool] = {}
+        self._content: set[tuple[str, bytes]] = set()  # (pool, content hash) contributed
+        self._records: set[bytes] = set()  # data usage records consumed
         self._minted = 0
         self._burned = 0
         self._events: list[Event] = []
@@ -164,6 +211,18 @@ class MemoryLedger:
             PublishVersion: self._publish_version,
             TransferTwin: self._transfer_twin,
             Post: self._post,
+            Stake: self._stake,
+            Unstake: self._unstake,
+            Slash: self._slash,
+            SetLicence: self._set_licence,
+            OpenLease: self._open_lease,
+            ClaimLease: self._claim_lease,
+            CloseLease: self._close_lease,
+            RegisterAsset: self._register_asset,
+            LinkAsset: self._link_asset,
+            CreatePool: self._create_pool,
+            Contribute: self._contribute,
+            UseData: self._use_data,
         }
 
     def enroll(self, identities: Iterable[Identity]) -> None:
@@ -203,6 +262,18 @@ class MemoryLedger:
 
     def twin(self, key: str) -> Twin | None:
         return self._twins.get(key)
+
+    def lease(self, lease_id: int) -> Lease | None:
+        return self._leases.get(lease_id)
+
+    def stake_of(self, account: Address) -> int:
+        return self._stakes.get(account, 0)
+
+    def asset(self, key: str) -> Asset | None:
+        return self._assets.get(key)
+
+    def pool(self, key: str) -> Pool | None:
+        return self._pools.get(key)
 
     def balances(self) -> dict[Address, int]:
         """A copy of every non-zero balance, module accounts included."""
@@ -289,8 +360,9 @@ class MemoryLedger:
     def _transfer(self, sender: Address, op: Transfer, nonce: int) -> None:
         amount = _positive(op.amount)
         to = _checked(op.to, "to")
-        if to in (BURN_ADDRESS, ESCROW_ADDRESS):
-            raise InvalidState(f"transfer to {to} is not allowed; escrow moves only through jobs")
+        if to in _MODULES:
+            raise InvalidState(f"transfer to {to} is not allowed; module accounts move tokens "
+                               "only through their rules (jobs, leases, stakes)")
         if op.flow in _RESERVED_FLOWS:
             raise InvalidState(f"flow {op.flow!r} is recorded by the ledger's own rules; tag a "
                                "transfer 'payment', 'compute' or a flow of your own")
@@ -316,7 +388,7 @@ class MemoryLedger:
             raise Unauthorized(sender, "mint", f"the protocol account {self.protocol}")
         amount = _positive(op.amount)
         to = _checked(op.to, "to")
-        if to in (BURN_ADDRESS, ESCROW_ADDRESS):
+        if to in _MODULES:
             raise InvalidState(f"cannot mint to {to}")
         if self._minted + amount > self.params.supply_cap:
             raise CapExceeded(amount, self._minted, self.params.supply_cap)
@@ -347,9 +419,10 @@ class MemoryLedger:
         _positive(op.budget, "budget")
         if evaluator == BURN_ADDRESS:
             raise InvalidState("a job needs an evaluator; the zero address cannot evaluate")
-        if op.expires_at <= self._now:
-            raise InvalidState(f"expires_at {op.expires_at} must be after the current tick "
-                               f"{self._now}")
+        if op.expires_at < self._now + self.params.min_expiry:
+            raise InvalidState(f"expires_at {op.expires_at} must be at least tick "
+                               f"{self._now + self.params.min_expiry} (now {self._now} + "
+                               f"min_expiry {self.params.min_expiry})")
         if job_id in self._jobs:  # a 64-bit collision: astronomically unlikely, still refused
             raise InvalidState(f"job id {job_id} already exists")
         self._jobs[job_id] = Job(
@@ -367,11 +440,18 @@ class MemoryLedger:
             raise InvalidState(f"job {job.job_id} budget is {job.budget}, not the expected "
                                f"{op.expected_budget}")
         self._not_expired(job, "fund")
-        self._debit(sender, job.budget)
-        self._credit(ESCROW_ADDRESS, job.budget)
-        self._jobs[job.job_id] = replace(job, state=JobState.FUNDED)
-        self._emit("transfer", sender, ESCROW_ADDRESS, job.budget, Flow.ESCROW_FUND,
+        deposit = self._eval_deposit(job.budget)
+        self._debit(sender, job.budget + deposit)
+        self._credit(ESCROW_ADDRESS, job.budget + deposit)
+        self._jobs[job.job_id] = replace(job, state=JobState.FUNDED, eval_deposit=deposit)
+        self._emit("transfer", sender, ESCROW_ADDRESS, job.budget + deposit, Flow.ESCROW_FUND,
                    str(job.job_id), "funded")
+
+    def _eval_deposit(self, budget: int) -> int:
+        """The evaluator's fee the client deposits beside the budget (paid-on-reject rule)."""
+        if not self.params.evaluator_paid_on_reject:
+            return 0
+        return budget * self.params.evaluator_fee_bps // 10_000
 
     def _set_provider(self, sender: Address, op: SetProvider, nonce: int) -> None:
         job = self._live_job(op.job_id, (JobState.OPEN, JobState.FUNDED), "set the provider of")
@@ -390,10 +470,13 @@ class MemoryLedger:
                                f"budget), got {op.budget}")
         self._not_expired(job, "award")
         ref = str(job.job_id)
-        self._jobs[job.job_id] = replace(job, provider=provider, budget=budget)
+        deposit = self._eval_deposit(budget) if job.state is JobState.FUNDED else 0
+        self._jobs[job.job_id] = replace(job, provider=provider, budget=budget,
+                                         eval_deposit=deposit)
         self._emit("job_provider_set", sender, provider, 0, "", ref, str(budget))
         if job.state is JobState.FUNDED and budget < job.budget:
-            self._pay(ESCROW_ADDRESS, job.client, job.budget - budget, Flow.REFUND, ref)
+            self._pay(ESCROW_ADDRESS, job.client,
+                      job.budget + job.eval_deposit - budget - deposit, Flow.REFUND, ref)
 
     def _submit_job(self, sender: Address, op: SubmitJob, nonce: int) -> None:
         job = self._live_job(op.job_id, (JobState.FUNDED,), "submit to")
@@ -401,8 +484,12 @@ class MemoryLedger:
             raise Unauthorized(sender, f"submit to job {job.job_id}",
                                f"its provider {job.provider}")
         self._not_expired(job, "submit to")
+        if op.policy and op.policy not in self._assets:
+            raise InvalidState(f"no asset {op.policy!r} is registered; register the policy "
+                               "first or submit without one")
         deliverable = _b32(op.deliverable)
-        self._jobs[job.job_id] = replace(job, state=JobState.SUBMITTED, deliverable=deliverable)
+        self._jobs[job.job_id] = replace(job, state=JobState.SUBMITTED, deliverable=deliverable,
+                                         policy=op.policy)
         self._emit("job_submitted", sender, job.client, 0, "", str(job.job_id), deliverable.hex())
 
     def _complete_job(self, sender: Address, op: CompleteJob, nonce: int) -> None:
@@ -415,20 +502,35 @@ class MemoryLedger:
         self._not_expired(job, "complete")
         budget, ref = job.budget, str(job.job_id)
         platform = budget * self.params.platform_fee_bps // 10_000
-        evaluator_fee = budget * self.params.evaluator_fee_bps // 10_000
+        if self.params.evaluator_paid_on_reject:  # the fee was deposited beside the budget
+            evaluator_fee, service = job.eval_deposit, budget - platform
+        else:
+            evaluator_fee = budget * self.params.evaluator_fee_bps // 10_000
+            service = budget - platform - evaluator_fee
         self._jobs[job.job_id] = replace(job, state=JobState.COMPLETED)
         self._emit("job_completed", sender, job.provider, 0, "", ref, _b32(op.reason).hex())
         self._pay(ESCROW_ADDRESS, self.treasury, platform, Flow.PLATFORM_FEE, ref)
         self._pay(ESCROW_ADDRESS, job.evaluator, evaluator_fee, Flow.EVALUATOR_FEE, ref)
-        self._pay(ESCROW_ADDRESS, job.provider, budget - platform - evaluator_fee, Flow.SERVICE,
-                  ref)
+        if job.policy:
+            service, royalties, dust = royalty_payouts(
+                service, job.policy, self.params.royalty_mode, self._assets.__getitem__,
+                self._asset_owner)
+            for owner, amount in royalties:
+                self._pay(ESCROW_ADDRESS, owner, amount, Flow.ROYALTY, ref)
+            self._pay(ESCROW_ADDRESS, self.treasury, dust, Flow.DUST, ref)
+        self._pay(ESCROW_ADDRESS, job.provider, service, Flow.SERVICE, ref)
 
     def _refund(self, job: Job, state: JobState, kind: str, detail: str) -> None:
         ref = str(job.job_id)
         self._jobs[job.job_id] = replace(job, state=state)
         self._emit(kind, job.evaluator, job.client, 0, "", ref, detail)
-        if job.state in _LIVE:
+        if job.state not in _LIVE:
+            return
+        if state is JobState.REJECTED:  # the evaluator did its work: its deposit is its fee
+            self._pay(ESCROW_ADDRESS, job.evaluator, job.eval_deposit, Flow.EVALUATOR_FEE, ref)
             self._pay(ESCROW_ADDRESS, job.client, job.budget, Flow.REFUND, ref)
+        else:
+            self._pay(ESCROW_ADDRESS, job.client, job.budget + job.eval_deposit, Flow.REFUND, ref)
 
     def _reject_job(self, sender: Address, op: RejectJob, nonce: int) -> None:
         job = self._live_job(op.job_id, _LIVE, "reject")
@@ -485,6 +587,240 @@ class MemoryLedger:
         self._twins[op.key] = replace(twin, owner=to)
         self._emit("twin_transferred", sender, to, 0, "", op.key)
 
+    def _set_licence(self, sender: Address, op: SetLicence, nonce: int) -> None:
+        twin = self._owned_twin(sender, op.key, "set the licence of")
+        self._twins[op.key] = replace(twin, licence_per_cu=op.fee_per_cu)
+        self._emit("licence_set", sender, sender, 0, "", op.key, str(op.fee_per_cu))
+
+    # -- compute: stakes and leases --------------------------------------------------------
+    def _stake(self, sender: Address, op: Stake, nonce: int) -> None:
+        amount = _positive(op.amount)
+        self._debit(sender, amount)
+        self._credit(COMPUTE_ADDRESS, amount)
+        self._stakes[sender] = self._stakes.get(sender, 0) + amount
+        self._emit("transfer", sender, COMPUTE_ADDRESS, amount, Flow.STAKE, sender)
+
+    def _unstake(self, sender: Address, op: Unstake, nonce: int) -> None:
+        amount = _positive(op.amount)
+        staked = self._stakes.get(sender, 0)
+        if amount > staked:
+            raise InsufficientFunds(sender, amount, staked)
+        if self._providing.get(sender):
+            raise InvalidState(f"{sender} provides {self._providing[sender]} open lease(s); "
+                               "unstake after they are claimed or closed")
+        self._stakes[sender] = staked - amount
+        self._pay(COMPUTE_ADDRESS, sender, amount, Flow.UNSTAKE, sender)
+
+    def _slash(self, sender: Address, op: Slash, nonce: int) -> None:
+        if sender != self.protocol:
+            raise Unauthorized(sender, "slash", f"the protocol account {self.protocol}")
+        amount = _positive(op.amount)
+        offender = _checked(op.offender, "offender")
+        beneficiary = _checked(op.beneficiary, "beneficiary")
+        if beneficiary in _MODULES:
+            raise InvalidState(f"a slash cannot reward {beneficiary}")
+        staked = self._stakes.get(offender, 0)
+        if amount > staked:
+            raise InsufficientFunds(offender, amount, staked)
+        reward = amount * self.params.slash_reward_bps // 10_000
+        self._stakes[offender] = staked - amount
+        self._emit("slashed", offender, beneficiary, 0, "", str(op.ref) if op.ref else "",
+                   str(amount))
+        self._pay(COMPUTE_ADDRESS, beneficiary, reward, Flow.SLASH, offender)
+        if amount - reward:
+            self._balances[COMPUTE_ADDRESS] -= amount - reward
+            self._burned += amount - reward
+            self._emit("burn", COMPUTE_ADDRESS, BURN_ADDRESS, amount - reward, Flow.BURN,
+                       offender)
+
+    def _open_lease(self, sender: Address, op: OpenLease, nonce: int) -> None:
+        provider = _checked(op.provider, "provider")
+        if provider in _MODULES or provider == sender:
+            raise InvalidState("the provider must be an account other than the buyer, the "
+                               "modules and the zero address")
+        twin = self._twins.get(op.twin)
+        if twin is None:
+            raise InvalidState(f"no twin {op.twin!r} is registered")
+        _positive(op.cu, "cu")
+        if op.expires_at <= self._now:
+            raise InvalidState(f"expires_at {op.expires_at} must be after the current tick "
+                               f"{self._now}")
+        staked = self._stakes.get(provider, 0)
+        if staked < self.params.min_stake:
+            raise InvalidState(f"provider {provider} has staked {staked}, under the minimum "
+                               f"{self.params.min_stake}")
+        lease_id = job_id_for(sender, nonce)
+        if lease_id in self._leases:
+            raise InvalidState(f"lease id {lease_id} already exists")
+        lease = Lease(lease_id=lease_id, buyer=sender, provider=provider, twin=op.twin,
+                      cu=op.cu, price_per_cu=op.price_per_cu,
+                      licence_per_cu=twin.licence_per_cu, expires_at=op.expires_at)
+        self._debit(sender, lease.locked)
+        self._credit(COMPUTE_ADDRESS, lease.locked)
+        self._leases[lease_id] = lease
+        self._providing[provider] = self._providing.get(provider, 0) + 1
+        ref = str(lease_id)
+        self._emit("lease_opened", sender, provider, 0, "", ref, str(op.cu))
+        if lease.locked:
+            self._emit("transfer", sender, COMPUTE_ADDRESS, lease.locked, Flow.LEASE_LOCK, ref)
+
+    def _open(self, lease_id: int, action: str) -> Lease:
+        lease = self._leases.get(lease_id)
+        if lease is None:
+            raise InvalidState(f"no lease {lease_id}")
+        if lease.state is not LeaseState.OPEN:
+            raise InvalidState(f"cannot {action} lease {lease_id} in state {lease.state.value}")
+        return lease
+
+    def _end_lease(self, lease: Lease, state: LeaseState, cu_used: int) -> None:
+        self._leases[lease.lease_id] = replace(lease, state=state, cu_used=cu_used)
+        left = self._providing[lease.provider] - 1
+        if left:
+            self._providing[lease.provider] = left
+        else:
+            del self._providing[lease.provider]
+
+    def _claim_lease(self, sender: Address, op: ClaimLease, nonce: int) -> None:
+        lease = self._open(op.lease_id, "claim")
+        if sender != lease.provider:
+            raise Unauthorized(sender, f"claim lease {lease.lease_id}",
+                               f"its provider {lease.provider}")
+        if self._now >= lease.expires_at:
+            raise InvalidState(f"lease {lease.lease_id} expired at tick {lease.expires_at}; "
+                               "its lock returns to the buyer")
+        if type(op.cu) is not int or not 0 <= op.cu <= lease.cu:
+            raise InvalidState(f"a claim must be in [0, {lease.cu}] CU (the lock), got {op.cu}")
+        self._end_lease(lease, LeaseState.CLAIMED, op.cu)
+        ref = str(lease.lease_id)
+        compute, licence = op.cu * lease.price_per_cu, op.cu * lease.licence_per_cu
+        self._emit("lease_claimed", sender, lease.buyer, 0, "", ref, _b32(op.receipt).hex())
+        self._pay(COMPUTE_ADDRESS, lease.provider, compute, Flow.COMPUTE, ref)
+        self._pay(COMPUTE_ADDRESS, self._twins[lease.twin].owner, licence, Flow.LICENCE, ref)
+        self._pay(COMPUTE_ADDRESS, lease.buyer, lease.locked - compute - licence,
+                  Flow.LEASE_REFUND, ref)
+
+    def _close_lease(self, sender: Address, op: CloseLease, nonce: int) -> None:
+        lease = self._open(op.lease_id, "close")
+        if self._now < lease.expires_at:
+            raise InvalidState(f"lease {lease.lease_id} runs until tick {lease.expires_at}; "
+                               f"it can be closed from then (now {self._now})")
+        self._end_lease(lease, LeaseState.EXPIRED, 0)
+        ref = str(lease.lease_id)
+        self._emit("lease_expired", sender, lease.buyer, 0, "", ref, "")
+        self._pay(COMPUTE_ADDRESS, lease.buyer, lease.locked, Flow.LEASE_REFUND, ref)
+
+    # -- IP: assets and royalties ----------------------------------------------------------
+    def _asset_owner(self, asset: Asset) -> Address:
+        """Who an asset's royalties go to: a twin asset's follow the twin's current owner."""
+        if asset.kind == "twin":
+            return self._twins[asset.key].owner
+        return asset.owner
+
+    def _register_asset(self, sender: Address, op: RegisterAsset, nonce: int) -> None:
+        if not op.key:
+            raise InvalidState("an asset needs a key")
+        if op.kind not in ASSET_KINDS:
+            raise InvalidState(f"asset kind must be one of {', '.join(ASSET_KINDS)}, got "
+                               f"{op.kind!r}")
+        if op.key in self._assets:
+            raise InvalidState(f"asset {op.key} is already registered")
+        if not 0 <= op.royalty_bps <= 10_000:
+            raise InvalidState(f"royalty_bps must be in [0, 10000], got {op.royalty_bps}")
+        if op.kind == "twin":
+            self._owned_twin(sender, op.key, "register as an asset")
+        self._assets[op.key] = Asset(key=op.key, kind=op.kind, owner=sender,
+                                     content_hash=_b32(op.content_hash),
+                                     royalty_bps=op.royalty_bps)
+        self._emit("asset_registered", sender, sender, 0, "", op.key,
+                   f"{op.kind}:{op.royalty_bps}")
+
+    def _link_asset(self, sender: Address, op: LinkAsset, nonce: int) -> None:
+        child = self._assets.get(op.child)
+        parent = self._assets.get(op.parent)
+        if child is None or parent is None:
+            raise InvalidState(f"both assets must be registered: {op.child!r}, {op.parent!r}")
+        if sender != child.owner:
+            raise Unauthorized(sender, f"link asset {op.child}", f"its owner {child.owner}")
+        if op.parent == op.child or op.parent in child.parents:
+            raise InvalidState(f"{op.child} cannot link {op.parent} (itself, or linked already)")
+        if child.children:
+            raise InvalidState(f"{op.child} has children; its parents are fixed")
+        if len(child.parents) >= MAX_PARENTS:
+            raise InvalidState(f"an asset may have at most {MAX_PARENTS} parents")
+        linked = replace(child, parents=(*child.parents, op.parent))
+        assets = {**self._assets, op.child: linked}
+        up = ancestors(op.child, assets.__getitem__)
+        if len(up) > MAX_ANCESTORS:
+            raise InvalidState(f"an asset may have at most {MAX_ANCESTORS} ancestors")
+        stack = sum(assets[k].royalty_bps for k in up)
+        if stack > 10_000:
+            raise InvalidState(f"the royalty stack of {op.child} would be {stack} bps, over "
+                               "10000 (the whole payment)")
+        self._assets[op.child] = linked
+        self._assets[op.parent] = replace(parent, children=parent.children + 1)
+        self._emit("asset_linked", sender, sender, 0, "", op.child, op.parent)
+
+    # -- data pools ------------------------------------------------------------------------
+    def _create_pool(self, sender: Address, op: CreatePool, nonce: int) -> None:
+        if not op.key:
+            raise InvalidState("a pool needs a key")
+        if op.key in self._pools:
+            raise InvalidState(f"pool {op.key} already exists")
+        if not 0 <= op.owner_fee_bps <= 10_000 - self.params.data_fee_bps:
+            raise InvalidState(f"owner_fee_bps must be in [0, {10_000 - self.params.data_fee_bps}]"
+                               f" (10000 less the protocol's data_fee_bps), got "
+                               f"{op.owner_fee_bps}")
+        self._pools[op.key] = Pool(key=op.key, owner=sender, price_per_unit=op.price_per_unit,
+                                   owner_fee_bps=op.owner_fee_bps)
+        self._emit("pool_created", sender, sender, 0, "", op.key, str(op.price_per_unit))
+
+    def _contribute(self, sender: Address, op: Contribute, nonce: int) -> None:
+        pool = self._pools.get(op.pool)
+        if pool is None:
+            raise InvalidState(f"no pool {op.pool!r}")
+        _positive(op.units, "units")
+        content = _b32(op.content_hash)
+        if (op.pool, content) in self._content:
+            raise InvalidState(f"content {content.hex()} is already in pool {op.pool}; "
+                               "duplicates earn no units")
+        contributors = dict(pool.contributors)
+        if sender not in contributors and len(contributors) >= MAX_CONTRIBUTORS:
+            raise InvalidState(f"pool {op.pool} has {MAX_CONTRIBUTORS} contributors, the most "
+                               "a pool may have")
+        contributors[sender] = contributors.get(sender, 0) + op.units
+        self._content.add((op.pool, content))
+        self._pools[op.pool] = replace(pool, contributors=tuple(contributors.items()),
+                                       episodes=pool.episodes + 1)
+        self._emit("contributed", sender, pool.owner, 0, "", op.pool, str(op.units))
+
+    def _use_data(self, sender: Address, op: UseData, nonce: int) -> None:
+        pool = self._pools.get(op.pool)
+        if pool is None:
+            raise InvalidState(f"no pool {op.pool!r}")
+        _positive(op.units, "units")
+        record = _b32(op.record)
+        if record == b"\x00" * 32:
+            raise InvalidState("a usage record id must not be zero")
+        if record in self._records:
+            raise InvalidState(f"usage record {record.hex()} was consumed already")
+        if not pool.contributors:
+            raise InvalidState(f"pool {op.pool} has no contributions to use")
+        price = op.units * pool.price_per_unit
+        held = self._balances.get(sender, 0)
+        if held < price:
+            raise InsufficientFunds(sender, price, held)
+        self._records.add(record)
+        fee = price * self.params.data_fee_bps // 10_000
+        owner_fee = price * pool.owner_fee_bps // 10_000
+        parts, dust = pro_rata(price - fee - owner_fee, [u for _, u in pool.contributors])
+        ref = op.pool
+        self._emit("data_used", sender, pool.owner, 0, "", ref, record.hex())
+        self._pay(sender, self.treasury, fee, Flow.DATA_FEE, ref)
+        self._pay(sender, pool.owner, owner_fee, Flow.POOL_FEE, ref)
+        for (contributor, _), part in zip(pool.contributors, parts, strict=True):
+            self._pay(sender, contributor, part, Flow.DATA, ref)
+        self._pay(sender, self.treasury, dust, Flow.DUST, ref)
+
     def _post(self, sender: Address, op: Post, nonce: int) -> None:
         self._emit("post", sender, BURN_ADDRESS, 0, op.topic, str(op.ref), _b32(op.data).hex())
 
@@ -501,10 +837,21 @@ class MemoryLedger:
                                      f"{self._minted - self._burned}")
         if self._minted > self.params.supply_cap:
             raise InvariantViolation(f"minted {self._minted} exceeds the cap")
-        escrowed = sum(j.budget for j in self._jobs.values() if j.state in _LIVE)
+        escrowed = sum(j.budget + j.eval_deposit for j in self._jobs.values()
+                       if j.state in _LIVE)
         if escrowed != self._balances.get(ESCROW_ADDRESS, 0):
             raise InvariantViolation(f"escrow holds {self.balance_of(ESCROW_ADDRESS)} but live "
                                      f"jobs account for {escrowed}")
+        held = (sum(le.locked for le in self._leases.values() if le.state is LeaseState.OPEN)
+                + sum(self._stakes.values()))
+        if held != self._balances.get(COMPUTE_ADDRESS, 0):
+            raise InvariantViolation(f"the compute module holds "
+                                     f"{self.balance_of(COMPUTE_ADDRESS)} but open leases and "
+                                     f"stakes account for {held}")
+        if any(v < 0 for v in self._stakes.values()):
+            raise InvariantViolation("a stake is negative")
+        if self._balances.get(ASSETS_ADDRESS, 0):
+            raise InvariantViolation("the assets module holds tokens")
 
     def state_hash(self) -> str:
         """sha256 over the whole state in a canonical order: equal states, equal hashes."""
@@ -519,15 +866,28 @@ class MemoryLedger:
             h.update(repr(self._jobs[j]).encode())
         for k in sorted(self._twins):
             h.update(repr(self._twins[k]).encode())
+        for i in sorted(self._leases):
+            h.update(repr(self._leases[i]).encode())
+        for a in sorted(self._stakes):
+            if self._stakes[a]:
+                h.update(f"s{a}{self._stakes[a]}".encode())
+        for k in sorted(self._assets):
+            h.update(repr(self._assets[k]).encode())
+        for k in sorted(self._pools):
+            h.update(repr(self._pools[k]).encode())
+        for r in sorted(self._records):
+            h.update(r)
         return h.hexdigest()
 
     def snapshot(self) -> object:
         """An opaque copy of the state, for `revert` (tests, what-if queries)."""
         return copy.deepcopy((self._now, self._tx, self._balances, self._nonces, self._jobs,
-                              self._twins, self._minted, self._burned))
+                              self._twins, self._minted, self._burned, self._leases,
+                              self._stakes, self._providing, self._assets, self._pools,
+                              self._content, self._records))
 
     def revert(self, snapshot: object) -> None:
         """Restore a state taken by `snapshot`; events recorded since are kept as history."""
-        (self._now, self._tx, balances, nonces, jobs, twins, self._minted,
-         self._burned) = copy.deepcopy(snapshot)  # type: ignore[misc]
-        self._balances, self._nonces, self._jobs, self._twins = balances, nonces, jobs, twins
+        (self._now, self._tx, self._balances, self._nonces, self._jobs, self._twins,
+         self._minted, self._burned, self._leases, self._stakes, self._providing, self._assets,
+         self._pools, self._content, self._records) = copy.deepcopy(snapshot)  # type: ignore[misc]

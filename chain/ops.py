@@ -19,20 +19,32 @@ from chain.identity import Address
 
 __all__ = [
     "OPS",
+    "ClaimLease",
     "ClaimRefund",
+    "CloseLease",
     "CompleteJob",
+    "Contribute",
     "CreateJob",
+    "CreatePool",
     "FundJob",
+    "LinkAsset",
     "Mint",
     "Op",
+    "OpenLease",
     "Post",
     "PublishVersion",
+    "RegisterAsset",
     "RegisterTwin",
     "RejectJob",
+    "SetLicence",
     "SetProvider",
+    "Slash",
+    "Stake",
     "SubmitJob",
     "Transfer",
     "TransferTwin",
+    "Unstake",
+    "UseData",
     "job_id_for",
     "params_hash",
     "ref_of",
@@ -150,12 +162,17 @@ class SetProvider(Op):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubmitJob(Op):
-    """The provider commits its deliverable's hash (Funded → Submitted)."""
+    """The provider commits its deliverable's hash (Funded → Submitted).
+
+    `policy` names the registered asset (a policy) that made the deliverable; on completion
+    the service payment pays royalties up that asset's graph. "" names none.
+    """
 
     KIND: ClassVar[str] = "submit_job"
-    ABI: ClassVar[tuple[str, ...]] = ("uint64", "bytes32")
+    ABI: ClassVar[tuple[str, ...]] = ("uint64", "bytes32", "string")
     job_id: int
     deliverable: bytes
+    policy: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,9 +247,157 @@ class Post(Op):
     data: bytes = ZERO32
 
 
+# -- compute: stakes and lock-then-claim leases ---------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stake(Op):
+    """Move `amount` of the sender's tokens into its compute stake (the Compute module)."""
+
+    KIND: ClassVar[str] = "stake"
+    ABI: ClassVar[tuple[str, ...]] = ("uint256",)
+    amount: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unstake(Op):
+    """Take `amount` back from the sender's stake; refused while it provides an open lease."""
+
+    KIND: ClassVar[str] = "unstake"
+    ABI: ClassVar[tuple[str, ...]] = ("uint256",)
+    amount: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Slash(Op):
+    """The protocol takes `amount` of `offender`'s stake: `slash_reward_bps` of it to
+    `beneficiary` (the challenger or victim), the rest burned. `ref` names the evidence."""
+
+    KIND: ClassVar[str] = "slash"
+    ABI: ClassVar[tuple[str, ...]] = ("address", "uint256", "address", "uint256")
+    offender: Address
+    amount: int
+    beneficiary: Address
+    ref: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetLicence(Op):
+    """The twin's owner sets the licence fee per compute unit of sim time in its twin."""
+
+    KIND: ClassVar[str] = "set_licence"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "uint256")
+    key: str
+    fee_per_cu: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenLease(Op):
+    """The buyer locks the worst case, cu x (price_per_cu + the twin's licence per CU), for
+    sim time in twin `twin` from `provider`, until tick `expires_at`.
+
+    Its id is job_id_for(sender, nonce). The licence per CU is fixed when the lease opens.
+    """
+
+    KIND: ClassVar[str] = "open_lease"
+    ABI: ClassVar[tuple[str, ...]] = ("address", "string", "uint256", "uint256", "uint256")
+    provider: Address
+    twin: str
+    cu: int
+    price_per_cu: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimLease(Op):
+    """The provider claims the CU actually used (<= locked) before expiry, committing to its
+    usage receipt: it is paid its price, the twin's owner the licence, the buyer the rest."""
+
+    KIND: ClassVar[str] = "claim_lease"
+    ABI: ClassVar[tuple[str, ...]] = ("uint64", "uint256", "bytes32")
+    lease_id: int
+    cu: int
+    receipt: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseLease(Op):
+    """Anyone, once an unclaimed lease has expired: the whole lock returns to the buyer."""
+
+    KIND: ClassVar[str] = "close_lease"
+    ABI: ClassVar[tuple[str, ...]] = ("uint64",)
+    lease_id: int
+
+
+# -- IP: assets and the royalty graph --------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterAsset(Op):
+    """Register an asset (`kind` data, policy or twin) owned by the sender.
+
+    Its licence asks `royalty_bps` of what its descendants earn. A twin asset's key is a
+    registered twin's key, registered by that twin's owner; its royalties follow the twin.
+    """
+
+    KIND: ClassVar[str] = "register_asset"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "string", "bytes32", "uint256")
+    key: str
+    kind: str
+    content_hash: bytes
+    royalty_bps: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkAsset(Op):
+    """The owner of `child` records that it derives from `parent` (a royalty edge).
+
+    Parents are fixed once the child has children; the royalty stack (the shares of all of
+    the child's distinct ancestors) must stay within 10000 bps.
+    """
+
+    KIND: ClassVar[str] = "link_asset"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "string")
+    child: str
+    parent: str
+
+
+# -- data: contributor pools with metered use ------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreatePool(Op):
+    """Open a data pool `key` owned by the sender: each unit used costs `price_per_unit`, of
+    which the owner keeps `owner_fee_bps` (the protocol's `data_fee_bps` to the treasury)."""
+
+    KIND: ClassVar[str] = "create_pool"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "uint256", "uint256")
+    key: str
+    price_per_unit: int
+    owner_fee_bps: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contribute(Op):
+    """Contribute an episode of `units` to `pool`; content already in the pool earns nothing."""
+
+    KIND: ClassVar[str] = "contribute"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "bytes32", "uint256")
+    pool: str
+    content_hash: bytes
+    units: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UseData(Op):
+    """Pay for `units` of `pool`'s data under usage record `record` (consumed once): fees to
+    the treasury and the pool's owner, the rest to contributors pro rata to their units."""
+
+    KIND: ClassVar[str] = "use_data"
+    ABI: ClassVar[tuple[str, ...]] = ("string", "uint256", "bytes32", "uint256")
+    pool: str
+    units: int
+    record: bytes
+    ref: int = 0  # what the data was used for (a job id); 0 for none
+
+
 def ref_of(op: Op) -> str:
     """What an operation concerns, for the event log: its job id, twin key or ref ("" if none)."""
-    for field in ("job_id", "key", "ref"):
+    for field in ("job_id", "lease_id", "key", "child", "pool", "ref"):
         value = getattr(op, field, None)
         if value:
             return str(value)
@@ -243,6 +408,8 @@ OPS: dict[str, type[Op]] = {
     cls.KIND: cls
     for cls in (
         Transfer, Mint, CreateJob, FundJob, SetProvider, SubmitJob, CompleteJob, RejectJob,
-        ClaimRefund, RegisterTwin, PublishVersion, TransferTwin, Post,
+        ClaimRefund, RegisterTwin, PublishVersion, TransferTwin, Post, Stake, Unstake, Slash,
+        SetLicence, OpenLease, ClaimLease, CloseLease, RegisterAsset, LinkAsset, CreatePool,
+        Contribute, UseData,
     )
 }

@@ -14,10 +14,14 @@ __all__ = [
     "BURN_ADDRESS",
     "EVENT_COLUMNS",
     "TERMINAL",
+    "Asset",
     "Job",
     "JobState",
+    "Lease",
+    "LeaseState",
     "Ledger",
     "LedgerParams",
+    "Pool",
     "Twin",
     "TxResult",
 ]
@@ -57,11 +61,20 @@ class LedgerParams:
     platform_fee_bps: int = 200  # of a job's budget, to the treasury on completion
     evaluator_fee_bps: int = 300  # of a job's budget, to the evaluator on completion
     signatures: str = "verify"  # "verify": every action's signature is checked; "off": skipped
+    evaluator_paid_on_reject: bool = False  # the client deposits the evaluator's fee at
+    # funding, beside the budget, and the evaluator is paid it on reject as on complete
+    min_expiry: int = 1  # ticks from creation a job's expiry must be at least
+    royalty_mode: str = "lrp"  # "lrp": relative shares compound up the graph; "lap": each
+    # ancestor takes its share of the payment itself
+    min_stake: int = 0  # stake a compute provider must hold to have a lease opened with it
+    slash_reward_bps: int = 5_000  # share of a slash paid to the beneficiary; the rest burned
+    data_fee_bps: int = 0  # protocol's share of each data use, to the treasury
 
     def __post_init__(self) -> None:
         from chain.errors import ChainError
 
-        for name in ("transfer_fee_bps", "fee_burn_bps", "platform_fee_bps", "evaluator_fee_bps"):
+        for name in ("transfer_fee_bps", "fee_burn_bps", "platform_fee_bps", "evaluator_fee_bps",
+                     "slash_reward_bps", "data_fee_bps"):
             value = getattr(self, name)
             if not 0 <= value <= 10_000:
                 raise ChainError(f"{name} must be in [0, 10000] basis points, got {value}")
@@ -74,6 +87,10 @@ class LedgerParams:
             raise ChainError(f"signatures must be 'verify' or 'off', got {self.signatures!r}")
         if self.supply_cap < 0 or self.decimals < 0:
             raise ChainError("supply_cap and decimals must be non-negative")
+        if self.royalty_mode not in ("lrp", "lap"):
+            raise ChainError(f"royalty_mode must be 'lrp' or 'lap', got {self.royalty_mode!r}")
+        if self.min_expiry < 1 or self.min_stake < 0:
+            raise ChainError("min_expiry must be >= 1 tick and min_stake >= 0")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +107,8 @@ class Job:
     state: JobState
     spec_hash: bytes
     deliverable: bytes | None = None
+    eval_deposit: int = 0  # the evaluator's fee held beside the budget (paid on reject too)
+    policy: str = ""  # the asset that made the deliverable (royalties are paid up its graph)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,10 +118,69 @@ class Twin:
     key: str
     owner: Address
     versions: tuple[tuple[str, bytes], ...]  # (version, spec_hash), oldest first
+    licence_per_cu: int = 0  # the owner's licence fee per compute unit of sim time
 
     @property
     def head(self) -> tuple[str, bytes]:
         return self.versions[-1]
+
+
+class LeaseState(StrEnum):
+    """The states of a compute lease."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lease:
+    """A compute lease: sim time locked at its worst case, claimed at actual usage."""
+
+    lease_id: int
+    buyer: Address
+    provider: Address
+    twin: str
+    cu: int  # compute units locked
+    price_per_cu: int
+    licence_per_cu: int  # the twin's licence when the lease opened
+    expires_at: int
+    state: LeaseState = LeaseState.OPEN
+    cu_used: int = 0  # claimed usage
+
+    @property
+    def locked(self) -> int:
+        """Base units held for the lease: its worst case."""
+        return self.cu * (self.price_per_cu + self.licence_per_cu)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Asset:
+    """A registered IP asset: a node of the royalty graph."""
+
+    key: str
+    kind: str  # "data", "policy" or "twin"
+    owner: Address
+    content_hash: bytes
+    royalty_bps: int  # what its licence asks of its descendants' earnings
+    parents: tuple[str, ...] = ()
+    children: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pool:
+    """A data pool: contributors' units, and what a unit of use costs."""
+
+    key: str
+    owner: Address
+    price_per_unit: int
+    owner_fee_bps: int
+    contributors: tuple[tuple[Address, int], ...] = ()  # (address, units), first come first
+    episodes: int = 0
+
+    @property
+    def total_units(self) -> int:
+        return sum(u for _, u in self.contributors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +217,10 @@ class Ledger(Protocol):
     def burned(self) -> int: ...
     def job(self, job_id: int) -> Job | None: ...
     def twin(self, key: str) -> Twin | None: ...
+    def lease(self, lease_id: int) -> Lease | None: ...
+    def stake_of(self, account: Address) -> int: ...
+    def asset(self, key: str) -> Asset | None: ...
+    def pool(self, key: str) -> Pool | None: ...
     def drain_events(self) -> list[Event]: ...
     def check_invariants(self) -> None: ...
     def state_hash(self) -> str: ...
