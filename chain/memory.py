@@ -143,6 +143,7 @@ _KEYLESS = frozenset({BURN_ADDRESS, ESCROW_ADDRESS, HUB_ADDRESS, TOKEN_ADDRESS,
 #: Module accounts: tokens reach and leave them only through their modules' rules.
 _MODULES = frozenset({BURN_ADDRESS, ESCROW_ADDRESS, COMPUTE_ADDRESS, ASSETS_ADDRESS})
 _LIVE = (JobState.FUNDED, JobState.SUBMITTED)
+_MAX_UINT = 2**256 - 1
 
 
 @lru_cache(maxsize=65_536)
@@ -461,9 +462,10 @@ class MemoryLedger:
         if job.provider is not None:
             raise InvalidState(f"job {job.job_id} already has provider {job.provider}")
         provider = _checked(op.provider, "provider")
-        if provider in (BURN_ADDRESS, ESCROW_ADDRESS, job.client):
+        if provider in _MODULES or provider == job.client:
+            # a module account paid a service would hold tokens no rule of its accounts for
             raise InvalidState("the provider must be an account other than the client, the "
-                               "escrow and the zero address")
+                               "module accounts (escrow, compute, assets) and the zero address")
         budget = op.budget or job.budget
         if type(budget) is not int or not 0 < budget <= job.budget:
             raise InvalidState(f"the new budget must be in [1, {job.budget}] (the current "
@@ -582,8 +584,10 @@ class MemoryLedger:
     def _transfer_twin(self, sender: Address, op: TransferTwin, nonce: int) -> None:
         twin = self._owned_twin(sender, op.key, "transfer")
         to = _checked(op.to, "to")
-        if to == BURN_ADDRESS:
-            raise InvalidState("a twin cannot be given to the zero address")
+        if to in _MODULES:
+            # its licences and royalties would be paid into a module account
+            raise InvalidState(f"a twin cannot be given to {to}: the zero address and the "
+                               "module accounts (escrow, compute, assets) own no twins")
         self._twins[op.key] = replace(twin, owner=to)
         self._emit("twin_transferred", sender, to, 0, "", op.key)
 
@@ -779,6 +783,9 @@ class MemoryLedger:
         if pool is None:
             raise InvalidState(f"no pool {op.pool!r}")
         _positive(op.units, "units")
+        if pool.total_units + op.units > _MAX_UINT:
+            raise InvalidState(f"pool {op.pool} would hold more than 2**256 - 1 units, which "
+                               "no contract can count; contribute fewer units")
         content = _b32(op.content_hash)
         if (op.pool, content) in self._content:
             raise InvalidState(f"content {content.hex()} is already in pool {op.pool}; "
