@@ -27,8 +27,15 @@ FLOWS_SCHEMA = pa.schema([
 #: and genesis allocations move money without earning it.
 REVENUE_FLOWS = frozenset({
     Flow.SERVICE, Flow.EVALUATOR_FEE, Flow.PLATFORM_FEE, Flow.COMPUTE, Flow.TRANSFER_FEE,
-    Flow.PAYMENT, Flow.BURN, Flow.MINT,
+    Flow.PAYMENT, Flow.BURN, Flow.MINT, Flow.ROYALTY, Flow.LICENCE, Flow.DATA,
+    Flow.DATA_FEE, Flow.POOL_FEE, Flow.REWARD, Flow.SLASH, Flow.DUST,
 })
+#: Money parked in a module (job escrow, lease locks, stakes) or handed back from a stake:
+#: it is counted when the module pays it out, not when it is parked.
+PARKED_FLOWS = frozenset({Flow.ESCROW_FUND, Flow.LEASE_LOCK, Flow.STAKE, Flow.UNSTAKE})
+#: The flows whose payees are each market's sellers (for concentration, HHI).
+MARKET_FLOWS = {"jobs": Flow.SERVICE, "compute": Flow.COMPUTE, "data": Flow.DATA,
+                "royalties": Flow.ROYALTY}
 
 
 class FlowBook:
@@ -36,28 +43,33 @@ class FlowBook:
 
     Args:
         class_of: the provider class of an address (participants, treasury, protocol).
-        escrow: the escrow module account; its payouts are attributed to the job's client.
-        client_of: the client address of a job id (for escrow attribution).
+        modules: module accounts (job escrow, compute leases and stakes); what they pay out
+            is attributed to whose money they held.
+        holder_of: whose money a module moves under an event's ref (a job's client, a
+            lease's buyer, a staker).
     """
 
     def __init__(
         self,
         class_of: Callable[[Address], FlowClass],
-        escrow: Address,
-        client_of: Callable[[str], Address | None],
+        modules: tuple[Address, ...],
+        holder_of: Callable[[str], Address | None],
     ) -> None:
         self._class_of = class_of
-        self._escrow = escrow
-        self._client_of = client_of
+        self._modules = frozenset(modules)
+        self._holder_of = holder_of
         self._tick: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self.revenue: dict[str, int] = defaultdict(int)  # whole run, by payee class
+        self.by_payee: dict[str, dict[str, int]] = {m: defaultdict(int) for m in MARKET_FLOWS}
+        self.by_flow: dict[str, int] = defaultdict(int)  # whole run, by flow
+        self.last_tick: dict[str, int] = {}  # the last closed tick's amounts by flow
 
     def _party(self, address: Address, ref: str, payer: bool) -> str:
         if address == BURN_ADDRESS:
             return FlowClass.PROTOCOL if payer else FlowClass.BURN
-        if address == self._escrow:
-            client = self._client_of(ref)
-            return self._class_of(client) if client else FlowClass.CUSTOMER
+        if address in self._modules:
+            holder = self._holder_of(ref)
+            return self._class_of(holder) if holder else FlowClass.CUSTOMER
         return self._class_of(address)
 
     def add(self, events: Iterable[Event]) -> None:
@@ -65,17 +77,25 @@ class FlowBook:
         for _tick, _tx, _kind, payer, payee, amount, flow, ref, _detail in events:
             if not amount:
                 continue
-            if flow == Flow.ESCROW_FUND:
-                continue  # money parked, not paid: counted when escrow releases it
+            if flow in PARKED_FLOWS:
+                continue  # money parked, not paid: counted when the module releases it
             key = (self._party(payer, ref, True), self._party(payee, ref, False), flow)
             cell = self._tick[key]
             cell[0] += amount
             cell[1] += 1
+            self.by_flow[flow] += amount
             if flow in REVENUE_FLOWS:
                 self.revenue[key[1]] += amount
+            for market, market_flow in MARKET_FLOWS.items():
+                if flow == market_flow:
+                    self.by_payee[market][payee] += amount
 
     def close_tick(self, tick: int) -> list[tuple]:
         """The tick's flow rows, sorted, and reset for the next tick."""
         rows = [(tick, *key, cell[0], cell[1]) for key, cell in sorted(self._tick.items())]
+        totals: dict[str, int] = defaultdict(int)
+        for (_, _, flow), cell in self._tick.items():
+            totals[flow] += cell[0]
+        self.last_tick = dict(totals)
         self._tick.clear()
         return rows

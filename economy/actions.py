@@ -16,14 +16,19 @@ from worlds.warehouse import Plan
 __all__ = [
     "Action",
     "Bid",
+    "BuyCompute",
     "ClaimRefund",
     "Complete",
+    "Contribute",
     "Offer",
     "Pay",
     "PostJob",
     "Reject",
     "Simulate",
+    "Stake",
     "Submit",
+    "Unstake",
+    "UseData",
 ]
 
 
@@ -65,11 +70,80 @@ class Bid(Action):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Offer(Action):
-    """A compute provider posts its price per compute unit and its capacity per tick."""
+    """A compute provider posts its price per compute unit and its capacity per tick.
+
+    `overclaim_bps` is a dishonest provider's knob: its usage claims ask that much more than
+    the CU it metered (never more than the lease's lock). Spot checks catch it at the rate the
+    compute rule sets, and the provider's stake is slashed.
+    """
 
     price_per_cu: int
     capacity_cu: int
+    overclaim_bps: int = 0
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuyCompute(Action):
+    """Buy a lease of `cu` compute units in the twin, paying at most `max_price_per_cu`.
+
+    The buyer locks the worst case (cu x (price + the twin's licence)); the provider claims
+    the CU actually used when the lease ends (the compute rule's `lease_ticks`) or is used up,
+    and the rest returns. Under posted prices it fills at once; under the sealed and call
+    rules it fills at the end of the tick. Evaluations (`Simulate`) draw on these leases.
+
+    Args:
+        cu: compute units wanted.
+        max_price_per_cu: the most paid per CU to the provider (None: any offered price).
+        compute: buy from this provider only (None: the market decides).
+    """
+
+    cu: int
+    max_price_per_cu: int | None = None
+    compute: Address | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stake(Action):
+    """A compute provider stakes `amount` base units (leases need the rule's minimum)."""
+
+    amount: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unstake(Action):
+    """A compute provider takes back `amount` of its stake (not while providing a lease)."""
+
+    amount: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UseData(Action):
+    """Pay for `units` of a data pool's episodes, metered by a usage record used once.
+
+    Args:
+        pool: the pool's key.
+        units: units of data used.
+        job_id: the job the data serves (0: none); part of the usage record.
+    """
+
+    pool: str
+    units: int
+    job_id: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contribute(Action):
+    """A data provider contributes an episode to a pool; content already there earns nothing.
+
+    Args:
+        pool: the pool's key.
+        content: the episode's content (its sha256 is the dedup key) or its 32-byte hash.
+        units: how much data the episode is (its weight in the pool's payouts).
+    """
+
+    pool: str
+    content: bytes
+    units: int
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Simulate(Action):
@@ -78,25 +152,40 @@ class Simulate(Action):
     The cost is Σ cu_for(plan) x the compute provider's posted price, paid to it; the
     results arrive in the next observation's `results`.
 
+    Evaluations draw on the buyer's open leases (`BuyCompute`). When they hold too few CU,
+    the shortfall is bought: at once under posted prices, or as a request cleared at the end
+    of the tick under the sealed and call rules, with the evaluations run once it fills. Either
+    way the results arrive in the next observation.
+
     Args:
         job_id: the job the plans are for (its order and twin are used).
-        plans: candidate routes.
-        compute: the compute provider (None: the cheapest with capacity left).
-        max_cost: refuse if the purchase would cost more (None: no limit).
+        plans: candidate plans.
+        compute: buy the shortfall from this provider (None: the market decides).
+        max_cost: refuse if buying the shortfall would cost more (None: no limit).
+        max_price_per_cu: the most paid per CU for the shortfall (None: any offered price).
+        min_lease_cu: when short, lease at least this many CU (the rest stays on the lease
+            for later evaluations, and returns unused when the lease ends).
     """
 
     job_id: int
     plans: tuple[Plan, ...]
     compute: Address | None = None
     max_cost: int | None = None
+    max_price_per_cu: int | None = None
+    min_lease_cu: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Submit(Action):
-    """The awarded provider delivers `plan` for `job_id` (its hash is committed on the ledger)."""
+    """The awarded provider delivers `plan` for `job_id` (its hash is committed on the ledger).
+
+    `policy` names the registered asset (a policy) that made the plan: on completion the
+    service payment pays royalties up its IP graph. "" names none.
+    """
 
     job_id: int
     plan: Plan
+    policy: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

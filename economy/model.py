@@ -30,24 +30,33 @@ from eth_utils import keccak
 
 from chain import (
     BURN_ADDRESS,
+    COMPUTE_ADDRESS,
     EVENT_COLUMNS,
     Address,
     ChainError,
+    ClaimLease,
+    CloseLease,
     CompleteJob,
     CreateJob,
+    CreatePool,
     Flow,
     FundJob,
     Identity,
     Intent,
     JobState,
     Ledger,
+    LinkAsset,
     Mint,
     Op,
+    OpenLease,
     Post,
+    RegisterAsset,
     RegisterTwin,
     RejectJob,
+    SetLicence,
     SetProvider,
     SignedIntent,
+    Slash,
     SubmitJob,
     Transfer,
     TxResult,
@@ -55,16 +64,23 @@ from chain import (
     sign,
 )
 from chain import ClaimRefund as ClaimRefundOp
+from chain import Contribute as ContributeOp
+from chain import Stake as StakeOp
+from chain import Unstake as UnstakeOp
+from chain import UseData as UseDataOp
+from chain.royalty import pro_rata
 from economy import actions as A
 from economy.accounting import FLOWS_SCHEMA, FlowBook
-from economy.compute import ComputeBook
+from economy.compute import ComputeBook, Request
 from economy.errors import ActionRejected, EconomyError
 from economy.market import JobMarket
-from economy.metrics import gini
+from economy.mechanisms import BidOrder, Fill
+from economy.metrics import block_surplus, gini, hhi
 from economy.observation import JobView, Observation, Planner, SimResult
 from economy.protocols import Decision, Participant
 from economy.recorder import AMOUNT, Recorder
 from economy.roles import FlowClass, Role
+from economy.rules import Rules
 from worlds.cache import EvaluationCache
 from worlds.protocols import ServiceTwin
 from worlds.warehouse import Evaluation, Order, Plan
@@ -87,6 +103,10 @@ TICKS_SCHEMA = pa.schema([
     ("cu_sold", pa.int64()), ("compute_spend", AMOUNT), ("time_ratio_mean", pa.float64()),
     ("customer_value", AMOUNT), ("gini", pa.float64()), ("supply", AMOUNT), ("burned", AMOUNT),
     ("treasury", AMOUNT), ("policy_faults", pa.int64()), ("rejected_actions", pa.int64()),
+    ("cu_leased", pa.int64()), ("cu_claimed", pa.int64()), ("compute_price_mean", pa.float64()),
+    ("compute_volume", AMOUNT), ("licence", AMOUNT), ("royalties", AMOUNT),
+    ("data_units", pa.int64()), ("data_volume", AMOUNT), ("emitted", AMOUNT),
+    ("slashed", AMOUNT), ("compute_efficiency", pa.float64()),
 ])
 
 AGENTS_SCHEMA = pa.schema([
@@ -138,6 +158,13 @@ class _TickStats:
     customer_value: int = 0
     faults: int = 0
     rejected_actions: int = 0
+    cu_leased: int = 0
+    cu_claimed: int = 0
+    compute_fills: list[tuple[int, int]] = field(default_factory=list)  # (cu, price per CU)
+    data_units: int = 0
+    emitted: int = 0
+    slashed: int = 0
+    surplus: list[int] = field(default_factory=lambda: [0, 0])  # compute: realised, max
 
 
 @dataclass(slots=True)
@@ -159,6 +186,7 @@ class EconomyModel(mesa.Model):
         protocol: the minting authority's identity.
         market: the market operator's identity (awards jobs, claims expired refunds).
         recorder: where tables go (None: in memory).
+        rules: the protocol rules the economy runs (the ledger's own are in its params).
     """
 
     def __init__(
@@ -171,9 +199,11 @@ class EconomyModel(mesa.Model):
         protocol: Identity,
         market: Identity,
         recorder: Recorder | None = None,
+        rules: Rules | None = None,
     ) -> None:
         super().__init__(seed=seed)
         self.config = config
+        self.rules = rules or Rules()
         self.ledger = ledger
         self.twin = twin
         self.planner = Planner(twin)
@@ -184,8 +214,9 @@ class EconomyModel(mesa.Model):
         self._verify = ledger.params.signatures == "verify"
         self._domain = ledger.domain
         # One seed tree: (0, i) customer i's demand, (1,) the market, (2, i) agent i's policy,
-        # (3, t) the twin's conditions in tick t's shift.
+        # (3, t) the twin's conditions in tick t's shift, (4,) the protocol's spot checks.
         self._market_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+        self._spot_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(4,)))
         self.participants: list[Participant] = []
         self._rngs: list[np.random.Generator] = []
         self._by_address: dict[Address, Participant] = {}
@@ -194,6 +225,7 @@ class EconomyModel(mesa.Model):
             protocol.address: FlowClass.PROTOCOL,
             market.address: FlowClass.PROTOCOL,
         }
+        self._twin_key = f"{twin.spec.kind}/{twin.spec.name}"
         self._demand: dict[Address, np.random.Generator] = {}
         self._orders: dict[Address, dict[str, Order]] = {}
         self._evaluators: tuple[Address, ...] = ()
@@ -202,8 +234,8 @@ class EconomyModel(mesa.Model):
         self._books: dict[int, _JobBook] = {}
         self._results: dict[Address, list[SimResult]] = {}
         self._eval_cache = EvaluationCache(twin)
-        self._clients: dict[str, Address] = {}
-        self.flows = FlowBook(self._class_of, ledger.escrow, self._clients.get)
+        self._clients: dict[str, Address] = {}  # job or lease id -> whose money a module holds
+        self.flows = FlowBook(self._class_of, (ledger.escrow, COMPUTE_ADDRESS), self._holder_of)
         self._events = self.recorder.table("events", EVENTS_SCHEMA)
         self._ticks = self.recorder.table("ticks", TICKS_SCHEMA)
         self._agents_t = self.recorder.table("agents", AGENTS_SCHEMA)
@@ -216,6 +248,11 @@ class EconomyModel(mesa.Model):
         self._shift_seed = 0
         self._open_jobs: tuple[JobView, ...] = ()
         self._quotes: tuple = ()
+        self._work: dict[Address, int] = defaultdict(int)  # CU claimed this epoch, by provider
+        self._burned_at_epoch = 0
+        self._emitted = 0
+        self._usage = 0  # data usage records issued
+        self._last_events: list = []
 
     # -- population --------------------------------------------------------------------------
     def agent_seed(self, index: int) -> np.random.SeedSequence:
@@ -243,17 +280,62 @@ class EconomyModel(mesa.Model):
     def _class_of(self, address: Address) -> FlowClass:
         return self._class.get(address, FlowClass.CUSTOMER)
 
-    def genesis(self, allocations: Sequence[tuple[Address, int]], twin_owner: Address) -> None:
-        """Tick 0: mint the initial allocations and register the twin for its owner."""
+    def _holder_of(self, ref: str) -> Address | None:
+        """Whose money a module account moves under `ref`: a job's client, a lease's buyer, a
+        staker (stake rows name the staker)."""
+        holder = self._clients.get(ref)
+        if holder is None and ref in self._by_address:
+            return ref
+        return holder
+
+    def genesis(
+        self,
+        allocations: Sequence[tuple[Address, int]],
+        twin_owner: Address,
+        *,
+        licence_per_cu: int = 0,
+        assets: Sequence[tuple[Address, str, str, bytes, int, Sequence[str]]] = (),
+        pools: Sequence[tuple[Address, str, int, int]] = (),
+    ) -> None:
+        """Tick 0: mint the initial allocations, register the twin for its owner (with its
+        licence per CU), stake the compute providers' minimum, register the IP assets
+        (owner, key, kind, content hash, royalty bps, parents) and open the data pools
+        (owner, key, price per unit, owner fee bps).
+
+        Raises:
+            EconomyError: a genesis action the ledger refused (the scenario is inconsistent).
+        """
         for address, amount in allocations:
             if amount:
-                self._execute(self.protocol, Mint(to=address, amount=amount, flow=Flow.GENESIS))
+                self._genesis_op(self.protocol, Mint(to=address, amount=amount,
+                                                     flow=Flow.GENESIS))
         spec = self.twin.spec
-        owner = self._by_address[twin_owner]
-        self._execute(owner.identity, RegisterTwin(
-            key=f"{spec.kind}/{spec.name}", version=spec.version,
-            spec_hash=bytes.fromhex(spec.sha256)))
+        owner = self._by_address[twin_owner].identity
+        self._genesis_op(owner, RegisterTwin(key=self._twin_key, version=spec.version,
+                                             spec_hash=bytes.fromhex(spec.sha256)))
+        if licence_per_cu:
+            self._genesis_op(owner, SetLicence(key=self._twin_key, fee_per_cu=licence_per_cu))
+        stake = self.rules.compute.min_stake
+        for p in self.participants:
+            if stake and p.role is Role.COMPUTE:
+                self._genesis_op(p.identity, StakeOp(amount=stake))
+        for address, key, kind, content, bps, _ in assets:
+            self._genesis_op(self._by_address[address].identity, RegisterAsset(
+                key=key, kind=kind, content_hash=content, royalty_bps=bps))
+        for address, key, _, _, _, parents in assets:
+            for parent in parents:
+                self._genesis_op(self._by_address[address].identity,
+                                 LinkAsset(child=key, parent=parent))
+        for address, key, price, fee_bps in pools:
+            self._genesis_op(self._by_address[address].identity, CreatePool(
+                key=key, price_per_unit=price, owner_fee_bps=fee_bps))
         self._close_tick(0)
+
+    def _genesis_op(self, identity: Identity, op: Op) -> None:
+        result = self._execute(identity, op)
+        if not result.ok:
+            raise EconomyError(f"genesis: {op.KIND} by {identity.label or identity.address} "
+                               f"was refused: {result.code}: {result.reason}")
 
     # -- signing and executing ----------------------------------------------------------------
     def _execute(self, identity: Identity, op: Op) -> TxResult:
@@ -265,7 +347,7 @@ class EconomyModel(mesa.Model):
         else:
             signed = SignedIntent(intent=intent, signature=None, chain_id=self._domain.chain_id)
         result = self.ledger.execute(signed)
-        events = self.ledger.drain_events()
+        events = self._last_events = self.ledger.drain_events()
         self._events.extend(events)
         self.flows.add(events)
         return result
@@ -287,6 +369,7 @@ class EconomyModel(mesa.Model):
         self._tick = self.steps
         self.ledger.set_time(self._tick)
         self.compute.new_tick()
+        self._close_expired_leases()
         # The shift orders are picked in: every job posted in one tick sees the same
         # congestion in the twin (and the twin's per-seed precomputation is shared).
         shift = np.random.SeedSequence(self.seed, spawn_key=(3, self._tick))
@@ -313,6 +396,9 @@ class EconomyModel(mesa.Model):
             jobs=self.market.jobs_of(address), open_jobs=self._open_jobs, quotes=self._quotes,
             results=tuple(results) if results else (), evaluators=self._evaluators,
             planner=self.planner, rng=self._rngs[p.index],
+            leases=self.compute.leases_of(address),
+            compute_clearing=self.rules.compute.clearing,
+            stake=self.ledger.stake_of(address) if p.role is Role.COMPUTE else 0,
         )
 
     def resolve(self, decisions: Sequence[tuple[Participant, Decision]]) -> None:
@@ -412,9 +498,82 @@ class EconomyModel(mesa.Model):
     def _offer(self, p: Participant, a: A.Offer) -> bool:
         if p.role is not Role.COMPUTE:
             raise ActionRejected("not_compute", "only compute providers may offer compute")
-        self.compute.offer(p.address, a.price_per_cu, a.capacity_cu)
+        self.compute.offer(p.address, a.price_per_cu, a.capacity_cu, a.overclaim_bps)
         return self._execute(p.identity, Post(topic="offer", ref=a.price_per_cu,
                                               data=_word(a.capacity_cu))).ok
+
+    # -- compute: buying leases and drawing on them -----------------------------------------
+    def _eligible(self, provider: Address) -> bool:
+        return self.ledger.stake_of(provider) >= self.rules.compute.min_stake
+
+    def _limit(self, max_price: int | None, only: Address | None) -> int:
+        """A request's price limit: as given, or the dearest eligible offer."""
+        if max_price is not None:
+            if type(max_price) is not int or max_price < 0:
+                raise ActionRejected("bad_price", f"max_price_per_cu must be an int >= 0, got "
+                                     f"{max_price!r}")
+            return max_price
+        return max((a.price for a in self.compute.asks(self._eligible, only)), default=0)
+
+    def _open_leases(self, buyer: Participant, fills: Sequence[Fill]) -> int:
+        """Open one lease per fill (the buyer signs and locks); return the CU leased."""
+        rule = self.rules.compute
+        twin = self.ledger.twin(self._twin_key)
+        licence = twin.licence_per_cu if twin is not None else 0
+        leased = 0
+        for fill in fills:
+            nonce = self.ledger.nonce_of(buyer.address)
+            expires_at = self._tick + rule.lease_ticks
+            result = self._execute(buyer.identity, OpenLease(
+                provider=fill.seller, twin=self._twin_key, cu=fill.qty, price_per_cu=fill.price,
+                expires_at=expires_at))
+            if not result.ok:
+                continue
+            lease_id = job_id_for(buyer.address, nonce)
+            self.compute.take(fill.seller, fill.qty)
+            self.compute.add_lease(lease_id, buyer.address, fill.seller, fill.qty, fill.price,
+                                   licence, expires_at)
+            self._clients[str(lease_id)] = buyer.address
+            self._stats.cu_leased += fill.qty
+            self._stats.compute_fills.append((fill.qty, fill.price))
+            leased += fill.qty
+        return leased
+
+    def _buy_now(self, p: Participant, cu: int, max_price: int | None, only: Address | None,
+                 max_cost: int | None = None) -> int:
+        """Posted prices: fill `cu` from the cheapest eligible offers at once."""
+        if only is not None and only not in {q.provider for q in self.compute.quotes()}:
+            raise ActionRejected("unknown_compute", f"{only} offers no compute with capacity "
+                                 "left this tick")
+        limit = self._limit(max_price, only)
+        asks = self.compute.asks(self._eligible, only)
+        fills = self.rules.compute.clear(asks, [BidOrder(buyer=p.address, qty=cu, price=limit)])
+        if sum(f.qty for f in fills) < cu:
+            raise ActionRejected("no_capacity", f"the compute offers cannot fill {cu} CU at "
+                                 f"<= {limit} per CU this tick; buy fewer or wait a tick")
+        if max_cost is not None:
+            twin = self.ledger.twin(self._twin_key)
+            licence = twin.licence_per_cu if twin is not None else 0
+            cost = sum(f.qty * (f.price + licence) for f in fills)
+            if cost > max_cost:
+                raise ActionRejected("over_budget", f"{cu} CU cost {cost}, over max_cost "
+                                     f"{max_cost}")
+        return self._open_leases(p, fills)
+
+    def _buy_compute(self, p: Participant, a: A.BuyCompute) -> bool:
+        if type(a.cu) is not int or a.cu < 1:
+            raise ActionRejected("bad_cu", f"cu must be an int >= 1, got {a.cu!r}")
+        if self.rules.compute.immediate:
+            return self._buy_now(p, a.cu, a.max_price_per_cu, a.compute) == a.cu
+        self.compute.requests.append(Request(
+            buyer=p.address, cu=a.cu, max_price=self._limit(a.max_price_per_cu, a.compute)))
+        return True
+
+    def _stake(self, p: Participant, a: A.Stake) -> bool:
+        return self._execute(p.identity, StakeOp(amount=a.amount)).ok
+
+    def _unstake(self, p: Participant, a: A.Unstake) -> bool:
+        return self._execute(p.identity, UnstakeOp(amount=a.amount)).ok
 
     def _simulate(self, p: Participant, a: A.Simulate) -> bool:
         view = self._party_job(p, a.job_id)
@@ -425,30 +584,139 @@ class EconomyModel(mesa.Model):
         plan_type = self.twin.plan_type
         if not all(isinstance(plan, plan_type) for plan in plans):
             raise ActionRejected("bad_plan", f"every candidate must be a {_name(plan_type)}")
-        order = view.order
-        cu = sum(self.twin.cu_for(plan, order) for plan in plans)
-        provider, price = self.compute.reserve(cu, a.compute)
-        cost = cu * price
-        if a.max_cost is not None and cost > a.max_cost:
-            self.compute.release(provider, cu)
-            raise ActionRejected("over_budget", f"{cu} CU at {price} costs {cost}, over "
-                                 f"max_cost {a.max_cost}")
-        if cost:
-            paid = self._execute(p.identity, Transfer(to=provider, amount=cost,
-                                                      flow=Flow.COMPUTE, ref=a.job_id))
-            if not paid.ok:
-                self.compute.release(provider, cu)
-                return False
-        evaluations = tuple(self._evaluate(plan, order, view.eval_seed) for plan in plans)
+        cu = sum(self.twin.cu_for(plan, view.order) for plan in plans)
+        short = cu - self.compute.available(p.address)
+        if short > 0:
+            if type(a.min_lease_cu) is not int or a.min_lease_cu < 0:
+                raise ActionRejected("bad_cu", "min_lease_cu must be an int >= 0")
+            short = max(short, a.min_lease_cu)
+            if self.rules.compute.immediate:
+                self._buy_now(p, short, a.max_price_per_cu, a.compute, a.max_cost)
+            else:  # evaluate once the request clears at the end of the tick
+                self.compute.requests.append(Request(
+                    buyer=p.address, cu=short,
+                    max_price=self._limit(a.max_price_per_cu, a.compute),
+                    simulation=(p, a, view, plans, cu)))
+                return True
+        self._run_simulation(p, a, view, plans, cu)
+        return True
+
+    def _run_simulation(self, p: Participant, a: A.Simulate, view: JobView, plans: tuple,
+                        cu: int) -> None:
+        """Evaluate `plans` on CU drawn from the buyer's leases; results arrive next tick."""
+        evaluations = tuple(self._evaluate(plan, view.order, view.eval_seed) for plan in plans)
+        receipt = hashlib.sha256(repr((a.job_id, cu, [repr(e) for e in evaluations]))
+                                 .encode()).digest()
+        drawn = self.compute.consume(p.address, cu, receipt)
+        cost = sum(c for _, _, c in drawn)
         self._results.setdefault(p.address, []).append(SimResult(
             job_id=a.job_id, plans=plans, evaluations=evaluations, cu=cu, cost=cost))
-        self._event("simulated", p.address, provider, 0, str(a.job_id),
-                    f"cu={cu};plans={len(plans)};cost={cost}")
+        leases = ",".join(str(i) for i, _, _ in drawn)
+        self._event("simulated", p.address, COMPUTE_ADDRESS, 0, str(a.job_id),
+                    f"cu={cu};plans={len(plans)};cost={cost};leases={leases}")
         self._stats.cu_sold += cu
         self._stats.compute_spend += cost
-        if p.address == view.provider:
-            self._books[a.job_id].compute_spend += cost
-        return True
+        book = self._books.get(a.job_id)
+        if book is not None and p.address == view.provider:
+            book.compute_spend += cost
+
+    def _clear_compute(self) -> None:
+        """Sealed and call rules: clear the tick's requests, open the leases, run the
+        evaluations that waited for them; then every lease that is used up or ends is claimed
+        by its provider (and spot-checked)."""
+        requests = self.compute.requests
+        if requests:
+            asks = self.compute.asks(self._eligible)
+            bids = [BidOrder(buyer=str(i), qty=r.cu, price=r.max_price)
+                    for i, r in enumerate(requests)]
+            fills = self.rules.compute.clear(asks, bids)
+            by_request: dict[int, list[Fill]] = defaultdict(list)
+            for f in fills:
+                by_request[int(f.buyer)].append(f)
+            self._account_clearing(requests, asks, fills)
+            for i, r in enumerate(requests):
+                buyer = self._by_address[r.buyer]
+                leased = self._open_leases(buyer, by_request.get(i, ()))
+                if r.simulation is None:
+                    continue
+                p, a, view, plans, cu = r.simulation
+                if (leased == r.cu and view.job_id in self.market.views
+                        and self.compute.available(p.address) >= cu):
+                    self._run_simulation(p, a, view, plans, cu)
+                else:
+                    self._stats.rejected_actions += 1
+                    self._event("action_rejected", p.address, ref=str(a.job_id),
+                                detail=f"Simulate:no_compute: {leased} of {r.cu} CU filled at "
+                                f"<= {r.max_price} per CU under the {self.rules.compute.clearing}"
+                                " rule")
+            requests.clear()
+        self._claim_leases()
+
+    def _account_clearing(self, requests: Sequence[Request], asks: Sequence,
+                          fills: Sequence[Fill]) -> None:
+        """Allocative efficiency of one clearing: realised / the most the book allowed, with
+        the requests' limits as values and the offers' prices as costs."""
+        price_of = {a.seller: a.price for a in asks}
+        realised = sum(f.qty * (requests[int(f.buyer)].max_price - price_of[f.seller])
+                       for f in fills)
+        best = block_surplus([(r.cu, r.max_price) for r in requests],
+                             [(a.qty, a.price) for a in asks])
+        self._stats.surplus[0] += realised
+        self._stats.surplus[1] += best
+
+    def _claim_leases(self) -> None:
+        rule = self.rules.compute
+        for lease in self.compute.due(self._tick):
+            provider = self._by_address.get(lease.provider)
+            if provider is None:
+                continue
+            over = lease.used * self.compute.overclaim_bps(lease.provider) // 10_000
+            claim = min(lease.cu, lease.used + over)
+            result = self._execute(provider.identity, ClaimLease(
+                lease_id=lease.lease_id, cu=claim, receipt=lease.receipts.digest()))
+            if not result.ok:
+                continue  # the buyer gets the lock back when the lease expires
+            self.compute.remove(lease.lease_id)
+            self._clients.pop(str(lease.lease_id), None)
+            self._stats.cu_claimed += claim
+            self._work[lease.provider] += claim
+            checked = rule.spot_check_bps and self._spot_rng.integers(10_000) < rule.spot_check_bps
+            if checked:
+                self._event("spot_check", self.protocol.address, lease.provider, 0,
+                            str(lease.lease_id), f"claimed={claim};metered={lease.used}")
+                if claim > lease.used:
+                    stake = self.ledger.stake_of(lease.provider)
+                    amount = min(stake, max(1, stake * rule.slash_bps // 10_000))
+                    if amount and self._execute(self.protocol, Slash(
+                            offender=lease.provider, amount=amount, beneficiary=lease.buyer,
+                            ref=lease.lease_id)).ok:
+                        self._stats.slashed += amount
+
+    def _close_expired_leases(self) -> None:
+        """Leases whose provider never claimed: the market returns the lock to the buyer."""
+        for lease in [le for le in self.compute.due(self._tick)
+                      if self._tick >= le.expires_at]:
+            self._execute(self.market_identity, CloseLease(lease_id=lease.lease_id))
+            self.compute.remove(lease.lease_id)
+            self._clients.pop(str(lease.lease_id), None)
+
+    # -- data -------------------------------------------------------------------------------
+    def _use_data(self, p: Participant, a: A.UseData) -> bool:
+        self._usage += 1
+        record = keccak(f"{p.address}|{a.pool}|{a.job_id}|{self._usage}".encode())
+        result = self._execute(p.identity, UseDataOp(pool=a.pool, units=a.units, record=record,
+                                                     ref=a.job_id))
+        if result.ok:
+            self._stats.data_units += a.units
+        return result.ok
+
+    def _contribute(self, p: Participant, a: A.Contribute) -> bool:
+        if not isinstance(a.content, bytes | bytearray):
+            raise ActionRejected("bad_content", "content must be bytes (an episode or its hash)")
+        content = bytes(a.content)
+        digest = content if len(content) == 32 else hashlib.sha256(content).digest()
+        return self._execute(p.identity, ContributeOp(pool=a.pool, content_hash=digest,
+                                                      units=a.units)).ok
 
     def _submit(self, p: Participant, a: A.Submit) -> bool:
         view = self._party_job(p, a.job_id)
@@ -456,7 +724,8 @@ class EconomyModel(mesa.Model):
             raise ActionRejected("bad_plan",
                                  f"the deliverable must be a {_name(self.twin.plan_type)}")
         result = self._execute(p.identity, SubmitJob(job_id=a.job_id,
-                                                     deliverable=_plan_hash(a.plan)))
+                                                     deliverable=_plan_hash(a.plan),
+                                                     policy=a.policy))
         if result.ok:
             self.market.update(view.job_id, state=JobState.SUBMITTED, plan=a.plan)
             self._stats.submitted += 1
@@ -466,7 +735,7 @@ class EconomyModel(mesa.Model):
         view = self._party_job(p, a.job_id)
         result = self._execute(p.identity, CompleteJob(job_id=a.job_id, reason=_reason(a.reason)))
         if result.ok:
-            self._account_completion(view)
+            self._account_completion(view, self._last_events)
             self.market.record_outcome(view.provider, completed=True)
             self.market.update(view.job_id, state=JobState.COMPLETED)
             self._books.pop(view.job_id, None)
@@ -505,7 +774,8 @@ class EconomyModel(mesa.Model):
     _HANDLERS: ClassVar[dict[type, Callable[[EconomyModel, Participant, A.Action], bool]]] = {
         A.PostJob: _post_job, A.Bid: _bid, A.Offer: _offer, A.Simulate: _simulate,
         A.Submit: _submit, A.Complete: _complete, A.Reject: _reject,
-        A.ClaimRefund: _claim_refund, A.Pay: _pay,
+        A.ClaimRefund: _claim_refund, A.Pay: _pay, A.BuyCompute: _buy_compute,
+        A.Stake: _stake, A.Unstake: _unstake, A.UseData: _use_data, A.Contribute: _contribute,
     }
 
     # -- clearing and accounting ------------------------------------------------------------
@@ -519,13 +789,14 @@ class EconomyModel(mesa.Model):
                 self._stats.awards += 1
         for job_id in self.market.expired(self._tick):
             self._refund(market, job_id)
+        self._clear_compute()
 
     def _evaluate(self, plan: Plan, order: Order, seed: int) -> Evaluation:
         """Evaluate in the twin, memoised: the twin is deterministic, so equal requests give
         equal results (the receipts say so) and need not be recomputed."""
         return self._eval_cache.evaluate(plan, order, seed)
 
-    def _account_completion(self, view: JobView) -> None:
+    def _account_completion(self, view: JobView, events: Sequence[tuple]) -> None:
         book = self._books[view.job_id]
         ev = self._evaluate(view.plan, view.order, view.eval_seed) if view.plan else None
         plan_ms = ev.time_ms if ev is not None and ev.valid else book.baseline_ms
@@ -540,17 +811,46 @@ class EconomyModel(mesa.Model):
             cell = self._quality.setdefault(group, [0.0, 0])
             cell[0] += plan_ms / book.baseline_ms
             cell[1] += 1
-        fees = view.budget * (self.ledger.params.platform_fee_bps
-                              + self.ledger.params.evaluator_fee_bps) // 10_000
-        self.totals["consumer_surplus"] += value - view.budget
-        self.totals["producer_surplus"] += view.budget - fees - book.compute_spend
+        # what the customer paid (the price, and an evaluator deposit under that rule) and what
+        # reached the provider (after fees and royalties), from the ledger's own rows
+        paid = sum(e[5] for e in events if e[3] == self.ledger.escrow)
+        service = sum(e[5] for e in events if e[6] == Flow.SERVICE)
+        self.totals["consumer_surplus"] += value - paid
+        self.totals["producer_surplus"] += service - book.compute_spend
+
+    def _emit_rewards(self, tick: int) -> None:
+        """At an epoch's end: mint the emission rule's amount to the compute providers, pro
+        rata to the CU they were paid for in the epoch; dust to the treasury."""
+        rule = self.rules.emission
+        if not rule.ends_epoch(tick):
+            return
+        ledger = self.ledger
+        burned = ledger.burned - self._burned_at_epoch
+        self._burned_at_epoch = ledger.burned
+        work, self._work = self._work, defaultdict(int)
+        workers = sorted(a for a, cu in work.items() if cu)
+        if not workers:
+            return
+        amount = rule.amount_for(tick // rule.epoch_ticks - 1, burned, self._emitted,
+                                 ledger.params.supply_cap - ledger.minted)
+        if not amount:
+            return
+        parts, dust = pro_rata(amount, [work[a] for a in workers])
+        for address, part in [*zip(workers, parts, strict=True), (ledger.treasury, dust)]:
+            if part and self._execute(self.protocol, Mint(to=address, amount=part,
+                                                          flow=Flow.REWARD)).ok:
+                self._emitted += part
+                self._stats.emitted += part
 
     def _close_tick(self, tick: int) -> None:
+        self._emit_rewards(tick)
         s = self._stats
         ledger = self.ledger
         balances = [ledger.balance_of(p.address) for p in self.participants]
         self._flows_t.extend(self.flows.close_tick(tick))
         volume = sum(s.prices)
+        leased_cu = sum(q for q, _ in s.compute_fills)
+        tick_flows = self.flows.last_tick
         self._ticks.append((
             tick, s.orders, s.jobs_posted, s.bids, s.awards, s.submitted, s.completed,
             s.rejected, s.expired, len(self.market),
@@ -559,6 +859,13 @@ class EconomyModel(mesa.Model):
             float(np.mean(s.time_ratios)) if s.time_ratios else float("nan"),
             s.customer_value, gini(balances), ledger.total_supply, ledger.burned,
             ledger.balance_of(ledger.treasury), s.faults, s.rejected_actions,
+            s.cu_leased, s.cu_claimed,
+            (sum(q * p for q, p in s.compute_fills) / leased_cu / 10**ledger.params.decimals
+             if leased_cu else float("nan")),
+            tick_flows.get(Flow.COMPUTE, 0), tick_flows.get(Flow.LICENCE, 0),
+            tick_flows.get(Flow.ROYALTY, 0), s.data_units,
+            sum(tick_flows.get(f, 0) for f in (Flow.DATA, Flow.DATA_FEE, Flow.POOL_FEE)),
+            s.emitted, s.slashed, s.surplus[0] / s.surplus[1] if s.surplus[1] else float("nan"),
         ))
         every = self.config.agents_every
         if every and tick % every == 0:
@@ -566,9 +873,13 @@ class EconomyModel(mesa.Model):
         t = self.totals
         for name in ("orders", "jobs_posted", "bids", "awards", "submitted", "completed",
                      "rejected", "expired", "cu_sold", "compute_spend", "customer_value",
-                     "faults", "rejected_actions"):
+                     "faults", "rejected_actions", "cu_leased", "cu_claimed", "data_units",
+                     "emitted", "slashed"):
             t[name] += getattr(s, name)
         t["volume"] += volume
+        t["compute_leased_value"] += sum(q * p for q, p in s.compute_fills)
+        t["compute_surplus"] += s.surplus[0]
+        t["compute_surplus_max"] += s.surplus[1]
         self._ratio_sum += sum(s.time_ratios)
         self._stats = _TickStats()
         if self.config.debug_invariants:
@@ -580,6 +891,37 @@ class EconomyModel(mesa.Model):
             (tick, p.index, p.role.value, p.label, p.address, b, nonce_of(p.address))
             for p, b in zip(self.participants, balances, strict=True)
         )
+
+    def _market_summary(self) -> dict:
+        """Prices, volumes and concentration per market (jobs, compute, data, royalties)."""
+        t = self.totals
+        flows = self.flows
+        by_flow = flows.by_flow
+        leased = t["cu_leased"]
+        return {
+            "jobs": {"volume": t["volume"],
+                     "price_mean": t["volume"] // t["completed"] if t["completed"] else 0,
+                     "hhi": _shares_hhi(flows.by_payee["jobs"])},
+            "compute": {
+                "clearing": self.rules.compute.clearing,
+                "cu_leased": leased, "cu_used": t["cu_sold"], "cu_claimed": t["cu_claimed"],
+                "price_per_cu_mean": t["compute_leased_value"] // leased if leased else 0,
+                "volume": by_flow.get(Flow.COMPUTE, 0),
+                "licence": by_flow.get(Flow.LICENCE, 0),
+                "hhi": _shares_hhi(flows.by_payee["compute"]),
+                "efficiency": (t["compute_surplus"] / t["compute_surplus_max"]
+                               if t["compute_surplus_max"] else None),
+                "slashed": t["slashed"],
+            },
+            "data": {"units": t["data_units"],
+                     "volume": sum(by_flow.get(f, 0)
+                                   for f in (Flow.DATA, Flow.DATA_FEE, Flow.POOL_FEE)),
+                     "to_contributors": by_flow.get(Flow.DATA, 0),
+                     "hhi": _shares_hhi(flows.by_payee["data"])},
+            "royalties": {"volume": by_flow.get(Flow.ROYALTY, 0),
+                          "hhi": _shares_hhi(flows.by_payee["royalties"])},
+            "emissions": {"schedule": self.rules.emission.schedule, "emitted": t["emitted"]},
+        }
 
     def finish(self) -> dict:
         """Close the run: record final balances, flush every table, return the summary."""
@@ -639,9 +981,18 @@ class EconomyModel(mesa.Model):
             "treasury": ledger.balance_of(ledger.treasury),
             "policy_faults": t["faults"],
             "rejected_actions": t["rejected_actions"],
+            "markets": self._market_summary(),
+            "rules": {"compute_clearing": self.rules.compute.clearing,
+                      "royalty_mode": ledger.params.royalty_mode,
+                      "evaluator_paid_on_reject": ledger.params.evaluator_paid_on_reject,
+                      "emission": self.rules.emission.schedule},
             "ledger_state_hash": ledger.state_hash(),
             "events_sha256": self._events.sha256,
         }
+
+
+def _shares_hhi(amounts: dict[str, int]) -> float:
+    return hhi(list(amounts.values()))
 
 
 def _word(n: int) -> bytes:

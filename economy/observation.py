@@ -11,7 +11,7 @@ from economy.roles import Role
 from worlds.protocols import ServiceTwin
 from worlds.warehouse import Evaluation, Order, Plan
 
-__all__ = ["JobView", "Observation", "Planner", "Quote", "SimResult"]
+__all__ = ["JobView", "LeaseView", "Observation", "Planner", "Quote", "SimResult"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +54,32 @@ class Quote:
     provider: Address
     price_per_cu: int
     capacity_left_cu: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaseView:
+    """An open compute lease the observer bought or provides.
+
+    Attributes:
+        lease_id: the ledger's lease id.
+        buyer, provider: addresses.
+        cu: compute units locked; `cu_used` of them metered so far.
+        price_per_cu, licence_per_cu: what each CU used costs the buyer (provider, twin owner).
+        expires_at: the tick from which unused CU can no longer be drawn.
+    """
+
+    lease_id: int
+    buyer: Address
+    provider: Address
+    cu: int
+    cu_used: int
+    price_per_cu: int
+    licence_per_cu: int
+    expires_at: int
+
+    @property
+    def cu_left(self) -> int:
+        return self.cu - self.cu_used
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +169,10 @@ class Observation:
         evaluators: addresses of evaluator agents, for customers to choose from.
         planner: free planning tools (solvers, cost quotes).
         rng: the agent's own generator (its stream of the run's seed tree).
+        leases: open compute leases it bought or provides.
+        compute_clearing: the compute market's rule: "posted" (a purchase fills at once),
+            "sealed" or "call" (purchases fill at the end of the tick).
+        stake: its compute stake, base units.
     """
 
     tick: int
@@ -158,3 +188,6 @@ class Observation:
     evaluators: tuple[Address, ...]
     planner: Planner
     rng: np.random.Generator
+    leases: tuple[LeaseView, ...] = ()
+    compute_clearing: str = "posted"
+    stake: int = 0

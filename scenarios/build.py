@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import re
@@ -12,7 +13,16 @@ from agents import EconAgent, PolicyLoadError, load_policy
 from chain import Identity, LedgerParams
 from chain.backends import open_ledger
 from chain.errors import ChainError
-from economy import EconomyConfig, EconomyModel, Recorder, Role
+from economy import EconomyConfig, EconomyError, EconomyModel, Recorder, Role
+from economy.rules import (
+    ComputeRule,
+    DataRule,
+    EmissionRule,
+    EscrowRule,
+    FeeRule,
+    RoyaltyRule,
+    Rules,
+)
 from scenarios.errors import ScenarioError
 from scenarios.loading import LoadedScenario
 from scenarios.schema import Scenario, to_base_units
@@ -58,13 +68,12 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
     sc, src = loaded.scenario, loaded.source
     dec = sc.ledger.decimals
     protocol, treasury, market = system_identities(sc.seed)
+    rules = _rules(sc)
     try:
         params = LedgerParams(
             chain_id=sc.ledger.chain_id, decimals=dec,
-            supply_cap=to_base_units(sc.ledger.supply_cap, dec),
-            transfer_fee_bps=sc.ledger.transfer_fee_bps, fee_burn_bps=sc.ledger.fee_burn_bps,
-            platform_fee_bps=sc.ledger.platform_fee_bps,
-            evaluator_fee_bps=sc.ledger.evaluator_fee_bps, signatures=sc.ledger.signatures)
+            supply_cap=to_base_units(sc.ledger.supply_cap, dec), signatures=sc.ledger.signatures,
+            **rules.ledger_params())  # type: ignore[arg-type]
     except ChainError as e:
         raise ScenarioError(src, "ledger", str(e)) from None
     try:
@@ -80,7 +89,7 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
         debug_invariants=sc.economy.debug_invariants, strict=strict,
         agents_every=sc.economy.agents_every)
     model = EconomyModel(config=config, ledger=ledger, twin=twin, seed=sc.seed,
-                         protocol=protocol, market=market, recorder=recorder)
+                         protocol=protocol, market=market, recorder=recorder, rules=rules)
     agents: list[EconAgent] = []
     allocations = []
     for g, group in enumerate(sc.agents):
@@ -114,8 +123,84 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
         agent.reset(int(model.agent_seed(agent.index).generate_state(1)[0]))
     # the rpc backend signs each agent's raw transactions with its key and funds its gas
     ledger.enroll([protocol, treasury, market, *(a.identity for a in agents)])
-    model.genesis(allocations, twin_owner=owners[0].address)
+    twin_key = f"{twin.spec.kind}/{twin.spec.name}"
+    assets, pools = _ip(sc, src, agents, owners[0].address, twin_key)
+    try:
+        model.genesis(allocations, twin_owner=owners[0].address,
+                      licence_per_cu=to_base_units(sc.twin.licence_per_cu, dec),
+                      assets=assets, pools=pools)
+    except EconomyError as e:
+        raise ScenarioError(src, "assets" if sc.assets else "rules", str(e)) from None
     return Built(scenario=sc, model=model, agents=agents)
+
+
+def _rules(sc: Scenario) -> Rules:
+    """The scenario's protocol rules (amounts in base units)."""
+    dec = sc.ledger.decimals
+    r = sc.rules
+    c, e = r.compute, r.emission
+    return Rules(
+        fees=FeeRule(transfer_fee_bps=sc.ledger.transfer_fee_bps,
+                     fee_burn_bps=sc.ledger.fee_burn_bps,
+                     platform_fee_bps=sc.ledger.platform_fee_bps,
+                     evaluator_fee_bps=sc.ledger.evaluator_fee_bps),
+        escrow=EscrowRule(evaluator_paid_on_reject=r.escrow.evaluator_paid_on_reject,
+                          min_expiry=r.escrow.min_expiry),
+        compute=ComputeRule(clearing=c.clearing, sealed_pricing=c.sealed_pricing,
+                            call_pricing=c.call_pricing, lease_ticks=c.lease_ticks,
+                            min_stake=to_base_units(c.min_stake, dec),
+                            spot_check_bps=c.spot_check_bps, slash_bps=c.slash_bps,
+                            slash_reward_bps=c.slash_reward_bps),
+        royalty=RoyaltyRule(mode=r.royalty.mode),
+        data=DataRule(fee_bps=r.data.fee_bps),
+        emission=EmissionRule(schedule=e.schedule, amount=to_base_units(e.amount, dec),
+                              half_life=e.half_life, epoch_ticks=e.epoch_ticks,
+                              cap=to_base_units(e.cap, dec)),
+    )
+
+
+def _ip(sc: Scenario, src: str, agents: list[EconAgent], world: str,
+        twin_key: str) -> tuple[list[tuple], list[tuple]]:
+    """The assets and pools of genesis, with owners resolved from agent labels.
+
+    Raises:
+        ScenarioError: an unknown owner label or parent key, naming the key.
+    """
+    by_label = {a.label: a.address for a in agents}
+
+    def owner_of(label: str | None, key: str, default: str | None = None) -> str:
+        if label is None and default is not None:
+            return default
+        if label not in by_label:
+            raise ScenarioError(src, key, f"no agent is labelled {label!r}"
+                                f"{suggest(str(label), list(by_label))}; agent labels are "
+                                "the group's label (or role) and an index, such as data-0")
+        return by_label[label]
+
+    def resolve(key: str) -> str:
+        return twin_key if key == "twin" else key
+
+    dec = sc.ledger.decimals
+    assets: list[tuple] = []
+    known: set[str] = set()
+    for i, a in enumerate(sc.assets):
+        key = resolve(a.key)
+        if a.kind == "twin" and key != twin_key:
+            raise ScenarioError(src, f"assets[{i}].key", f"a twin asset's key is the "
+                                f"scenario's twin, {twin_key!r} (or \"twin\"); got {a.key!r}")
+        for parent in a.parents:
+            if resolve(parent) not in known:
+                raise ScenarioError(src, f"assets[{i}].parents", f"{parent!r} is not an asset "
+                                    "listed before this one; list parents first")
+        owner = owner_of(a.owner, f"assets[{i}].owner", world if a.kind == "twin" else None)
+        content = hashlib.sha256((a.content or key).encode()).digest()
+        assets.append((owner, key, a.kind, content, a.royalty_bps,
+                       [resolve(p) for p in a.parents]))
+        known.add(key)
+    pools = [(owner_of(p.owner, f"pools[{i}].owner"), p.key,
+              to_base_units(p.price_per_unit, dec), p.owner_fee_bps)
+             for i, p in enumerate(sc.pools)]
+    return assets, pools
 
 
 #: Twin kinds: the module that defines them, its spec builder and its twin class.

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
-__all__ = ["AgentGroup", "EconomySection", "LedgerSection", "Scenario", "TwinSection",
-           "to_base_units"]
+__all__ = ["AgentGroup", "AssetSpec", "EconomySection", "LedgerSection", "PoolSpec",
+           "RulesSection", "Scenario", "TwinSection", "to_base_units"]
 
 _TOKENS = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9_]+)?)\s*(?:tokens?)?\s*$")
 
@@ -102,6 +102,94 @@ class TwinSection(_Section):
         default_factory=dict, description="arguments of the kind's spec builder: "
         "worlds.warehouse.warehouse_spec, worlds.logistics.logistics_spec or "
         "worlds.windfarm.windfarm_spec")
+    licence_per_cu: TokenAmount = Field(
+        0, description="tokens per compute unit of sim time in the twin, paid to its owner "
+        "(the world provider) when a lease is claimed")
+
+
+class EscrowRules(_Section):
+    """Job escrow: the evaluator's pay and the shortest expiry (economy.rules.escrow)."""
+
+    evaluator_paid_on_reject: bool = Field(
+        False, description="the client deposits the evaluator's fee beside the budget and the "
+        "evaluator earns it on reject as on complete")
+    min_expiry: PosInt = Field(2, description="fewest ticks from posting a job to its expiry")
+
+
+class ComputeRules(_Section):
+    """The sim-time market (economy.rules.compute)."""
+
+    clearing: Literal["posted", "sealed", "call"] = Field(
+        "posted", description="posted prices (fill at once), a sealed-bid reverse auction "
+        "per request, or a uniform-price call market, both cleared at the end of the tick")
+    sealed_pricing: Literal["first", "second"] = "first"
+    call_pricing: Literal["mid", "bid", "ask"] = "mid"
+    lease_ticks: PosInt = Field(1, description="ticks a lease runs before unused CU return")
+    min_stake: TokenAmount = Field(0, description="stake a compute provider needs to sell "
+                                   "(staked from its balance at genesis)")
+    spot_check_bps: Bps = Field(0, description="share of usage claims re-metered")
+    slash_bps: Bps = Field(5_000, description="share of stake lost to a failed spot check")
+    slash_reward_bps: Bps = Field(5_000, description="share of a slash paid to the cheated "
+                                  "buyer; the rest is burned")
+
+
+class RoyaltyRules(_Section):
+    """How service payments climb the IP graph (economy.rules.royalty)."""
+
+    mode: Literal["lrp", "lap"] = Field(
+        "lrp", description="lrp: shares are relative and compound up the graph; lap: every "
+        "ancestor takes its share of the payment itself, once")
+
+
+class DataRules(_Section):
+    """The data market (economy.rules.data)."""
+
+    fee_bps: Bps = Field(0, description="the protocol's share of each data use")
+
+
+class EmissionRules(_Section):
+    """New tokens for useful work (economy.rules.emission)."""
+
+    schedule: Literal["none", "constant", "halving", "bme"] = "none"
+    amount: TokenAmount = Field(0, description="tokens per epoch (constant; the first "
+                                "epoch's for halving)")
+    half_life: PosInt = Field(10, description="epochs per halving")
+    epoch_ticks: PosInt = 10
+    cap: TokenAmount = Field(0, description="the most tokens ever emitted (0: the supply cap)")
+
+
+class RulesSection(_Section):
+    """Protocol rules; each is one module of economy.rules (the fees are in [ledger])."""
+
+    escrow: EscrowRules = EscrowRules()
+    compute: ComputeRules = ComputeRules()
+    royalty: RoyaltyRules = RoyaltyRules()
+    data: DataRules = DataRules()
+    emission: EmissionRules = EmissionRules()
+
+
+class AssetSpec(_Section):
+    """An IP asset registered at genesis: a node of the royalty graph."""
+
+    key: str = Field(..., min_length=1, max_length=64,
+                     description="its key; \"twin\" names the scenario's twin")
+    kind: Literal["data", "policy", "twin"]
+    owner: str | None = Field(None, description="the owner's agent label, such as \"data-0\" "
+                              "(default for a twin asset: the twin's owner)")
+    royalty_bps: Bps = Field(0, description="what its licence asks of its descendants' "
+                             "earnings")
+    parents: list[str] = Field(default_factory=list, description="keys of the assets it "
+                               "derives from (royalty edges)")
+    content: str = Field("", description="what the content hash commits to (default: the key)")
+
+
+class PoolSpec(_Section):
+    """A data pool opened at genesis."""
+
+    key: str = Field(..., min_length=1, max_length=64)
+    owner: str = Field(..., description="the owner's agent label")
+    price_per_unit: TokenAmount = Field(0, description="tokens per unit of data used")
+    owner_fee_bps: Bps = Field(0, description="the owner's share of each use")
 
 
 class AgentGroup(_Section):
@@ -126,4 +214,7 @@ class Scenario(_Section):
     ledger: LedgerSection = LedgerSection()
     economy: EconomySection = EconomySection()
     twin: TwinSection = TwinSection()
+    rules: RulesSection = RulesSection()
     agents: list[AgentGroup] = Field(..., min_length=1)
+    assets: list[AssetSpec] = Field(default_factory=list)
+    pools: list[PoolSpec] = Field(default_factory=list)

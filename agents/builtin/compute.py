@@ -11,13 +11,17 @@ class ComputeSeller:
     """Sells sim time at a posted price.
 
     Args:
-        price_per_cu: base units per compute unit.
+        price_per_cu: base units per compute unit (its ask in sealed and call markets).
         capacity_cu: compute units it can serve per tick.
+        overclaim_bps: how much more than it metered it claims for each lease (a dishonest
+            provider, for testing spot checks and slashing); 0 is honest.
     """
 
-    def __init__(self, price_per_cu: int = 10**12, capacity_cu: int = 2_000_000) -> None:
+    def __init__(self, price_per_cu: int = 10**12, capacity_cu: int = 2_000_000,
+                 overclaim_bps: int = 0) -> None:
         self.price_per_cu = price_per_cu
         self.capacity_cu = capacity_cu
+        self.overclaim_bps = overclaim_bps
         self._posted = False
 
     def reset(self, seed: int) -> None:
@@ -27,4 +31,5 @@ class ComputeSeller:
         if self._posted:
             return []
         self._posted = True
-        return [Offer(price_per_cu=self.price_per_cu, capacity_cu=self.capacity_cu)]
+        return [Offer(price_per_cu=self.price_per_cu, capacity_cu=self.capacity_cu,
+                      overclaim_bps=self.overclaim_bps)]

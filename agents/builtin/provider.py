@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from economy import Action, Bid, JobState, Observation, Simulate, Submit
+from economy import Action, Bid, JobState, Observation, Simulate, Submit, UseData
 
 __all__ = ["ServiceProvider"]
 
@@ -21,6 +21,13 @@ class ServiceProvider:
         markup_bps: margin over expected cost, in basis points.
         base_fee: base units added to every bid (its labour).
         max_jobs: jobs it works on at once.
+        max_price_per_cu: the most it pays per compute unit (None: any offered price).
+        policy: the registered asset (its policy) named on every deliverable, so completed
+            jobs pay royalties up that asset's IP graph ("" for none).
+        data_pool: a data pool it pays to use for every job it plans ("" for none).
+        data_units: units of that pool's data each job uses.
+        lease_cu: when its leases run short, lease at least this many CU at once (what
+            later evaluations do not use returns when the lease ends).
     """
 
     def __init__(
@@ -30,12 +37,22 @@ class ServiceProvider:
         markup_bps: int = 2_000,
         base_fee: int = 5 * 10**16,
         max_jobs: int = 3,
+        max_price_per_cu: int | None = None,
+        policy: str = "",
+        data_pool: str = "",
+        data_units: int = 1,
+        lease_cu: int = 0,
     ) -> None:
         self.solvers = tuple(solvers) if solvers is not None else None
         self.candidates = candidates
         self.markup_bps = markup_bps
         self.base_fee = base_fee
         self.max_jobs = max_jobs
+        self.max_price_per_cu = max_price_per_cu
+        self.policy = policy
+        self.data_pool = data_pool
+        self.data_units = data_units
+        self.lease_cu = lease_cu
         self._simulated: set[int] = set()
 
     def reset(self, seed: int) -> None:
@@ -55,16 +72,21 @@ class ServiceProvider:
             best = result.best
             job = next((j for j in mine if j.job_id == result.job_id), None)
             if best is not None and job is not None and job.state is JobState.FUNDED:
-                actions.append(Submit(job_id=job.job_id, plan=best[0]))
+                actions.append(Submit(job_id=job.job_id, plan=best[0], policy=self.policy))
         for job in mine:
             if job.state is not JobState.FUNDED or job.job_id in self._simulated:
                 continue
             self._simulated.add(job.job_id)
             plans = self._plans(obs, job.order)
+            if self.data_pool:
+                actions.append(UseData(pool=self.data_pool, units=self.data_units,
+                                       job_id=job.job_id))
             if self.candidates == 0:
-                actions.append(Submit(job_id=job.job_id, plan=plans[0]))
+                actions.append(Submit(job_id=job.job_id, plan=plans[0], policy=self.policy))
             else:
-                actions.append(Simulate(job_id=job.job_id, plans=plans))
+                actions.append(Simulate(job_id=job.job_id, plans=plans,
+                                        max_price_per_cu=self.max_price_per_cu,
+                                        min_lease_cu=self.lease_cu))
         busy = sum(1 for j in mine if j.state is not JobState.SUBMITTED)
         if busy >= self.max_jobs or not obs.open_jobs:
             return actions
