@@ -370,19 +370,26 @@ class MemoryLedger:
         held = self._balances.get(sender, 0)
         if held < amount:
             raise InsufficientFunds(sender, amount, held)
+        self._pay_with_fee(sender, to, amount, op.flow, str(op.ref) if op.ref else "")
+
+    def _pay_with_fee(self, payer: Address, to: Address, amount: int, flow: str,
+                      ref: str) -> None:
+        """Move `amount` less the transfer fee to `to`; the fee splits between the treasury
+        and burn. The payer's funds are checked by the caller."""
+        if not amount:
+            return
         fee = amount * self.params.transfer_fee_bps // 10_000
         burn = fee * self.params.fee_burn_bps // 10_000
-        ref = str(op.ref) if op.ref else ""
-        self._balances[sender] = held - amount
+        self._balances[payer] -= amount
         self._credit(to, amount - fee)
-        self._emit("transfer", sender, to, amount - fee, op.flow, ref)
+        self._emit("transfer", payer, to, amount - fee, flow, ref)
         if fee:
             if fee - burn:
                 self._credit(self.treasury, fee - burn)
-                self._emit("transfer", sender, self.treasury, fee - burn, Flow.TRANSFER_FEE, ref)
+                self._emit("transfer", payer, self.treasury, fee - burn, Flow.TRANSFER_FEE, ref)
             if burn:
                 self._burned += burn
-                self._emit("burn", sender, BURN_ADDRESS, burn, Flow.BURN, ref)
+                self._emit("burn", payer, BURN_ADDRESS, burn, Flow.BURN, ref)
 
     def _mint(self, sender: Address, op: Mint, nonce: int) -> None:
         if sender != self.protocol:
@@ -698,7 +705,7 @@ class MemoryLedger:
         ref = str(lease.lease_id)
         compute, licence = op.cu * lease.price_per_cu, op.cu * lease.licence_per_cu
         self._emit("lease_claimed", sender, lease.buyer, 0, "", ref, _b32(op.receipt).hex())
-        self._pay(COMPUTE_ADDRESS, lease.provider, compute, Flow.COMPUTE, ref)
+        self._pay_with_fee(COMPUTE_ADDRESS, lease.provider, compute, Flow.COMPUTE, ref)
         self._pay(COMPUTE_ADDRESS, self._twins[lease.twin].owner, licence, Flow.LICENCE, ref)
         self._pay(COMPUTE_ADDRESS, lease.buyer, lease.locked - compute - licence,
                   Flow.LEASE_REFUND, ref)

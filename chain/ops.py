@@ -309,7 +309,8 @@ class OpenLease(Op):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClaimLease(Op):
     """The provider claims the CU actually used (<= locked) before expiry, committing to its
-    usage receipt: it is paid its price, the twin's owner the licence, the buyer the rest."""
+    usage receipt: it is paid its price (less the transfer fee, as a transfer would be), the
+    twin's owner the licence, the buyer the rest."""
 
     KIND: ClassVar[str] = "claim_lease"
     ABI: ClassVar[tuple[str, ...]] = ("uint64", "uint256", "bytes32")

@@ -302,3 +302,24 @@ def test_min_expiry_is_enforced(make_driver, ids):
                                          budget=1, expires_at=4), "invalid_state")
     d.ok(ids.alice, CreateJob(evaluator=ids.eve.address, assigner="0x" + "0" * 40, budget=1,
                               expires_at=5))
+
+
+def test_a_lease_claim_pays_the_compute_price_less_the_transfer_fee(make_driver, ids):
+    """The compute payment of a claim takes the transfer fee (treasury and burn) as a transfer
+    would; the licence and the refund do not."""
+    d = make_driver(signatures="off", transfer_fee_bps=100, fee_burn_bps=5_000)
+    for who in (ids.alice, ids.dave):
+        d.ok(ids.protocol, Mint(to=who.address, amount=1000 * TOKEN, flow="genesis"))
+    d.ok(ids.dave, RegisterTwin(key=TWIN, version="1", spec_hash=H))
+    d.ok(ids.dave, SetLicence(key=TWIN, fee_per_cu=1_000))
+    lease = _lease(d, ids.alice, ids.bob, cu=100, price=10_000)
+    d.ledger.drain_events()
+    d.ok(ids.bob, ClaimLease(lease_id=lease, cu=50, receipt=H))
+    assert _rows(d.ledger.drain_events()) == [
+        (COMPUTE_ADDRESS, ids.bob.address, 495_000, Flow.COMPUTE),
+        (COMPUTE_ADDRESS, d.ledger.treasury, 2_500, Flow.TRANSFER_FEE),
+        (COMPUTE_ADDRESS, "0x" + "0" * 40, 2_500, Flow.BURN),
+        (COMPUTE_ADDRESS, ids.dave.address, 50_000, Flow.LICENCE),
+        (COMPUTE_ADDRESS, ids.alice.address, 550_000, Flow.LEASE_REFUND),
+    ]
+    d.ledger.check_invariants()
