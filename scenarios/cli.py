@@ -35,6 +35,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
                           "EVM (default), or the contracts on a JSON-RPC node")
     run.add_argument("--rpc-url", help="node url for --ledger rpc (default: the node "
                                        "`twinecon node start` started)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="set any scenario value by its dotted path, such as "
+                          "rules.royalty.mode=lrp or agents.2.params.candidates=4 (repeatable)")
     run.add_argument("--strict", action="store_true",
                      help="re-raise a policy's exception instead of isolating it")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
@@ -72,11 +75,13 @@ def _run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from scenarios.loading import load_scenario
+    from scenarios.overrides import parse_assignment
     from scenarios.run import apply_overrides, run_scenario
 
     loaded = apply_overrides(load_scenario(args.scenario), seed=args.seed, ticks=args.ticks,
                              signatures=args.signatures, ledger=args.ledger,
-                             rpc_url=args.rpc_url)
+                             rpc_url=args.rpc_url,
+                             sets=dict(parse_assignment(t) for t in args.set))
     sc = loaded.scenario
     out = args.out or Path("runs") / f"{sc.name}-seed{sc.seed}"
     console = Console(stderr=True)

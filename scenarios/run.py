@@ -16,6 +16,7 @@ from typing import Any
 from economy import Recorder
 from scenarios.build import build
 from scenarios.loading import LoadedScenario, validate_scenario
+from scenarios.overrides import apply_point
 
 __all__ = ["OUTPUTS", "RunResult", "apply_overrides", "run_scenario"]
 
@@ -33,10 +34,16 @@ class RunResult:
 
 def apply_overrides(loaded: LoadedScenario, *, seed: int | None = None,
                     ticks: int | None = None, signatures: str | None = None,
-                    ledger: str | None = None, rpc_url: str | None = None) -> LoadedScenario:
-    """The scenario with command-line overrides applied (validated like the file)."""
+                    ledger: str | None = None, rpc_url: str | None = None,
+                    sets: dict[str, Any] | None = None) -> LoadedScenario:
+    """The scenario with command-line overrides applied (validated like the file).
+
+    `sets` maps dotted paths (`rules.royalty.mode`) to values, set before the named options.
+    """
     sc = loaded.scenario
     data = sc.model_dump()
+    if sets:
+        data = apply_point(data, sets, loaded.source)
     if seed is not None:
         data["seed"] = seed
     if ticks is not None:

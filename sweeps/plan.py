@@ -12,7 +12,6 @@ that differ only in rules (`ledger.*`) face the same demand per seed: common ran
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
@@ -21,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from scenarios.overrides import OverrideError, parse_value
+from scenarios.overrides import apply_point as _apply_point
 from twinecon.errors import TwineconError
 
 __all__ = ["Param", "PlannedRun", "SweepError", "SweepPlan", "column_of", "parse_range",
@@ -34,19 +35,6 @@ class SweepError(TwineconError):
 def column_of(key: str) -> str:
     """The results column of a parameter key: dots become underscores."""
     return key.replace(".", "_")
-
-
-def parse_value(text: str) -> Any:
-    """A command-line value: an int, a float, true/false, or else the string itself."""
-    s = text.strip()
-    if s.lower() in ("true", "false"):
-        return s.lower() == "true"
-    for kind in (int, float):
-        try:
-            return kind(s.replace("_", ""))
-        except ValueError:
-            pass
-    return s
 
 
 def parse_set(text: str) -> tuple[str, list[Any]]:
@@ -137,46 +125,13 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _walk(data: Any, key: str, source: str) -> tuple[Any, str | int]:
-    """The container holding `key`'s last part, and that part (checked to exist)."""
-    parts = key.split(".")
-    node = data
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                where = ".".join(parts[:i])
-                raise SweepError(f"{source}: parameter {key!r}: {where} is a list of "
-                                 f"{len(node)}; use an index 0..{len(node) - 1}")
-            index: str | int = int(part)
-        elif isinstance(node, dict):
-            index = part
-            if part not in node and not (last and i > 0 and parts[i - 1] == "params"):
-                from twinecon.errors import suggest
-
-                raise SweepError(f"{source}: parameter {key!r}: no key {part!r}"
-                                 f"{suggest(part, [str(k) for k in node])}")
-        else:
-            raise SweepError(f"{source}: parameter {key!r}: {'.'.join(parts[:i])} is a value, "
-                             "not a table")
-        if last:
-            return node, index
-        node = node[index] if isinstance(node, list) else node.setdefault(index, {})
-    raise SweepError(f"{source}: empty parameter key")  # pragma: no cover
-
-
 def apply_point(data: dict[str, Any], point: dict[str, Any], source: str) -> dict[str, Any]:
-    """A copy of the scenario data with each parameter set; a sampled float lands as an int
-    where the scenario holds an int there."""
-    out = copy.deepcopy(data)
-    for key, value in point.items():
-        parent, index = _walk(out, key, source)
-        current = parent[index] if (isinstance(parent, list) or index in parent) else None
-        if isinstance(value, float) and isinstance(current, int) and not isinstance(current,
-                                                                                  bool):
-            value = round(value)
-        parent[index] = value
-    return out
+    """A copy of the scenario data with each parameter set (scenarios.overrides.apply_point,
+    its errors as SweepError)."""
+    try:
+        return _apply_point(data, point, source)
+    except OverrideError as e:
+        raise SweepError(str(e)) from None
 
 
 def plan(data: dict[str, Any], *, scenario: str, source: str, sets: list[str],

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import pytest
 
+from chain import COMPUTE_ADDRESS
 from economy import Bid, PostJob, Simulate
 
 CU_PRICE = 2_000_000_000_000
@@ -139,7 +140,8 @@ def test_expired_jobs_are_refunded(small_market, build_model) -> None:
 
 def test_simulate_charges_exact_cu_at_posted_price(scripted) -> None:
     """Simulate costs exactly the sum of cu_for over the plans times the compute seller's
-    posted price, paid by the buyer to that seller as a compute transfer."""
+    posted price: the buyer locks it in a lease, and the seller's claim of the CU used pays
+    it out of the Compute module, leaving nothing locked."""
     built, scripts = scripted
     model = built.model
     customer = _agent(built, "customer-0")
@@ -158,9 +160,14 @@ def test_simulate_charges_exact_cu_at_posted_price(scripted) -> None:
     assert cost > 0
     assert model.ledger.balance_of(customer.address) == before - cost
     assert model.ledger.balance_of(quote.provider) == seller_before + cost
-    compute = _events(built).query("flow == 'compute'")
+    events = _events(built)
+    lock = events.query("flow == 'lease_lock'")
+    assert list(zip(lock.payer, lock.payee, lock.amount, strict=True)) == \
+        [(customer.address, COMPUTE_ADDRESS, cost)]
+    compute = events.query("flow == 'compute'")
     assert list(zip(compute.payer, compute.payee, compute.amount, strict=True)) == \
-        [(customer.address, quote.provider, cost)]
+        [(COMPUTE_ADDRESS, quote.provider, cost)]
+    assert model.ledger.balance_of(COMPUTE_ADDRESS) == 0
     model.step()  # results arrive in the next observation
     result = scripts["customer-0"].seen[-1].results
     assert [(r.job_id, r.cu, r.cost) for r in result] == [(job.job_id, cu, cost)]
