@@ -30,3 +30,17 @@ def test_readme_sweep_workflow_runs_as_written(tmp_path) -> None:
     assert "ledger_transfer_fee_bps" in done.stdout  # the query's and analyze's tables
     assert "mean" in done.stdout and "diff" in done.stdout
     assert (tmp_path / "runs" / "fees" / "report.html").stat().st_size > 10_000
+
+
+def test_readme_rule_change_shows_in_flows_as_written(tmp_path) -> None:
+    """The protocol designer's example: two runs differing in one rule, and the royalty
+    flows it prints are the ones the README shows."""
+    section = README.read_text()[README.read_text().index("**A protocol designer changes"):]
+    script = _block("**A protocol designer changes").replace(
+        ".venv/bin/python", "PYTHON").replace(".venv/bin/twinecon", "PYTHON -m sweeps.cli")
+    script = script.replace("PYTHON", sys.executable)
+    expected = re.search(r"```sh\n.*?```\n\n```\n(.*?)```", section, re.S).group(1)
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-2:] == expected.splitlines()
