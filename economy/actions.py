@@ -50,6 +50,7 @@ class PostJob(Action):
             must not exceed this (None: the twin's baseline plan's time, less `min_gain_bps`).
         min_gain_bps: with `max_time_ms` None, how much faster than the twin's baseline plan
             the plan must be, in basis points of the baseline's time.
+        tier: the fidelity tier the job is judged at: "L1", or "L2" (physics; warehouse twins).
     """
 
     order_id: str
@@ -58,6 +59,7 @@ class PostJob(Action):
     expires_in: int = 12
     max_time_ms: int | None = None
     min_gain_bps: int = 0
+    tier: str = "L1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +167,8 @@ class Simulate(Action):
         max_price_per_cu: the most paid per CU for the shortfall (None: any offered price).
         min_lease_cu: when short, lease at least this many CU (the rest stays on the lease
             for later evaluations, and returns unused when the lease ends).
+        tier: the fidelity tier to evaluate at (None: the job's); "L2" physics costs far
+            more CU than "L1" and agrees with an L2 judge.
     """
 
     job_id: int
@@ -173,6 +177,7 @@ class Simulate(Action):
     max_cost: int | None = None
     max_price_per_cu: int | None = None
     min_lease_cu: int = 0
+    tier: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

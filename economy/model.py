@@ -130,6 +130,7 @@ class EconomyConfig:
         debug_invariants: check every ledger invariant at the end of every tick.
         strict: re-raise a policy's exception instead of isolating it.
         agents_every: record every agent's balance every N ticks (and at the last tick).
+        l2_hz: the physics rate of the L2 tier (warehouse twins).
     """
 
     tick_ms: int = 60_000
@@ -139,6 +140,11 @@ class EconomyConfig:
     debug_invariants: bool = True
     strict: bool = False
     agents_every: int = 1
+    l2_hz: int = 200
+
+
+#: Fidelity tiers a job may be judged at and evaluations bought for.
+TIERS = ("L1", "L2")
 
 
 @dataclass(slots=True)
@@ -206,7 +212,9 @@ class EconomyModel(mesa.Model):
         self.rules = rules or Rules()
         self.ledger = ledger
         self.twin = twin
-        self.planner = Planner(twin)
+        self._tiers: dict[str, EvaluationCache] = {"L1": EvaluationCache(twin)}
+        self.planner = Planner(twin, lambda tier, plan, order:
+                               self._tier(tier).twin.cu_for(plan, order))
         self.seed = seed
         self.protocol = protocol
         self.market_identity = market
@@ -233,7 +241,6 @@ class EconomyModel(mesa.Model):
         self.compute = ComputeBook()
         self._books: dict[int, _JobBook] = {}
         self._results: dict[Address, list[SimResult]] = {}
-        self._eval_cache = EvaluationCache(twin)
         self._clients: dict[str, Address] = {}  # job or lease id -> whose money a module holds
         self.flows = FlowBook(self._class_of, (ledger.escrow, COMPUTE_ADDRESS), self._holder_of)
         self._events = self.recorder.table("events", EVENTS_SCHEMA)
@@ -462,8 +469,9 @@ class EconomyModel(mesa.Model):
         nonce = self.ledger.nonce_of(p.address)
         job_id = job_id_for(p.address, nonce)
         eval_seed = self._shift_seed
+        self._tier(a.tier)
         baseline = self._evaluate(self.twin.solve(order, self.twin.baseline_method), order,
-                                  eval_seed)
+                                  eval_seed, a.tier)
         spec_hash = keccak(f"{self.twin.twin_id}|{order!r}".encode())  # the job's terms
         result = self._execute(p.identity, CreateJob(
             evaluator=evaluator, assigner=self.market_identity.address, budget=a.budget,
@@ -479,7 +487,7 @@ class EconomyModel(mesa.Model):
             twin_id=self.twin.twin_id, eval_seed=eval_seed,
             max_time_ms=(baseline.time_ms * (10_000 - a.min_gain_bps) // 10_000
                          if a.max_time_ms is None else a.max_time_ms),
-            posted_tick=self._tick, expires_at=self._tick + a.expires_in,
+            posted_tick=self._tick, expires_at=self._tick + a.expires_in, tier=a.tier,
         )
         self.market.add(view)
         self._books[job_id] = _JobBook(baseline_ms=baseline.time_ms)
@@ -584,7 +592,9 @@ class EconomyModel(mesa.Model):
         plan_type = self.twin.plan_type
         if not all(isinstance(plan, plan_type) for plan in plans):
             raise ActionRejected("bad_plan", f"every candidate must be a {_name(plan_type)}")
-        cu = sum(self.twin.cu_for(plan, view.order) for plan in plans)
+        tier = view.tier if a.tier is None else a.tier
+        evaluator = self._tier(tier).twin
+        cu = sum(evaluator.cu_for(plan, view.order) for plan in plans)
         short = cu - self.compute.available(p.address)
         if short > 0:
             if type(a.min_lease_cu) is not int or a.min_lease_cu < 0:
@@ -596,15 +606,16 @@ class EconomyModel(mesa.Model):
                 self.compute.requests.append(Request(
                     buyer=p.address, cu=short,
                     max_price=self._limit(a.max_price_per_cu, a.compute),
-                    simulation=(p, a, view, plans, cu)))
+                    simulation=(p, a, view, plans, cu, tier)))
                 return True
-        self._run_simulation(p, a, view, plans, cu)
+        self._run_simulation(p, a, view, plans, cu, tier)
         return True
 
     def _run_simulation(self, p: Participant, a: A.Simulate, view: JobView, plans: tuple,
-                        cu: int) -> None:
+                        cu: int, tier: str) -> None:
         """Evaluate `plans` on CU drawn from the buyer's leases; results arrive next tick."""
-        evaluations = tuple(self._evaluate(plan, view.order, view.eval_seed) for plan in plans)
+        evaluations = tuple(self._evaluate(plan, view.order, view.eval_seed, tier)
+                            for plan in plans)
         receipt = hashlib.sha256(repr((a.job_id, cu, [repr(e) for e in evaluations]))
                                  .encode()).digest()
         drawn = self.compute.consume(p.address, cu, receipt)
@@ -613,7 +624,7 @@ class EconomyModel(mesa.Model):
             job_id=a.job_id, plans=plans, evaluations=evaluations, cu=cu, cost=cost))
         leases = ",".join(str(i) for i, _, _ in drawn)
         self._event("simulated", p.address, COMPUTE_ADDRESS, 0, str(a.job_id),
-                    f"cu={cu};plans={len(plans)};cost={cost};leases={leases}")
+                    f"cu={cu};plans={len(plans)};cost={cost};tier={tier};leases={leases}")
         self._stats.cu_sold += cu
         self._stats.compute_spend += cost
         book = self._books.get(a.job_id)
@@ -639,10 +650,10 @@ class EconomyModel(mesa.Model):
                 leased = self._open_leases(buyer, by_request.get(i, ()))
                 if r.simulation is None:
                     continue
-                p, a, view, plans, cu = r.simulation
+                p, a, view, plans, cu, tier = r.simulation
                 if (leased == r.cu and view.job_id in self.market.views
                         and self.compute.available(p.address) >= cu):
-                    self._run_simulation(p, a, view, plans, cu)
+                    self._run_simulation(p, a, view, plans, cu, tier)
                 else:
                     self._stats.rejected_actions += 1
                     self._event("action_rejected", p.address, ref=str(a.job_id),
@@ -791,14 +802,34 @@ class EconomyModel(mesa.Model):
             self._refund(market, job_id)
         self._clear_compute()
 
-    def _evaluate(self, plan: Plan, order: Order, seed: int) -> Evaluation:
-        """Evaluate in the twin, memoised: the twin is deterministic, so equal requests give
-        equal results (the receipts say so) and need not be recomputed."""
-        return self._eval_cache.evaluate(plan, order, seed)
+    def _tier(self, tier: str) -> EvaluationCache:
+        """The (memoised) evaluator of a fidelity tier; L2 is built at first use."""
+        cache = self._tiers.get(tier)
+        if cache is not None:
+            return cache
+        if tier not in TIERS:
+            raise ActionRejected("bad_tier", f"tier must be one of {', '.join(TIERS)}, got "
+                                 f"{tier!r}")
+        from worlds.warehouse import WarehouseTwin
+
+        if not isinstance(self.twin, WarehouseTwin):
+            raise ActionRejected("bad_tier", f"the {self.twin.spec.kind} twin has no {tier} "
+                                 "tier; only warehouse twins have L2 physics")
+        from worlds.warehouse.physics import L2Evaluator  # mujoco: loaded only when used
+
+        cache = self._tiers[tier] = EvaluationCache(L2Evaluator(self.twin,
+                                                                hz=self.config.l2_hz))
+        return cache
+
+    def _evaluate(self, plan: Plan, order: Order, seed: int, tier: str = "L1") -> Evaluation:
+        """Evaluate in the twin at `tier`, memoised: the twin is deterministic, so equal
+        requests give equal results (the receipts say so) and need not be recomputed."""
+        return self._tier(tier).evaluate(plan, order, seed)
 
     def _account_completion(self, view: JobView, events: Sequence[tuple]) -> None:
         book = self._books[view.job_id]
-        ev = self._evaluate(view.plan, view.order, view.eval_seed) if view.plan else None
+        ev = (self._evaluate(view.plan, view.order, view.eval_seed, view.tier)
+              if view.plan else None)
         plan_ms = ev.time_ms if ev is not None and ev.valid else book.baseline_ms
         saved_ms = max(0, book.baseline_ms - plan_ms)
         value = saved_ms * self.config.time_value_per_h // 3_600_000

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +32,8 @@ class JobView:
         max_time_ms: the acceptance rule: the plan's time in the twin must not exceed this.
         posted_tick, expires_at: ticks.
         plan: the submitted plan, once there is one.
+        tier: the fidelity tier the job is judged at ("L1", or "L2" physics for warehouses):
+            its acceptance rule, its evaluation and the customer's value use that tier.
     """
 
     job_id: int
@@ -45,6 +49,7 @@ class JobView:
     posted_tick: int
     expires_at: int
     plan: Plan | None = None
+    tier: str = "L1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,11 +113,13 @@ class Planner:
     Evaluating a plan in the twin is what sim time buys (`Simulate`); it is not offered here.
     """
 
-    __slots__ = ("_estimates", "_twin")
+    __slots__ = ("_cu_at", "_estimates", "_twin")
 
-    def __init__(self, twin: ServiceTwin) -> None:
+    def __init__(self, twin: ServiceTwin,
+                 cu_at: Callable[[str, Any, Any], int] | None = None) -> None:
         self._twin = twin
-        self._estimates: dict[str, int] = {}
+        self._cu_at = cu_at or (lambda tier, plan, order: twin.cu_for(plan, order))
+        self._estimates: dict[tuple[str, str], int] = {}
 
     @property
     def twin_id(self) -> str:
@@ -132,19 +139,20 @@ class Planner:
         """A plan by one of the twin's reference solvers (`solvers`)."""
         return self._twin.solve(order, method, rng)
 
-    def cu_for(self, plan: Plan, order: Order) -> int:
-        """The exact compute units evaluating `plan` costs."""
-        return self._twin.cu_for(plan, order)
+    def cu_for(self, plan: Plan, order: Order, tier: str = "L1") -> int:
+        """The exact compute units evaluating `plan` at `tier` costs."""
+        return self._cu_at(tier, plan, order)
 
-    def estimate_cu(self, order: Order) -> int:
-        """The compute units of evaluating the order's baseline plan: a cost yardstick for
-        bidding, memoised per order (every bidder asks about the same open jobs)."""
-        cu = self._estimates.get(order.order_id)
+    def estimate_cu(self, order: Order, tier: str = "L1") -> int:
+        """The compute units of evaluating the order's baseline plan at `tier`: a cost
+        yardstick for bidding, memoised per order (every bidder asks about the same jobs)."""
+        key = (order.order_id, tier)
+        cu = self._estimates.get(key)
         if cu is None:
             if len(self._estimates) >= 65_536:
                 self._estimates.clear()
-            cu = self._estimates[order.order_id] = self._twin.cu_for(
-                self._twin.solve(order, self._twin.baseline_method), order)
+            cu = self._estimates[key] = self._cu_at(
+                tier, self._twin.solve(order, self._twin.baseline_method), order)
         return cu
 
     def distance_mm(self, u: int, v: int) -> int:

@@ -88,6 +88,8 @@ class EconomySection(_Section):
         description="tokens an hour of the twin's time saved is worth to a customer (picking "
         "time in a warehouse, truck time in logistics, turbine downtime in a wind farm); "
         "the old name picker_cost_per_h is still read")
+    l2_hz: Literal[200, 500, 1000] = Field(
+        200, description="physics rate of the L2 tier (jobs and evaluations with tier = L2)")
     debug_invariants: bool = Field(True, description="check ledger invariants every tick")
     agents_every: NonNegInt = Field(1, description="record balances every N ticks (0: end)")
 

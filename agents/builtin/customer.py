@@ -16,7 +16,9 @@ class Customer:
         max_open_jobs: jobs it keeps open as client at once; further orders wait.
         expires_in: ticks before an unfinished job may be refunded.
         third_party_evaluator: pick an evaluator agent at random (else evaluate itself).
-        min_gain_bps: how much faster than the S-shape baseline a plan must be to be accepted.
+        min_gain_bps: how much faster than the twin's baseline plan a plan must be.
+        tier: the fidelity tier its jobs are judged at ("L1", or "L2": its real warehouse is
+            the physics twin).
     """
 
     def __init__(
@@ -26,8 +28,10 @@ class Customer:
         expires_in: int = 12,
         third_party_evaluator: bool = True,
         min_gain_bps: int = 0,
+        tier: str = "L1",
     ) -> None:
         self.min_gain_bps = min_gain_bps
+        self.tier = tier
         self.budget_per_line = budget_per_line
         self.max_open_jobs = max_open_jobs
         self.expires_in = expires_in
@@ -52,5 +56,5 @@ class Customer:
                 evaluator = obs.evaluators[int(obs.rng.integers(len(obs.evaluators)))]
             actions.append(PostJob(order_id=order.order_id, budget=budget,
                                    evaluator=evaluator, expires_in=self.expires_in,
-                                   min_gain_bps=self.min_gain_bps))
+                                   min_gain_bps=self.min_gain_bps, tier=self.tier))
         return actions

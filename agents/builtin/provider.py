@@ -28,6 +28,8 @@ class ServiceProvider:
         data_units: units of that pool's data each job uses.
         lease_cu: when its leases run short, lease at least this many CU at once (what
             later evaluations do not use returns when the lease ends).
+        tier: the tier it tests candidates at (None: the job's own tier). "L1" testing of an
+            "L2" job is cheap but can pick plans the physics judge ranks differently.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class ServiceProvider:
         data_pool: str = "",
         data_units: int = 1,
         lease_cu: int = 0,
+        tier: str | None = None,
     ) -> None:
         self.solvers = tuple(solvers) if solvers is not None else None
         self.candidates = candidates
@@ -53,6 +56,7 @@ class ServiceProvider:
         self.data_pool = data_pool
         self.data_units = data_units
         self.lease_cu = lease_cu
+        self.tier = tier
         self._simulated: set[int] = set()
 
     def reset(self, seed: int) -> None:
@@ -86,7 +90,7 @@ class ServiceProvider:
             else:
                 actions.append(Simulate(job_id=job.job_id, plans=plans,
                                         max_price_per_cu=self.max_price_per_cu,
-                                        min_lease_cu=self.lease_cu))
+                                        min_lease_cu=self.lease_cu, tier=self.tier))
         busy = sum(1 for j in mine if j.state is not JobState.SUBMITTED)
         if busy >= self.max_jobs or not obs.open_jobs:
             return actions
@@ -96,7 +100,8 @@ class ServiceProvider:
                 break
             if job.client == obs.address or job.evaluator == obs.address:
                 continue
-            cost = self.candidates * obs.planner.estimate_cu(job.order) * price_per_cu
+            tier = self.tier or job.tier
+            cost = self.candidates * obs.planner.estimate_cu(job.order, tier) * price_per_cu
             price = self.base_fee + cost * (10_000 + self.markup_bps) // 10_000
             if price <= job.budget:
                 actions.append(Bid(job_id=job.job_id, price=price))

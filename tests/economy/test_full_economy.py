@@ -219,3 +219,38 @@ def test_block_surplus_matches_unit_by_unit_matching():
     unit_costs = sorted(c for q, c in asks for _ in range(q))
     best = sum(max(0, v - c) for v, c in zip(unit_values, unit_costs, strict=False))
     assert block_surplus(bids, asks) == best
+
+
+def test_jobs_judged_in_physics_buy_l2_sim_time(run, read_table):
+    """L2 jobs are evaluated by the judge at L2; a provider testing at L2 pays far more CU per
+    plan than one testing at L1; a plan tested at L2 is never slower than the baseline there,
+    so the physics provider is never rejected at min_gain 0."""
+    result = run("warehouse-physics", ledger="memory", ticks=40)
+    events = _events(read_table, result)
+    labels = {v: k for k, v in _by_label(result, read_table).items()}
+    sims = events[events.kind == "simulated"]
+    per_plan = defaultdict(list)
+    for payer, detail in zip(sims.payer, sims.detail, strict=True):
+        fields = dict(x.split("=", 1) for x in detail.split(";"))
+        per_plan[(labels[payer].rsplit("-", 1)[0], fields["tier"])].append(
+            int(fields["cu"]) / int(fields["plans"]))
+    assert set(per_plan) >= {("evaluator", "L2"), ("physics", "L2"), ("graph", "L1")}
+    assert min(per_plan["physics", "L2"]) > 50 * max(per_plan["graph", "L1"])
+    s = result.summary
+    assert s["jobs_completed_by_provider_group"].get("physics", 0) >= 1
+    assert s["time_ratio_by_provider_group"]["physics"] <= 1.0
+    rejected = events[events.kind == "job_rejected"]
+    providers = events[events.kind == "job_provider_set"]
+    awarded_to = dict(zip(providers.ref, providers.payee, strict=True))
+    assert not any(labels[awarded_to[ref]].startswith("physics") for ref in rejected.ref)
+
+
+def test_a_tier_the_twin_lacks_is_refused(run, read_table):
+    """Only warehouse twins have L2: a logistics customer asking for it has its PostJob
+    refused with bad_tier, and the run goes on."""
+    result = run("logistics-market", ledger="memory", ticks=6,
+                 sets={"agents.1.params.tier": "L2"})
+    events = _events(read_table, result)
+    refused = events[events.kind == "action_rejected"]
+    assert len(refused) > 0 and refused.detail.str.contains("PostJob:bad_tier").all()
+    assert result.summary["jobs_posted"] == 0
