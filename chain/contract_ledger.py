@@ -40,7 +40,19 @@ from chain.flows import Flow
 from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent
 from chain.ops import OPS, Op, ref_of, values_of
-from chain.protocols import BURN_ADDRESS, Event, Job, JobState, LedgerParams, Twin, TxResult
+from chain.protocols import (
+    BURN_ADDRESS,
+    Asset,
+    Event,
+    Job,
+    JobState,
+    Lease,
+    LeaseState,
+    LedgerParams,
+    Pool,
+    Twin,
+    TxResult,
+)
 
 __all__ = ["KIND_INDEX", "ContractLedger", "Outcome", "Transport"]
 
@@ -49,6 +61,18 @@ KIND_INDEX: dict[type[Op], int] = {cls: i for i, cls in enumerate(OPS.values())}
 _STATES = (None, JobState.OPEN, JobState.FUNDED, JobState.SUBMITTED, JobState.COMPLETED,
            JobState.REJECTED, JobState.EXPIRED)
 _LIVE = (JobState.FUNDED, JobState.SUBMITTED)
+_LEASE_STATES = (None, LeaseState.OPEN, LeaseState.CLAIMED, LeaseState.EXPIRED)
+_JOB_ABI = ["(address,address,address,address,uint256,uint256,uint8,bool,bytes32,bytes32,"
+            "uint256,string)"]
+_LEASE_ABI = ["(address,address,string,uint256,uint256,uint256,uint256,uint8,uint256)"]
+_ASSET_ABI = ["string", "address", "bytes32", "uint256", "string[]", "uint256"]
+_POOL_ABI = ["address", "uint256", "uint256", "(address,uint256)[]", "uint256"]
+#: How a Moved event's `ref` word reads, by flow (any other flow: a number, "" for 0): the
+#: stake flows name the staker, the data flows the pool (a dust row not from the escrow is a
+#: data use's); a burn by the compute module after a Slashed event names the offender.
+_REF_ADDRESS = frozenset({Flow.STAKE, Flow.UNSTAKE, Flow.SLASH})
+_REF_POOL = frozenset({Flow.DATA, Flow.DATA_FEE, Flow.POOL_FEE})
+_REF_SPECIAL = _REF_ADDRESS | _REF_POOL | {Flow.BURN, Flow.DUST}
 _TERMINAL_EVENTS = ("job_completed", "job_rejected", "job_expired")
 _CODES = frozenset({"bad_signature", "bad_nonce", "deadline_passed", "unauthorized",
                     "insufficient_funds", "invalid_state", "cap_exceeded", "unknown_op"})
@@ -189,15 +213,24 @@ class ContractLedger:
         self.registry = deploy(art["Registry"].initcode + abi_encode(
             ["address"], [self.hub]))
         self.escrow = deploy(art["Escrow"].initcode + abi_encode(
-            ["address", "address", "address", "uint256", "uint256"],
+            ["address", "address", "address", "uint256", "uint256", "bool", "uint256", "bool"],
             [self.hub, self.token, self.treasury, params.platform_fee_bps,
-             params.evaluator_fee_bps]))
-        self._owner_call(self.hub, "wire(address,address,address)", ["address"] * 3,
-                         [self.token, self.registry, self.escrow])
+             params.evaluator_fee_bps, params.evaluator_paid_on_reject, params.min_expiry,
+             params.royalty_mode == "lap"]))
+        self.compute = deploy(art["Compute"].initcode + abi_encode(
+            ["address", "address", "address", "address", "uint256", "uint256"],
+            [self.hub, self.token, self.registry, self.protocol, params.min_stake,
+             params.slash_reward_bps]))
+        self.assets = deploy(art["Assets"].initcode + abi_encode(
+            ["address", "address", "address", "address", "uint256"],
+            [self.hub, self.token, self.registry, self.treasury, params.data_fee_bps]))
+        self._owner_call(self.hub, "wire(address,address,address,address,address)",
+                         ["address"] * 5,
+                         [self.token, self.registry, self.escrow, self.compute, self.assets])
         self.domain = Domain(chain_id=params.chain_id, verifying_contract=self.hub)
         #: Accounts no key controls: actions "from" them are bad signatures.
         self._keyless = frozenset({BURN_ADDRESS, self.hub, self.token, self.registry,
-                                   self.escrow})
+                                   self.escrow, self.compute, self.assets})
         self._now = self._view_int(self.hub, "now()")
         self._tx = 0
         self._events: list[Event] = []
@@ -207,6 +240,14 @@ class ContractLedger:
         self._job_ids: set[int] = set()
         self._open_jobs: set[int] = set()  # jobs not yet terminal
         self._twin_keys: set[str] = set()
+        self._lease_ids: set[int] = set()
+        self._open_leases: set[int] = set()  # leases not yet claimed or closed
+        self._stakers: set[Address] = set()  # every account that ever staked
+        self._asset_keys: set[str] = set()
+        self._pool_keys: set[str] = set()
+        self._records: set[bytes] = set()  # data usage records consumed
+        self._pool_by_id: dict[bytes, str] = {}  # keccak256(key) -> key (never wrong: kept)
+        self._slashed = ""  # the offender of the slash being decoded
         self._decoders = self._build_decoders()
         # a transport that reads storage directly (pyrevm) answers balances without a call
         self._storage = getattr(transport, "storage", None)
@@ -281,28 +322,67 @@ class ContractLedger:
     def job(self, job_id: int) -> Job | None:
         if type(job_id) is not int or not 0 <= job_id < 2**64:
             return None
-        out = self._view(self.escrow, "jobs(uint64)", word(job_id))
-        state = _int(out, 6)
+        (client, evaluator, assigner, provider, budget, expires_at, state, submitted, spec_hash,
+         deliverable, eval_deposit, policy) = abi_decode(
+            _JOB_ABI, self._view(self.escrow, "jobs(uint64)", word(job_id)))[0]
         if state == 0:
             return None
-        provider = out[108:128]
         return Job(
-            job_id=job_id, client=_address(out[0:32]), evaluator=_address(out[32:64]),
-            assigner=_address(out[64:96]),
-            provider=None if provider == _ZERO20 else _address(out[96:128]),
-            budget=_int(out, 4), expires_at=_int(out, 5), state=_STATES[state],
-            spec_hash=out[256:288], deliverable=out[288:320] if _int(out, 7) else None,
+            job_id=job_id, client=_checksum(client), evaluator=_checksum(evaluator),
+            assigner=_checksum(assigner),
+            provider=None if int(provider, 16) == 0 else _checksum(provider),
+            budget=budget, expires_at=expires_at, state=_STATES[state], spec_hash=spec_hash,
+            deliverable=deliverable if submitted else None, eval_deposit=eval_deposit,
+            policy=policy,
         )
 
     def twin(self, key: str) -> Twin | None:
         if not isinstance(key, str) or len(key.encode()) > 64:
             return None
         out = self._view(self.registry, "twin(string)", abi_encode(["string"], [key]))
-        owner, versions = abi_decode(["address", "(string,bytes32)[]"], out)
+        owner, licence, versions = abi_decode(["address", "uint256", "(string,bytes32)[]"], out)
         if int(owner, 16) == 0:
             return None
         return Twin(key=key, owner=to_checksum_address(owner),
-                    versions=tuple((name, spec_hash) for name, spec_hash in versions))
+                    versions=tuple((name, spec_hash) for name, spec_hash in versions),
+                    licence_per_cu=licence)
+
+    def lease(self, lease_id: int) -> Lease | None:
+        if type(lease_id) is not int or not 0 <= lease_id < 2**64:
+            return None
+        (buyer, provider, twin, cu, price_per_cu, licence_per_cu, expires_at, state,
+         cu_used) = abi_decode(_LEASE_ABI, self._view(self.compute, "leases(uint64)",
+                                                      word(lease_id)))[0]
+        if state == 0:
+            return None
+        return Lease(lease_id=lease_id, buyer=_checksum(buyer), provider=_checksum(provider),
+                     twin=twin, cu=cu, price_per_cu=price_per_cu, licence_per_cu=licence_per_cu,
+                     expires_at=expires_at, state=_LEASE_STATES[state], cu_used=cu_used)
+
+    def stake_of(self, account: Address) -> int:
+        return self._view_int(self.compute, "stakes(address)", _addr_arg(account))
+
+    def asset(self, key: str) -> Asset | None:
+        if not isinstance(key, str) or len(key.encode()) > 64:
+            return None
+        kind, owner, content_hash, royalty_bps, parents, children = abi_decode(
+            _ASSET_ABI, self._view(self.assets, "asset(string)", abi_encode(["string"], [key])))
+        if not kind:
+            return None
+        return Asset(key=key, kind=kind, owner=_checksum(owner), content_hash=content_hash,
+                     royalty_bps=royalty_bps, parents=tuple(parents), children=children)
+
+    def pool(self, key: str) -> Pool | None:
+        if not isinstance(key, str) or len(key.encode()) > 64:
+            return None
+        owner, price_per_unit, owner_fee_bps, contributors, episodes = abi_decode(
+            _POOL_ABI, self._view(self.assets, "pool(string)", abi_encode(["string"], [key])))
+        if int(owner, 16) == 0:
+            return None
+        return Pool(key=key, owner=_checksum(owner), price_per_unit=price_per_unit,
+                    owner_fee_bps=owner_fee_bps,
+                    contributors=tuple((_checksum(a), units) for a, units in contributors),
+                    episodes=episodes)
 
     def balances(self) -> dict[Address, int]:
         """Every non-zero balance of an account tokens have moved to or from."""
@@ -355,6 +435,7 @@ class ContractLedger:
             self._nonces[sender] = intent.nonce + 1
         self._senders.add(sender)
         code = ""  # set by the hub's Rejected event, if a rule rejected the action
+        self._slashed = ""  # set by a Slashed event: the offender its burn row names
         decoders = self._decoders
         for address, topics, log_data in out.logs:
             decoder = decoders.get(topics[0]) if topics else None
@@ -380,16 +461,36 @@ class ContractLedger:
                                                                   str | None]]]:
         hub, token = self.hub.lower(), self.token.lower()
         escrow, registry = self.escrow.lower(), self.registry.lower()
+        compute, assets = self.compute.lower(), self.assets.lower()
+        escrow_account, compute_account = self.escrow, self.compute
         zero = BURN_ADDRESS
+        pool_by_id = self._pool_by_id
 
         def moved(topics: list[bytes], data: bytes, op: Op) -> None:
             payer, payee = _address(topics[1]), _address(topics[2])
-            amount, ref = _int(data, 0), _int(data, 2)
+            amount = _int(data, 0)
             flow = _dyn(data, 1).decode()
             kind = "mint" if payer == zero else "burn" if payee == zero else "transfer"
             self._accounts.update((payer, payee))
-            self._emit(kind, payer, payee, amount, flow, str(ref) if ref else "",
+            if flow in _REF_SPECIAL:
+                ref = _special_ref(flow, payer, data[64:96])
+            else:
+                number = _int(data, 2)
+                ref = str(number) if number else ""
+            self._emit(kind, payer, payee, amount, flow, ref,
                        "funded" if flow == Flow.ESCROW_FUND else "")
+
+        def _special_ref(flow: str, payer: str, ref: bytes) -> str:
+            if flow in _REF_ADDRESS:
+                if flow == Flow.STAKE:
+                    self._stakers.add(payer)
+                return _address(ref)
+            if flow in _REF_POOL or (flow == Flow.DUST and payer != escrow_account):
+                return pool_by_id[ref]
+            if flow == Flow.BURN and payer == compute_account and self._slashed:
+                return self._slashed  # a slash's burned share (its Slashed event came first)
+            number = int.from_bytes(ref, "big")
+            return str(number) if number else ""
 
         def rejected(topics: list[bytes], data: bytes, op: Op) -> str:
             code = revert_code(_dyn(data, 2))
@@ -420,9 +521,60 @@ class ContractLedger:
                     key = _dyn(data, 0).decode()
                     self._emit(kind, owner, _address(topics[3]), 0, "", key, "")
                     return
+                if kind == "licence_set":
+                    self._emit(kind, owner, owner, 0, "", _dyn(data, 0).decode(),
+                               str(_int(data, 1)))
+                    return
                 key, version = _dyn(data, 0).decode(), _dyn(data, 1).decode()
                 self._twin_keys.add(key)
                 self._emit(kind, owner, owner, 0, "", key, version)
+            return decode
+
+        def lease_event(kind: str, detail: Callable[[bytes], str]) -> Callable:
+            def decode(topics: list[bytes], data: bytes, op: Op) -> None:
+                lease_id = _int(topics[1], 0)
+                if kind == "lease_opened":
+                    self._lease_ids.add(lease_id)
+                    self._open_leases.add(lease_id)
+                else:
+                    self._open_leases.discard(lease_id)
+                self._emit(kind, _address(topics[2]), _address(data[:32]), 0, "",
+                           str(lease_id), detail(data))
+            return decode
+
+        def slashed(topics: list[bytes], data: bytes, op: Op) -> None:
+            ref = _int(data, 1)
+            self._slashed = offender = _address(topics[1])
+            self._emit("slashed", offender, _address(topics[2]), 0, "",
+                       str(ref) if ref else "", str(_int(data, 0)))
+
+        def asset_registered(topics: list[bytes], data: bytes, op: Op) -> None:
+            owner, key = _address(topics[2]), _dyn(data, 0).decode()
+            self._asset_keys.add(key)
+            self._emit("asset_registered", owner, owner, 0, "", key,
+                       f"{_dyn(data, 1).decode()}:{_int(data, 2)}")
+
+        def asset_linked(topics: list[bytes], data: bytes, op: Op) -> None:
+            owner = _address(topics[2])
+            self._emit("asset_linked", owner, owner, 0, "", _dyn(data, 0).decode(),
+                       _dyn(data, 1).decode())
+
+        def pool_created(topics: list[bytes], data: bytes, op: Op) -> None:
+            owner, key = _address(topics[2]), _dyn(data, 0).decode()
+            pool_by_id[topics[1]] = key
+            self._pool_keys.add(key)
+            self._emit("pool_created", owner, owner, 0, "", key, str(_int(data, 1)))
+
+        def pool_event(kind: str) -> Callable:
+            def decode(topics: list[bytes], data: bytes, op: Op) -> None:
+                key = _dyn(data, 1).decode()
+                if kind == "data_used":
+                    record = data[64:96]
+                    self._records.add(record)
+                    detail = record.hex()
+                else:
+                    detail = str(_int(data, 2))
+                self._emit(kind, _address(topics[2]), _address(data[:32]), 0, "", key, detail)
             return decode
 
         return {
@@ -447,6 +599,23 @@ class ContractLedger:
                 (registry, twin_event("twin_version")),
             _topic("TwinTransferred(uint256,address,address,string)"):
                 (registry, twin_event("twin_transferred")),
+            _topic("LicenceSet(uint256,address,string,uint256)"):
+                (registry, twin_event("licence_set")),
+            _topic("LeaseOpened(uint64,address,address,uint256)"):
+                (compute, lease_event("lease_opened", lambda d: str(_int(d, 1)))),
+            _topic("LeaseClaimed(uint64,address,address,bytes32)"):
+                (compute, lease_event("lease_claimed", lambda d: d[32:64].hex())),
+            _topic("LeaseExpired(uint64,address,address)"):
+                (compute, lease_event("lease_expired", lambda d: "")),
+            _topic("Slashed(address,address,uint256,uint256)"): (compute, slashed),
+            _topic("AssetRegistered(bytes32,address,string,string,uint256)"):
+                (assets, asset_registered),
+            _topic("AssetLinked(bytes32,address,string,string)"): (assets, asset_linked),
+            _topic("PoolCreated(bytes32,address,string,uint256)"): (assets, pool_created),
+            _topic("Contributed(bytes32,address,address,string,uint256)"):
+                (assets, pool_event("contributed")),
+            _topic("DataUsed(bytes32,address,address,string,bytes32)"):
+                (assets, pool_event("data_used")),
         }
 
     # -- invariants, hashing, snapshots ----------------------------------------------------
@@ -463,12 +632,24 @@ class ContractLedger:
         for job_id in self._open_jobs:
             job = self.job(job_id)
             if job is not None and job.state in _LIVE:
-                live += job.budget
+                live += job.budget + job.eval_deposit
         locked = self._view_int(self.escrow, "locked()")
         held = self.balance_of(self.escrow)
         if not live == locked == held:
             raise InvariantViolation(f"escrow holds {held}, records {locked} locked, and live "
                                      f"jobs account for {live}")
+        leases = [self.lease(i) for i in self._open_leases]
+        open_locks = sum(le.locked for le in leases if le and le.state is LeaseState.OPEN)
+        stakes = sum(self.stake_of(a) for a in self._stakers)
+        recorded = (self._view_int(self.compute, "locked()"),
+                    self._view_int(self.compute, "staked()"))
+        held = self.balance_of(self.compute)
+        if not (open_locks, stakes) == recorded or held != open_locks + stakes:
+            raise InvariantViolation(f"the compute module holds {held}, records (locks, stakes) "
+                                     f"{recorded}, open leases and stakes account for "
+                                     f"{(open_locks, stakes)}")
+        if self.balance_of(self.assets):
+            raise InvariantViolation("the assets module holds tokens")
 
     def state_hash(self) -> str:
         """sha256 over the whole state, in MemoryLedger's canonical order and format: the same
@@ -483,12 +664,29 @@ class ContractLedger:
             h.update(repr(self.job(j)).encode())
         for k in sorted(self._twin_keys):
             h.update(repr(self.twin(k)).encode())
+        for i in sorted(self._lease_ids):
+            h.update(repr(self.lease(i)).encode())
+        for a in sorted(self._stakers):
+            stake = self.stake_of(a)
+            if stake:
+                h.update(f"s{a}{stake}".encode())
+        for k in sorted(self._asset_keys):
+            h.update(repr(self.asset(k)).encode())
+        for k in sorted(self._pool_keys):
+            h.update(repr(self.pool(k)).encode())
+        for r in sorted(self._records):
+            h.update(r)
         return h.hexdigest()
+
+    def _mirrors(self) -> tuple:
+        return (self._now, self._tx, self._nonces, self._accounts, self._senders,
+                self._job_ids, self._open_jobs, self._twin_keys, self._lease_ids,
+                self._open_leases, self._stakers, self._asset_keys, self._pool_keys,
+                self._records)
 
     def snapshot(self) -> object:
         """An opaque copy of the state, for `revert` (tests, what-if queries)."""
-        mirrors = copy.deepcopy((self._now, self._tx, self._nonces, self._accounts, self._senders,
-                                 self._job_ids, self._open_jobs, self._twin_keys))
+        mirrors = copy.deepcopy(self._mirrors())
         self._snapshots += 1
         return (self._t.snapshot(), mirrors)
 
@@ -498,7 +696,8 @@ class ContractLedger:
         self._t.revert(chain_snapshot)
         self._snapshots = max(0, self._snapshots - 1)
         (self._now, self._tx, self._nonces, self._accounts, self._senders, self._job_ids,
-         self._open_jobs, self._twin_keys) = copy.deepcopy(mirrors)
+         self._open_jobs, self._twin_keys, self._lease_ids, self._open_leases, self._stakers,
+         self._asset_keys, self._pool_keys, self._records) = copy.deepcopy(mirrors)
 
 
 def _addr_arg(account: str) -> bytes:

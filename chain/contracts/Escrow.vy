@@ -1,12 +1,21 @@
 # pragma version ~=0.4.3
 # pragma nonreentrancy off
 """
-@title twinecon Escrow: jobs with an evaluator (ERC-8183 states)
+@title twinecon Escrow: jobs with an evaluator (ERC-8183 states), royalties up the IP graph
 @notice Open -> Funded -> Submitted -> Completed | Rejected | Expired. The client funds the
         budget into escrow; the evaluator completes (escrow pays the platform fee to the
-        treasury, the evaluator fee to the evaluator and the rest to the provider, exactly) or
-        rejects (full refund). From `expires_at` on, anyone may claim the refund of a job that
-        is not terminal, and nothing can block it. Terminal states absorb.
+        treasury, the evaluator fee to the evaluator and the rest, the service, to the
+        provider, exactly) or rejects (full refund). From `expires_at` on, anyone may claim
+        the refund of a job that is not terminal, and nothing can block it. Terminal states
+        absorb. A job's expiry must be at least `MIN_EXPIRY` ticks after its creation.
+        With `EVALUATOR_PAID_ON_REJECT` the client deposits the evaluator's fee beside the
+        budget at funding; the evaluator is paid the deposit on completion and on rejection
+        alike, and the provider's service is the budget less the platform fee.
+        A provider submits naming the policy asset (Assets module) that made the deliverable;
+        on completion the service pays royalties up that asset's graph, as chain/royalty.py
+        splits them: `lrp` (each parent takes its share of what reaches its child, recursively)
+        or `lap` (each distinct ancestor takes its share of the service), floors to each share,
+        what the floors leave (dust) to the treasury.
         A job's id is derived, not counted: the first 8 bytes of
         keccak256(client ++ uint256(nonce)) of the action that created it.
 """
@@ -15,6 +24,11 @@ from snekmate.utils import math
 
 MAX_PARAMS: constant(uint256) = 320
 BPS: constant(uint256) = 10_000
+MAX_PARENTS: constant(uint256) = 4
+MAX_ANCESTORS: constant(uint256) = 16
+# An lrp split visits every path up the graph: at most 42,746 nodes for 16 ancestors of at
+# most 4 parents each (each node linking the 4 richest above it), each pushed and popped once.
+MAX_ROYALTY_STEPS: constant(uint256) = 131_072
 
 KIND_CREATE: constant(uint8) = 2
 KIND_FUND: constant(uint8) = 3
@@ -34,8 +48,25 @@ EXPIRED: constant(uint8) = 6
 
 
 interface Token:
-    def escrow_move(payer: address, payee: address, amount: uint256, flow: String[32],
+    def module_move(payer: address, payee: address, amount: uint256, flow: String[32],
                     ref: uint256): nonpayable
+
+
+struct Parent:
+    id: bytes32
+    bps: uint256
+
+
+struct Share:
+    payee: address
+    bps: uint256
+
+
+interface Assets:
+    def exists(key: String[64]) -> bool: view
+    def parents_of(asset_id: bytes32) -> DynArray[Parent, MAX_PARENTS]: view
+    def payee(asset_id: bytes32) -> address: view
+    def lap_shares(asset_id: bytes32) -> DynArray[Share, MAX_ANCESTORS]: view
 
 
 struct Job:
@@ -49,6 +80,19 @@ struct Job:
     submitted: bool
     spec_hash: bytes32
     deliverable: bytes32
+    eval_deposit: uint256
+    policy: String[64]
+
+
+# One asset on the path an lrp split is walking: its parents' ids and parts of what reached
+# it, the next parent to visit, and its own part.
+struct Frame:
+    node: bytes32
+    ids: bytes32[MAX_PARENTS]
+    parts: uint256[MAX_PARENTS]
+    n: uint256
+    next: uint256
+    rest: uint256
 
 
 HUB: public(immutable(address))
@@ -56,9 +100,14 @@ TOKEN: public(immutable(address))
 TREASURY: public(immutable(address))
 PLATFORM_FEE_BPS: public(immutable(uint256))
 EVALUATOR_FEE_BPS: public(immutable(uint256))
+EVALUATOR_PAID_ON_REJECT: public(immutable(bool))
+MIN_EXPIRY: public(immutable(uint256))
+ROYALTY_LAP: public(immutable(bool))
 
+compute: public(address)
+assets: public(address)
 jobs: public(HashMap[uint64, Job])
-locked: public(uint256)  # the budgets of all funded and submitted jobs
+locked: public(uint256)  # budgets and evaluator deposits of all funded and submitted jobs
 
 
 event JobCreated:
@@ -104,13 +153,29 @@ event JobExpired:
 
 @deploy
 def __init__(hub_: address, token_: address, treasury_: address, platform_fee_bps_: uint256,
-             evaluator_fee_bps_: uint256):
+             evaluator_fee_bps_: uint256, evaluator_paid_on_reject_: bool, min_expiry_: uint256,
+             royalty_lap_: bool):
     assert platform_fee_bps_ + evaluator_fee_bps_ <= BPS, "invalid_state"
+    assert min_expiry_ != 0, "invalid_state"
     HUB = hub_
     TOKEN = token_
     TREASURY = treasury_
     PLATFORM_FEE_BPS = platform_fee_bps_
     EVALUATOR_FEE_BPS = evaluator_fee_bps_
+    EVALUATOR_PAID_ON_REJECT = evaluator_paid_on_reject_
+    MIN_EXPIRY = min_expiry_
+    ROYALTY_LAP = royalty_lap_
+
+
+@external
+def set_modules(compute_: address, assets_: address):
+    """
+    @dev The compute and assets modules, named once by the hub while wiring.
+    """
+    assert msg.sender == HUB, "unauthorized"
+    assert self.assets == empty(address), "invalid_state"
+    self.compute = compute_
+    self.assets = assets_
 
 
 @external
@@ -156,12 +221,15 @@ def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Byte
     elif kind == KIND_CLAIM:
         job_id = abi_decode(params, uint64)
         self._claim_refund(now, job_id)
+    elif kind == KIND_SUBMIT:
+        deliverable: bytes32 = empty(bytes32)
+        policy: String[64] = ""
+        job_id, deliverable, policy = abi_decode(params, (uint64, bytes32, String[64]))
+        self._submit(sender, now, job_id, deliverable, policy)
     else:
         word: bytes32 = empty(bytes32)
         job_id, word = abi_decode(params, (uint64, bytes32))
-        if kind == KIND_SUBMIT:
-            self._submit(sender, now, job_id, word)
-        elif kind == KIND_COMPLETE:
+        if kind == KIND_COMPLETE:
             self._complete(sender, now, job_id, word)
         elif kind == KIND_REJECT:
             self._reject(sender, now, job_id, word)
@@ -184,17 +252,26 @@ def _not_expired(job: Job, now: uint256):
 
 
 @internal
+@view
+def _deposit(budget: uint256) -> uint256:
+    """The evaluator's fee the client deposits beside the budget (paid-on-reject rule)."""
+    if not EVALUATOR_PAID_ON_REJECT:
+        return 0
+    return math._mul_div(budget, EVALUATOR_FEE_BPS, BPS, False)
+
+
+@internal
 def _create(client: address, nonce: uint256, now: uint256, evaluator: address, assigner: address,
             budget: uint256, expires_at: uint256, spec_hash: bytes32):
     job_id: uint64 = self._job_id(client, nonce)
     assert budget != 0, "invalid_state"
     assert evaluator != empty(address), "invalid_state"
-    assert expires_at > now, "invalid_state"
+    assert expires_at >= now and expires_at - now >= MIN_EXPIRY, "invalid_state"
     assert self.jobs[job_id].state == 0, "invalid_state"
     self.jobs[job_id] = Job(
         client=client, evaluator=evaluator, assigner=assigner, provider=empty(address),
         budget=budget, expires_at=expires_at, state=OPEN, submitted=False, spec_hash=spec_hash,
-        deliverable=empty(bytes32),
+        deliverable=empty(bytes32), eval_deposit=0, policy="",
     )
     log JobCreated(job_id=job_id, client=client, evaluator=evaluator, budget=budget)
 
@@ -205,12 +282,16 @@ def _fund(sender: address, now: uint256, job_id: uint64, expected: uint256):
     assert sender == job.client, "unauthorized"
     assert expected == job.budget, "invalid_state"
     self._not_expired(job, now)
+    deposit: uint256 = self._deposit(job.budget)
+    # budget + deposit beyond 2**256 - 1 is beyond any balance
+    assert job.budget <= max_value(uint256) - deposit, "insufficient_funds"
     self.jobs[job_id].state = FUNDED
-    # move first: a budget beyond the client's balance is insufficient_funds, and once moved
+    self.jobs[job_id].eval_deposit = deposit
+    # move first: an amount beyond the client's balance is insufficient_funds, and once moved
     # `locked` cannot overflow (it never exceeds the supply)
-    extcall Token(TOKEN).escrow_move(sender, self, job.budget, "escrow_fund",
+    extcall Token(TOKEN).module_move(sender, self, job.budget + deposit, "escrow_fund",
                                      convert(job_id, uint256))
-    self.locked += job.budget
+    self.locked += job.budget + deposit
 
 
 @internal
@@ -219,30 +300,40 @@ def _set_provider(sender: address, now: uint256, job_id: uint64, provider: addre
     job: Job = self._live(job_id, OPEN, FUNDED)
     assert sender == job.client or sender == job.assigner, "unauthorized"
     assert job.provider == empty(address), "invalid_state"
+    # a module account paid a service would hold tokens no rule of its accounts for
     assert provider != empty(address) and provider != self and provider != job.client, \
         "invalid_state"
+    assert provider != self.compute and provider != self.assets, "invalid_state"
     new_budget: uint256 = budget
     if new_budget == 0:
         new_budget = job.budget
     assert new_budget <= job.budget, "invalid_state"
     self._not_expired(job, now)
+    deposit: uint256 = 0
+    if job.state == FUNDED:
+        deposit = self._deposit(new_budget)
     self.jobs[job_id].provider = provider
     self.jobs[job_id].budget = new_budget
+    self.jobs[job_id].eval_deposit = deposit
     log ProviderSet(job_id=job_id, by=sender, provider=provider, budget=new_budget)
     if job.state == FUNDED and new_budget < job.budget:
-        self.locked -= job.budget - new_budget
-        extcall Token(TOKEN).escrow_move(self, job.client, job.budget - new_budget, "refund",
-                                         convert(job_id, uint256))
+        excess: uint256 = job.budget + job.eval_deposit - new_budget - deposit
+        self.locked -= excess
+        self._pay(job.client, excess, "refund", convert(job_id, uint256))
 
 
 @internal
-def _submit(sender: address, now: uint256, job_id: uint64, deliverable: bytes32):
+def _submit(sender: address, now: uint256, job_id: uint64, deliverable: bytes32,
+            policy: String[64]):
     job: Job = self._live(job_id, FUNDED, FUNDED)
     assert sender == job.provider, "unauthorized"
     self._not_expired(job, now)
+    if len(policy) != 0:
+        assert staticcall Assets(self.assets).exists(policy), "invalid_state"
     self.jobs[job_id].state = SUBMITTED
     self.jobs[job_id].submitted = True
     self.jobs[job_id].deliverable = deliverable
+    self.jobs[job_id].policy = policy
     log JobSubmitted(job_id=job_id, provider=sender, client=job.client, deliverable=deliverable)
 
 
@@ -253,14 +344,107 @@ def _complete(sender: address, now: uint256, job_id: uint64, reason: bytes32):
     assert job.provider != empty(address), "invalid_state"
     self._not_expired(job, now)
     platform: uint256 = math._mul_div(job.budget, PLATFORM_FEE_BPS, BPS, False)
-    evaluator_fee: uint256 = math._mul_div(job.budget, EVALUATOR_FEE_BPS, BPS, False)
+    evaluator_fee: uint256 = job.eval_deposit
+    service: uint256 = job.budget - platform
+    if not EVALUATOR_PAID_ON_REJECT:
+        evaluator_fee = math._mul_div(job.budget, EVALUATOR_FEE_BPS, BPS, False)
+        service -= evaluator_fee
     self.jobs[job_id].state = COMPLETED
-    self.locked -= job.budget
+    self.locked -= job.budget + job.eval_deposit
     log JobCompleted(job_id=job_id, evaluator=sender, provider=job.provider, reason=reason)
     ref: uint256 = convert(job_id, uint256)
     self._pay(TREASURY, platform, "platform_fee", ref)
     self._pay(job.evaluator, evaluator_fee, "evaluator_fee", ref)
-    self._pay(job.provider, job.budget - platform - evaluator_fee, "service", ref)
+    if len(job.policy) != 0:
+        policy: bytes32 = keccak256(job.policy)
+        if ROYALTY_LAP:
+            service = self._royalties_lap(policy, service, ref)
+        else:
+            service = self._royalties_lrp(policy, service, ref)
+    self._pay(job.provider, service, "service", ref)
+
+
+@internal
+def _royalties_lap(policy: bytes32, amount: uint256, ref: uint256) -> uint256:
+    """
+    @dev Pays each distinct ancestor of `policy` its share of `amount` (breadth first), the
+         dust to the treasury; returns the receiver's part.
+    """
+    shares: DynArray[Share, MAX_ANCESTORS] = staticcall Assets(self.assets).lap_shares(policy)
+    total_bps: uint256 = 0
+    paid: uint256 = 0
+    for share: Share in shares:
+        part: uint256 = math._mul_div(amount, share.bps, BPS, False)
+        total_bps += share.bps
+        paid += part
+        self._pay(share.payee, part, "royalty", ref)
+    rest: uint256 = math._mul_div(amount, BPS - total_bps, BPS, False)
+    self._pay(TREASURY, amount - paid - rest, "dust", ref)
+    return rest
+
+
+@internal
+@view
+def _frame(node: bytes32, amount: uint256) -> (Frame, uint256):
+    """
+    @dev `node`'s split of `amount` among its parents (in link order) and itself; the dust.
+    """
+    parents: DynArray[Parent, MAX_PARENTS] = staticcall Assets(self.assets).parents_of(node)
+    frame: Frame = empty(Frame)
+    frame.node = node
+    frame.n = len(parents)
+    total_bps: uint256 = 0
+    paid: uint256 = 0
+    for i: uint256 in range(MAX_PARENTS):
+        if i >= frame.n:
+            break
+        part: uint256 = math._mul_div(amount, parents[i].bps, BPS, False)
+        frame.ids[i] = parents[i].id
+        frame.parts[i] = part
+        total_bps += parents[i].bps
+        paid += part
+    frame.rest = math._mul_div(amount, BPS - total_bps, BPS, False)
+    return frame, amount - paid - frame.rest
+
+
+@internal
+def _royalties_lrp(policy: bytes32, amount: uint256, ref: uint256) -> uint256:
+    """
+    @dev Pays up `policy`'s graph, every path: each parent's share of what reaches its child
+         goes on up to its own parents, and the parent's owner is paid what it keeps, after
+         its ancestors (a depth-first walk, as chain/royalty.py recurses). The summed dust to
+         the treasury; returns the receiver's part.
+    """
+    stack: DynArray[Frame, MAX_ANCESTORS + 1] = []
+    root: Frame = empty(Frame)
+    dust: uint256 = 0
+    root, dust = self._frame(policy, amount)
+    stack.append(root)
+    receiver: uint256 = 0
+    for step: uint256 in range(MAX_ROYALTY_STEPS):
+        depth: uint256 = len(stack)
+        if depth == 0:
+            break
+        i: uint256 = stack[depth - 1].next
+        if i < stack[depth - 1].n:
+            stack[depth - 1].next = i + 1
+            part: uint256 = stack[depth - 1].parts[i]
+            if part != 0:
+                frame: Frame = empty(Frame)
+                more: uint256 = 0
+                frame, more = self._frame(stack[depth - 1].ids[i], part)
+                dust += more
+                stack.append(frame)
+        else:
+            done: Frame = stack.pop()
+            if depth == 1:
+                receiver = done.rest
+            elif done.rest != 0:
+                self._pay(staticcall Assets(self.assets).payee(done.node), done.rest, "royalty",
+                          ref)
+    assert len(stack) == 0, "invalid_state"
+    self._pay(TREASURY, dust, "dust", ref)
+    return receiver
 
 
 @internal
@@ -270,7 +454,7 @@ def _reject(sender: address, now: uint256, job_id: uint64, reason: bytes32):
     self._not_expired(job, now)
     self.jobs[job_id].state = REJECTED
     log JobRejected(job_id=job_id, evaluator=job.evaluator, client=job.client, reason=reason)
-    self._refund(job, job_id)
+    self._refund(job, job_id, True)
 
 
 @internal
@@ -279,17 +463,22 @@ def _claim_refund(now: uint256, job_id: uint64):
     assert now >= job.expires_at, "invalid_state"
     self.jobs[job_id].state = EXPIRED
     log JobExpired(job_id=job_id, evaluator=job.evaluator, client=job.client)
-    self._refund(job, job_id)
+    self._refund(job, job_id, False)
 
 
 @internal
-def _refund(job: Job, job_id: uint64):
+def _refund(job: Job, job_id: uint64, rejected: bool):
     if job.state == FUNDED or job.state == SUBMITTED:
-        self.locked -= job.budget
-        self._pay(job.client, job.budget, "refund", convert(job_id, uint256))
+        ref: uint256 = convert(job_id, uint256)
+        self.locked -= job.budget + job.eval_deposit
+        if rejected:  # the evaluator did its work: its deposit is its fee
+            self._pay(job.evaluator, job.eval_deposit, "evaluator_fee", ref)
+            self._pay(job.client, job.budget, "refund", ref)
+        else:
+            self._pay(job.client, job.budget + job.eval_deposit, "refund", ref)
 
 
 @internal
 def _pay(payee: address, amount: uint256, flow: String[32], ref: uint256):
     if amount != 0:
-        extcall Token(TOKEN).escrow_move(self, payee, amount, flow, ref)
+        extcall Token(TOKEN).module_move(self, payee, amount, flow, ref)

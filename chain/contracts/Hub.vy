@@ -4,7 +4,7 @@
 @title twinecon Hub: the one door every signed action comes through
 @notice Authenticates an EIP-712 `Intent` (sender, nonce, deadline, kind, params hash), consumes
         its nonce and dispatches it to the module that owns the operation (Token, Escrow,
-        Registry, or this contract for `post`). The rules, as in the reference ledger:
+        Registry, Compute, Assets, or this contract for `post`). The rules, as in the reference ledger:
         - an action whose authentication fails (reserved sender, bad signature, wrong nonce,
           deadline passed) reverts: nothing changes, not even the nonce;
         - an authenticated action that breaks a module's rule consumes its nonce and nothing
@@ -25,12 +25,16 @@ exports: (ownable.owner, eip712_domain_separator.eip712Domain)
 
 
 interface TokenAdmin:
-    def set_escrow(escrow: address): nonpayable
+    def set_modules(escrow: address, compute: address, assets: address): nonpayable
+
+
+interface EscrowAdmin:
+    def set_modules(compute: address, assets: address): nonpayable
 
 
 MAX_PARAMS: constant(uint256) = 320
 MAX_REASON: constant(uint256) = 256
-N_KINDS: constant(uint8) = 13
+N_KINDS: constant(uint8) = 25
 KIND_POST: constant(uint8) = 12
 RUN_SELECTOR: constant(Bytes[4]) = method_id("run(uint8,address,uint256,uint256,bytes)")
 
@@ -38,7 +42,7 @@ INTENT_TYPEHASH: constant(bytes32) = keccak256(
     "Intent(address sender,uint256 nonce,uint256 deadline,string kind,bytes32 params)"
 )
 # keccak256 of each operation's kind, in the order of `kind` (chain.ops.OPS).
-KIND_HASHES: constant(bytes32[13]) = [
+KIND_HASHES: constant(bytes32[25]) = [
     keccak256("transfer"),
     keccak256("mint"),
     keccak256("create_job"),
@@ -52,14 +56,27 @@ KIND_HASHES: constant(bytes32[13]) = [
     keccak256("publish_version"),
     keccak256("transfer_twin"),
     keccak256("post"),
+    keccak256("stake"),
+    keccak256("unstake"),
+    keccak256("slash"),
+    keccak256("set_licence"),
+    keccak256("open_lease"),
+    keccak256("claim_lease"),
+    keccak256("close_lease"),
+    keccak256("register_asset"),
+    keccak256("link_asset"),
+    keccak256("create_pool"),
+    keccak256("contribute"),
+    keccak256("use_data"),
 ]
-
 verify_signatures: public(immutable(bool))
 nonces: public(HashMap[address, uint256])
 now: public(uint256)
 token: public(address)
 registry: public(address)
 escrow: public(address)
+compute: public(address)
+assets: public(address)
 
 
 event Rejected:
@@ -84,6 +101,8 @@ event Wired:
     token: address
     registry: address
     escrow: address
+    compute: address
+    assets: address
 
 
 @deploy
@@ -94,19 +113,24 @@ def __init__(verify_signatures_: bool):
 
 
 @external
-def wire(token_: address, registry_: address, escrow_: address):
+def wire(token_: address, registry_: address, escrow_: address, compute_: address,
+         assets_: address):
     """
     @dev Connects the modules, once, right after deployment (owner only).
     """
     ownable._check_owner()
     assert self.token == empty(address), "invalid_state"
     assert token_ != empty(address) and registry_ != empty(address), "invalid_state"
-    assert escrow_ != empty(address), "invalid_state"
+    assert escrow_ != empty(address) and compute_ != empty(address), "invalid_state"
+    assert assets_ != empty(address), "invalid_state"
     self.token = token_
     self.registry = registry_
     self.escrow = escrow_
-    extcall TokenAdmin(token_).set_escrow(escrow_)
-    log Wired(token=token_, registry=registry_, escrow=escrow_)
+    self.compute = compute_
+    self.assets = assets_
+    extcall TokenAdmin(token_).set_modules(escrow_, compute_, assets_)
+    extcall EscrowAdmin(escrow_).set_modules(compute_, assets_)
+    log Wired(token=token_, registry=registry_, escrow=escrow_, compute=compute_, assets=assets_)
 
 
 @external
@@ -148,7 +172,9 @@ def execute(sender: address, nonce: uint256, deadline: uint256, kind: uint8,
     @return bool True if the action was applied, False if a rule rejected it (nonce consumed).
     """
     assert kind < N_KINDS, "unknown_op"
+    # no key exists for the zero address or a module account
     assert sender != empty(address) and sender != self.escrow, "bad_signature"
+    assert sender != self.compute and sender != self.assets, "bad_signature"
     if verify_signatures or msg.sender != sender:
         assert len(signature) == 65, "bad_signature"
         signer: address = ecdsa._recover_sig(
@@ -159,13 +185,20 @@ def execute(sender: address, nonce: uint256, deadline: uint256, kind: uint8,
     assert self.now <= deadline, "deadline_passed"
     self.nonces[sender] = nonce + 1
 
+    # the module that owns the kind (chain.ops.OPS order); `post` (12) runs here
     target: address = self
     if kind <= 1:
         target = self.token
     elif kind <= 8:
         target = self.escrow
-    elif kind <= 11:
+    elif kind <= 11 or kind == 16:
         target = self.registry
+    elif kind == 12:
+        target = self
+    elif kind <= 19:
+        target = self.compute
+    else:
+        target = self.assets
     ok: bool = False
     reason: Bytes[MAX_REASON] = b""
     ok, reason = raw_call(

@@ -6,7 +6,10 @@
         the NFT's owner. Versions are appended by the owner only, never changed or removed, and
         a version name is used once per twin. Ownership moves by `transfer_twin` through the
         hub (signed, nonce-checked); the standard ERC-721 transfer entry points are not
-        exported, so the registry's history is the hub's history.
+        exported, so the registry's history is the hub's history. A twin is never given to
+        the zero address or a module account (its licences and royalties would be paid
+        there). The owner sets the twin's licence fee per compute unit (`set_licence`), which
+        the Compute module charges on every lease of sim time in the twin.
 """
 
 from snekmate.auth import ownable
@@ -29,6 +32,13 @@ MAX_VERSIONS: constant(uint256) = 256
 KIND_REGISTER: constant(uint8) = 9
 KIND_PUBLISH: constant(uint8) = 10
 KIND_TRANSFER: constant(uint8) = 11
+KIND_SET_LICENCE: constant(uint8) = 16
+
+
+interface Hub:
+    def escrow() -> address: view
+    def compute() -> address: view
+    def assets() -> address: view
 
 
 struct Version:
@@ -40,6 +50,7 @@ HUB: public(immutable(address))
 
 versions: HashMap[uint256, DynArray[Version, MAX_VERSIONS]]
 has_version: HashMap[uint256, HashMap[bytes32, bool]]
+licence_per_cu: public(HashMap[uint256, uint256])
 
 
 event TwinRegistered:
@@ -58,6 +69,13 @@ event TwinVersion:
     spec_hash: bytes32
 
 
+event LicenceSet:
+    twin_id: indexed(uint256)
+    owner: indexed(address)
+    key: String[64]
+    fee_per_cu: uint256
+
+
 event TwinTransferred:
     twin_id: indexed(uint256)
     owner: indexed(address)
@@ -74,14 +92,27 @@ def __init__(hub_: address):
 
 @external
 @view
-def twin(key: String[64]) -> (address, DynArray[Version, MAX_VERSIONS]):
+def twin(key: String[64]) -> (address, uint256, DynArray[Version, MAX_VERSIONS]):
     """
-    @dev The owner and the version history (oldest first) of `key`; the zero address if none.
+    @dev The owner, the licence per CU and the version history (oldest first) of `key`; the
+         zero address if none.
     """
     twin_id: uint256 = convert(keccak256(key), uint256)
     if not erc721._exists(twin_id):
-        return empty(address), empty(DynArray[Version, MAX_VERSIONS])
-    return erc721._owner_of(twin_id), self.versions[twin_id]
+        return empty(address), 0, empty(DynArray[Version, MAX_VERSIONS])
+    return erc721._owner_of(twin_id), self.licence_per_cu[twin_id], self.versions[twin_id]
+
+
+@external
+@view
+def licence_of(key: String[64]) -> (address, uint256):
+    """
+    @dev The owner of twin `key` (the zero address if none) and its licence fee per CU.
+    """
+    twin_id: uint256 = convert(keccak256(key), uint256)
+    if not erc721._exists(twin_id):
+        return empty(address), 0
+    return erc721._owner_of(twin_id), self.licence_per_cu[twin_id]
 
 
 @external
@@ -91,6 +122,13 @@ def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Byte
     """
     assert msg.sender == HUB, "unauthorized"
     key: String[64] = ""
+    if kind == KIND_SET_LICENCE:
+        fee_per_cu: uint256 = 0
+        key, fee_per_cu = abi_decode(params, (String[64], uint256))
+        twin_id: uint256 = self._owned(sender, key)
+        self.licence_per_cu[twin_id] = fee_per_cu
+        log LicenceSet(twin_id=twin_id, owner=sender, key=key, fee_per_cu=fee_per_cu)
+        return
     if kind == KIND_TRANSFER:
         to: address = empty(address)
         key, to = abi_decode(params, (String[64], address))
@@ -157,6 +195,8 @@ def _append(twin_id: uint256, version: String[32], spec_hash: bytes32):
 @internal
 def _transfer_twin(sender: address, key: String[64], to: address):
     twin_id: uint256 = self._owned(sender, key)
-    assert to != empty(address), "invalid_state"
+    assert to != empty(address) and to != staticcall Hub(HUB).escrow(), "invalid_state"
+    assert to != staticcall Hub(HUB).compute() and to != staticcall Hub(HUB).assets(), \
+        "invalid_state"
     erc721._transfer(sender, to, twin_id)
     log TwinTransferred(twin_id=twin_id, owner=sender, to=to, key=key)

@@ -1,12 +1,17 @@
-"""Security of the ledger contracts (Hub, Token, Escrow, Registry) on the in-process EVM.
+"""Security of the ledger contracts (Hub, Token, Escrow, Registry, Compute, Assets) on the
+in-process EVM.
 
 Every attack runs on an `EvmLedger` (pyrevm) and must be refused with nothing changed: an
 authentication failure (bad signature, replay, wrong domain, passed deadline) changes nothing at
 all, not even the nonce; a broken rule consumes the nonce and nothing else. "Nothing" is read
 from the chain itself (`Bench.look`: every balance of the cast and of the contracts, the hub's
-nonces, the clock, the supply counters, the escrow's locked total, the jobs and twins) besides
-the ledger's `state_hash`. Direct calls that bypass the hub, relayed meta-transactions, extreme
-amounts and fees, and the EIP-712 digest (contract against Python) are covered too.
+nonces, the clock, the supply counters, the escrow's and the compute module's locked totals,
+the wiring, the jobs, twins, leases, stakes, assets and pools watched) besides the ledger's
+`state_hash`. Direct calls that bypass the hub, relayed meta-transactions, extreme amounts and
+fees, the compute, royalty and data rules (only the provider claims, within the lock and before
+expiry; only the protocol slashes, within the stake; no link cycles, no royalty stack over
+100 %; usage records consumed once), and the EIP-712 digest (contract against Python) are
+covered too.
 
 Tests on the shared ledger (`bench`: alice, bob and carol hold GENESIS, dave owns the twin
 `warehouse/a`, alice's job JOB_BUDGET is funded with carol evaluating and bob providing, expiring
@@ -30,25 +35,37 @@ from hypothesis import strategies as st
 from chain import (
     BURN_ADDRESS,
     OPS,
+    ClaimLease,
     ClaimRefund,
+    CloseLease,
     CompleteJob,
+    Contribute,
     CreateJob,
+    CreatePool,
     Domain,
     FundJob,
     Identity,
     Intent,
+    LinkAsset,
     Mint,
     Op,
+    OpenLease,
     Post,
     PublishVersion,
+    RegisterAsset,
     RegisterTwin,
     RejectJob,
+    SetLicence,
     SetProvider,
     SignedIntent,
+    Slash,
+    Stake,
     SubmitJob,
     Transfer,
     TransferTwin,
     TxResult,
+    Unstake,
+    UseData,
     job_id_for,
     sign,
 )
@@ -116,6 +133,9 @@ class Bench:
     jobs: list[int] = field(default_factory=list)
     job: int = 0  # the shared ledger's funded job
     twins: list[str] = field(default_factory=list)
+    leases: list[int] = field(default_factory=list)
+    assets: list[str] = field(default_factory=list)
+    pools: list[str] = field(default_factory=list)
 
     @classmethod
     def new(cls, ids: SimpleNamespace, **params: Any) -> Bench:
@@ -135,7 +155,8 @@ class Bench:
 
     def accounts(self) -> list[str]:
         ledger = self.ledger
-        contracts = (ledger.hub, ledger.token, ledger.registry, ledger.escrow)
+        contracts = (ledger.hub, ledger.token, ledger.registry, ledger.escrow, ledger.compute,
+                     ledger.assets)
         return [*(i.address for i in vars(self.ids).values()),
                 *map(to_checksum_address, contracts), RELAYER, DEPLOYER.address, BURN_ADDRESS]
 
@@ -146,14 +167,21 @@ class Bench:
         return dict(
             now=(ledger.now, self.view_int(ledger.hub, "now()")),
             supply=(ledger.total_supply, ledger.minted, ledger.burned,
-                    self.view_int(ledger.escrow, "locked()")),
-            wiring=[self.view(ledger.hub, f"{name}()") for name in ("token", "registry",
-                                                                     "escrow", "owner")]
-            + [self.view(ledger.token, "escrow()")],
+                    self.view_int(ledger.escrow, "locked()"),
+                    self.view_int(ledger.compute, "locked()"),
+                    self.view_int(ledger.compute, "staked()")),
+            wiring=[self.view(ledger.hub, f"{name}()") for name in (
+                "token", "registry", "escrow", "compute", "assets", "owner")]
+            + [self.view(ledger.token, f"{name}()") for name in ("escrow", "compute", "assets")]
+            + [self.view(ledger.escrow, f"{name}()") for name in ("compute", "assets")],
             balances={a: ledger.balance_of(a) for a in accounts},
             nonces={a: self.chain_nonce(a) for a in accounts},
             jobs={j: ledger.job(j) for j in self.jobs},
             twins={k: ledger.twin(k) for k in self.twins},
+            leases={i: ledger.lease(i) for i in self.leases},
+            stakes={a: ledger.stake_of(a) for a in accounts},
+            assets={k: ledger.asset(k) for k in self.assets},
+            pools={k: ledger.pool(k) for k in self.pools},
         )
 
     # -- acting ----------------------------------------------------------------------------
@@ -466,7 +494,7 @@ def _keyless_sender(bench: Bench, who: str) -> SignedIntent:
     return sign(intent, bench.ids.eve, bench.ledger.domain)
 
 
-CONTRACTS = ("hub", "token", "registry", "escrow")
+CONTRACTS = ("hub", "token", "registry", "escrow", "compute", "assets")
 
 
 def test_keyless_senders_are_refused(bench):
@@ -495,10 +523,13 @@ def _direct_calls(b: Bench) -> dict[str, tuple[str, str, bytes, str]]:
     """name -> (caller, contract, calldata, expected revert text; "" for no such function)."""
     i, ledger = b.ids, b.ledger
     hub, token, escrow, registry = ledger.hub, ledger.token, ledger.escrow, ledger.registry
+    compute, assets = ledger.compute, ledger.assets
     run = "run(uint8,address,uint256,uint256,bytes)"
     run_abi = ("uint8", "address", "uint256", "uint256", "bytes")
     twin_id = int.from_bytes(keccak(text=KEY), "big")
     eve, alice, dave, deployer = i.eve.address, i.alice.address, i.dave.address, DEPLOYER.address
+    bob, protocol = i.bob.address, i.protocol.address
+    move_abi = ("address", "address", "uint256", "string", "uint256")
 
     def params(op: Op) -> bytes:
         return abi_encode(list(op.ABI), list(values_of(op)))
@@ -521,25 +552,63 @@ def _direct_calls(b: Bench) -> dict[str, tuple[str, str, bytes, str]]:
         "Registry.run publish": (dave, registry, runs(10, dave, PublishVersion(
             key=KEY, version="2", spec_hash=H2)), "unauthorized"),
         "Hub.run post": (eve, hub, runs(12, alice, Post(topic="x", ref=1)), "unauthorized"),
-        "Token.escrow_move": (eve, token, calldata(
-            "escrow_move(address,address,uint256,string,uint256)",
-            ("address", "address", "uint256", "string", "uint256"),
+        "Registry.run set_licence": (dave, registry, runs(16, dave, SetLicence(
+            key=KEY, fee_per_cu=10**18)), "unauthorized"),
+        "Compute.run stake": (eve, compute, runs(13, eve, Stake(amount=1)), "unauthorized"),
+        "Compute.run unstake": (bob, compute, runs(14, bob, Unstake(amount=1)),
+                                "unauthorized"),
+        "Compute.run slash": (protocol, compute, runs(15, protocol, Slash(
+            offender=bob, amount=1, beneficiary=eve)), "unauthorized"),
+        "Compute.run open_lease": (alice, compute, runs(17, alice, OpenLease(
+            provider=bob, twin=KEY, cu=1, price_per_cu=1, expires_at=10**6)), "unauthorized"),
+        "Compute.run claim_lease": (bob, compute, runs(18, bob, ClaimLease(
+            lease_id=1, cu=1, receipt=H1)), "unauthorized"),
+        "Compute.run close_lease": (eve, compute, runs(19, eve, CloseLease(lease_id=1)),
+                                    "unauthorized"),
+        "Assets.run register_asset": (eve, assets, runs(20, eve, RegisterAsset(
+            key=KEY, kind="twin", content_hash=H1, royalty_bps=BPS)), "unauthorized"),
+        "Assets.run link_asset": (eve, assets, runs(21, eve, LinkAsset(child="a", parent="b")),
+                                  "unauthorized"),
+        "Assets.run create_pool": (eve, assets, runs(22, eve, CreatePool(
+            key="p", price_per_unit=1, owner_fee_bps=0)), "unauthorized"),
+        "Assets.run contribute": (eve, assets, runs(23, eve, Contribute(
+            pool="p", content_hash=H1, units=1)), "unauthorized"),
+        "Assets.run use_data": (eve, assets, runs(24, alice, UseData(
+            pool="p", units=1, record=H2)), "unauthorized"),
+        "Token.module_move": (eve, token, calldata(
+            "module_move(address,address,uint256,string,uint256)", move_abi,
             [escrow, eve, JOB_BUDGET, "service", 0]), "unauthorized"),
-        "Token.set_escrow": (eve, token, calldata("set_escrow(address)", ["address"], [eve]),
-                             "unauthorized"),
-        "Token.set_escrow by deployer": (deployer, token, calldata(
-            "set_escrow(address)", ["address"], [eve]), "unauthorized"),
+        "Token.module_move from alice": (eve, token, calldata(
+            "module_move(address,address,uint256,string,uint256)", move_abi,
+            [alice, eve, 1, "data", 0]), "unauthorized"),
+        "Token.module_pay": (eve, token, calldata(
+            "module_pay(address,address,uint256,string,uint256)", move_abi,
+            [escrow, eve, JOB_BUDGET, "compute", 0]), "unauthorized"),
+        "Token.module_burn": (eve, token, calldata(
+            "module_burn(uint256,uint256)", ["uint256", "uint256"], [1, 0]), "unauthorized"),
+        "Token.set_modules": (eve, token, calldata(
+            "set_modules(address,address,address)", ["address"] * 3, [eve] * 3),
+            "unauthorized"),
+        "Token.set_modules by deployer": (deployer, token, calldata(
+            "set_modules(address,address,address)", ["address"] * 3, [eve] * 3),
+            "unauthorized"),
+        "Escrow.set_modules": (eve, escrow, calldata(
+            "set_modules(address,address)", ["address"] * 2, [eve] * 2), "unauthorized"),
+        "Escrow.set_modules by deployer": (deployer, escrow, calldata(
+            "set_modules(address,address)", ["address"] * 2, [eve] * 2), "unauthorized"),
         "Hub.set_time": (eve, hub, calldata("set_time(uint256)", ["uint256"], [10**6]),
                          owner_error),
         "Hub.set_time back by owner": (deployer, hub, calldata(
             "set_time(uint256)", ["uint256"], [99]), "invalid_state"),
-        "Hub.wire": (eve, hub, calldata("wire(address,address,address)", ["address"] * 3,
-                                        [eve] * 3), owner_error),
+        "Hub.wire": (eve, hub, calldata(
+            "wire(address,address,address,address,address)", ["address"] * 5, [eve] * 5),
+            owner_error),
         "Hub.wire again by owner": (deployer, hub, calldata(
-            "wire(address,address,address)", ["address"] * 3, [eve] * 3), "invalid_state"),
+            "wire(address,address,address,address,address)", ["address"] * 5, [eve] * 5),
+            "invalid_state"),
         "Hub.execute unknown kind": (alice, hub, calldata(
             "execute(address,uint256,uint256,uint8,bytes,bytes)", EXECUTE_ABI,
-            [alice, 0, 10**9, 13, b"", b""]), "unknown_op"),
+            [alice, 0, 10**9, len(OPS), b"", b""]), "unknown_op"),
         # standard entry points that are deliberately not exported
         "ERC20.transfer": (alice, token, calldata(
             "transfer(address,uint256)", ["address", "uint256"], [eve, 1]), ""),
@@ -580,8 +649,14 @@ def _direct_calls(b: Bench) -> dict[str, tuple[str, str, bytes, str]]:
 
 DIRECT_CALLS = (
     "Token.run mint", "Token.run transfer", "Escrow.run complete", "Escrow.run claim",
-    "Registry.run transfer", "Registry.run publish", "Hub.run post", "Token.escrow_move",
-    "Token.set_escrow", "Token.set_escrow by deployer", "Hub.set_time",
+    "Registry.run transfer", "Registry.run publish", "Hub.run post",
+    "Registry.run set_licence", "Compute.run stake", "Compute.run unstake", "Compute.run slash",
+    "Compute.run open_lease", "Compute.run claim_lease", "Compute.run close_lease",
+    "Assets.run register_asset", "Assets.run link_asset", "Assets.run create_pool",
+    "Assets.run contribute", "Assets.run use_data", "Token.module_move",
+    "Token.module_move from alice", "Token.module_pay", "Token.module_burn",
+    "Token.set_modules", "Token.set_modules by deployer", "Escrow.set_modules",
+    "Escrow.set_modules by deployer", "Hub.set_time",
     "Hub.set_time back by owner", "Hub.wire", "Hub.wire again by owner",
     "Hub.execute unknown kind", "ERC20.transfer", "ERC20.approve", "ERC20.transferFrom",
     "ERC20.mint", "ERC20.mint by owner", "ERC20.burn", "ERC20.set_minter",
@@ -788,7 +863,7 @@ SAMPLE_OPS = [
     CreateJob(evaluator=RELAYER, assigner=BURN_ADDRESS, budget=MAX, expires_at=7, spec_hash=H1),
     FundJob(job_id=2**64 - 1, expected_budget=MAX),
     SetProvider(job_id=1, provider=RELAYER, budget=0),
-    SubmitJob(job_id=5, deliverable=H2),
+    SubmitJob(job_id=5, deliverable=H2, policy="policy/ü"),
     CompleteJob(job_id=5, reason=b"\x01" * 32),
     RejectJob(job_id=5),
     ClaimRefund(job_id=0),
@@ -796,6 +871,18 @@ SAMPLE_OPS = [
     PublishVersion(key="a/b", version="", spec_hash=b""),
     TransferTwin(key="", to=RELAYER),
     Post(topic="bid", ref=MAX, data=b"\xff" * 32),
+    Stake(amount=MAX),
+    Unstake(amount=1),
+    Slash(offender=RELAYER, amount=MAX, beneficiary=BURN_ADDRESS, ref=7),
+    SetLicence(key="warehouse/a", fee_per_cu=MAX),
+    OpenLease(provider=RELAYER, twin="fleet/ü", cu=MAX, price_per_cu=0, expires_at=MAX),
+    ClaimLease(lease_id=2**64 - 1, cu=0, receipt=H1),
+    CloseLease(lease_id=3),
+    RegisterAsset(key="policy/p", kind="policy", content_hash=H2, royalty_bps=10_001),
+    LinkAsset(child="policy/p", parent="data/ü" * 4),
+    CreatePool(key="pool/x", price_per_unit=MAX, owner_fee_bps=0),
+    Contribute(pool="", content_hash=b"", units=MAX),
+    UseData(pool="pool/x", units=1, record=b"\x01" * 32, ref=MAX),
 ]
 
 _ADDRESSES = st.binary(min_size=20, max_size=20).map(to_checksum_address)

@@ -38,7 +38,7 @@ from chain.deployment import ASSETS_ADDRESS, COMPUTE_ADDRESS, ESCROW_ADDRESS
 PROTOCOL, TREASURY, ALICE, BOB, CAROL = (Identity.derive(4_242, i) for i in range(5))
 MODULES = {"zero": BURN_ADDRESS, "escrow": ESCROW_ADDRESS, "compute": COMPUTE_ADDRESS,
            "assets": ASSETS_ADDRESS}
-BACKENDS = ("memory",)  # evm: with the compute and assets contracts
+BACKENDS = ("memory", "evm")
 
 
 def _ledger(backend: str):
