@@ -95,7 +95,10 @@ class ServiceProvider:
         if busy >= self.max_jobs or not obs.open_jobs:
             return actions
         price_per_cu = obs.quotes[0].price_per_cu if obs.quotes else 0
-        for job in obs.open_jobs:
+        # in its own random order: providers that all bid on the oldest jobs first leave the
+        # rest without bids until they expire
+        for i in obs.rng.permutation(len(obs.open_jobs)).tolist():
+            job = obs.open_jobs[i]
             if busy >= self.max_jobs:
                 break
             if job.client == obs.address or job.evaluator == obs.address:
