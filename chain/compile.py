@@ -103,5 +103,5 @@ def compile_all() -> dict[str, Artifact]:
 
 
 def artifact(name: str) -> Artifact:
-    """The compiled contract `name` (Hub, Token, Registry, Escrow)."""
+    """The compiled contract `name` (Hub, Token, Registry, Escrow, Compute, Assets)."""
     return compile_all()[name]

@@ -35,9 +35,12 @@ __all__ = ["RpcLedger", "Web3Transport"]
 
 #: Gas each enrolled account receives at genesis (10 ETH: tens of thousands of transactions at
 #: a dev node's gas price; a hardhat node's funder holds 10,000 ETH, enough for 1,000 agents),
-#: and the gas limit of each transaction.
+#: and the gas limit of each transaction: half a default 30M block, room for a data use paying
+#: 64 contributors (about 2M gas) or a completion paying some 400 royalty rows (about 30k
+#: each). A royalty walk beyond it runs out of gas on a node and is rejected (invalid_state),
+#: where the reference ledger and pyrevm, which have no gas limit, pay it.
 GAS_FUNDING_WEI = 10**19
-GAS_LIMIT = 3_000_000
+GAS_LIMIT = 15_000_000
 
 
 class Web3Transport:

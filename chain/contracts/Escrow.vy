@@ -26,7 +26,7 @@ MAX_PARAMS: constant(uint256) = 320
 BPS: constant(uint256) = 10_000
 MAX_PARENTS: constant(uint256) = 4
 MAX_ANCESTORS: constant(uint256) = 16
-# An lrp split visits every path up the graph: at most 42,746 nodes for 16 ancestors of at
+# An lrp split visits every path up the graph: at most 42,744 nodes for 16 ancestors of at
 # most 4 parents each (each node linking the 4 richest above it), each pushed and popped once.
 MAX_ROYALTY_STEPS: constant(uint256) = 131_072
 

@@ -72,6 +72,7 @@ from chain import (
 from chain.contract_ledger import KIND_INDEX
 from chain.deployment import DEPLOYER
 from chain.evm import EvmLedger
+from chain.memory import MemoryLedger
 from chain.ops import values_of
 from chain.protocols import LedgerParams
 
@@ -136,6 +137,7 @@ class Bench:
     leases: list[int] = field(default_factory=list)
     assets: list[str] = field(default_factory=list)
     pools: list[str] = field(default_factory=list)
+    lease: int = 0  # the compute ledger's open lease
 
     @classmethod
     def new(cls, ids: SimpleNamespace, **params: Any) -> Bench:
@@ -262,6 +264,15 @@ class Bench:
         self.ok(client, FundJob(job_id=job_id, expected_budget=budget))
         self.ok(client, SetProvider(job_id=job_id, provider=provider.address))
         return job_id
+
+    def open_lease(self, buyer: Identity, provider: Identity, cu: int, price: int,
+                   expires_at: int) -> int:
+        nonce = self.chain_nonce(buyer.address)
+        self.ok(buyer, OpenLease(provider=provider.address, twin=KEY, cu=cu, price_per_cu=price,
+                                 expires_at=expires_at))
+        lease_id = job_id_for(buyer.address, nonce)
+        self.leases.append(lease_id)
+        return lease_id
 
     def register(self, owner: Identity, key: str) -> None:
         self.ok(owner, RegisterTwin(key=key, version="1", spec_hash=H1))
@@ -927,3 +938,319 @@ def test_hub_digest_matches_python_for_any_intent(ids, op, sender, nonce, deadli
     b = Bench.new(ids)
     intent = Intent(sender=sender, nonce=nonce, deadline=deadline, op=op)
     assert hub_digest(b, intent) == intent.digest(b.ledger.domain)
+
+
+# -- 11. compute: stakes and leases ----------------------------------------------------------
+
+TOKEN = 10**18
+BOGUS_LEASE = 424242
+SEED_CROWD = 31_337
+MIN_STAKE = 10 * TOKEN
+LEASE_CU, LEASE_PRICE, LICENCE = 100, TOKEN // 100, TOKEN // 1000
+ECON = dict(SHARED, min_stake=MIN_STAKE, slash_reward_bps=4_000, data_fee_bps=500)
+
+
+@pytest.fixture(scope="module")
+def econ_shared(ids) -> Bench:
+    """A ledger with the compute and IP modules in use: bob staked MIN_STAKE and provides
+    alice's open lease (LEASE_CU at LEASE_PRICE in dave's twin, licence LICENCE per CU,
+    expiring at tick 150); carol's data asset data/a (1000 bps) is the parent of bob's policy
+    policy/p (500 bps); dave's pool pool/x has alice's and carol's contributions. Tick 100."""
+    b = Bench.new(ids, **ECON)
+    for who in (ids.alice, ids.bob, ids.carol):
+        b.ok(ids.protocol, Mint(to=who.address, amount=GENESIS, flow="genesis"))
+    b.ledger.set_time(100)
+    b.register(ids.dave, KEY)
+    b.ok(ids.dave, SetLicence(key=KEY, fee_per_cu=LICENCE))
+    b.ok(ids.bob, Stake(amount=MIN_STAKE))
+    b.lease = b.open_lease(ids.alice, ids.bob, LEASE_CU, LEASE_PRICE, expires_at=150)
+    b.ok(ids.carol, RegisterAsset(key="data/a", kind="data", content_hash=H1, royalty_bps=1_000))
+    b.ok(ids.bob, RegisterAsset(key="policy/p", kind="policy", content_hash=H2, royalty_bps=500))
+    b.ok(ids.bob, LinkAsset(child="policy/p", parent="data/a"))
+    b.assets += ["data/a", "policy/p"]
+    b.ok(ids.dave, CreatePool(key="pool/x", price_per_unit=TOKEN // 10, owner_fee_bps=1_000))
+    b.ok(ids.alice, Contribute(pool="pool/x", content_hash=H1, units=3))
+    b.ok(ids.carol, Contribute(pool="pool/x", content_hash=H2, units=1))
+    b.pools.append("pool/x")
+    b.ledger.drain_events()
+    return b
+
+
+@pytest.fixture
+def econ(econ_shared) -> Bench:
+    """The compute-and-IP ledger, reverted after the test to the state before it."""
+    b = econ_shared
+    snap = b.ledger.snapshot()
+    saved = (list(b.jobs), list(b.twins), list(b.leases), list(b.assets), list(b.pools))
+    yield b
+    b.ledger.revert(snap)
+    b.jobs[:], b.twins[:], b.leases[:], b.assets[:], b.pools[:] = saved
+    b.ledger.drain_events()
+
+
+def test_only_the_provider_claims_within_the_lock_before_expiry_once(econ, ids):
+    """Buyer, twin owner, stranger and protocol cannot claim (unauthorized); the provider
+    cannot claim more than the lock (invalid_state) or from expires_at on; one claim pays
+    price and licence for the CU used and returns the rest, and the lease is then closed to
+    every further claim or close."""
+    ledger, lease = econ.ledger, econ.lease
+    for who in (ids.alice, ids.dave, ids.eve, ids.protocol):
+        econ.expect_reject(who, ClaimLease(lease_id=lease, cu=1, receipt=H1), "unauthorized")
+    econ.expect_reject(ids.bob, ClaimLease(lease_id=lease, cu=LEASE_CU + 1, receipt=H1),
+                       "invalid_state")
+    econ.expect_reject(ids.bob, ClaimLease(lease_id=BOGUS_LEASE, cu=1, receipt=H1),
+                       "invalid_state")
+    before = {a: ledger.balance_of(a) for a in (ids.alice.address, ids.bob.address,
+                                                ids.dave.address, ledger.compute)}
+    econ.ok(ids.bob, ClaimLease(lease_id=lease, cu=40, receipt=H1))
+    lock = LEASE_CU * (LEASE_PRICE + LICENCE)
+    compute = 40 * LEASE_PRICE
+    fee = compute * SHARED["transfer_fee_bps"] // BPS  # the compute payment pays the fee
+    assert ledger.balance_of(ids.bob.address) == before[ids.bob.address] + compute - fee
+    assert ledger.balance_of(ids.dave.address) == before[ids.dave.address] + 40 * LICENCE
+    assert ledger.balance_of(ids.alice.address) == (
+        before[ids.alice.address] + lock - compute - 40 * LICENCE)
+    assert ledger.balance_of(ledger.compute) == before[ledger.compute] - lock == MIN_STAKE
+    assert (ledger.lease(lease).state, ledger.lease(lease).cu_used) == ("claimed", 40)
+    econ.expect_reject(ids.bob, ClaimLease(lease_id=lease, cu=1, receipt=H1), "invalid_state")
+    ledger.set_time(150)
+    econ.expect_reject(ids.eve, CloseLease(lease_id=lease), "invalid_state")
+    ledger.check_invariants()
+
+
+def test_no_claim_from_expiry_on_and_the_close_returns_the_whole_lock(econ, ids):
+    """Before expires_at nobody can close; from it on the provider can no longer claim and
+    anyone may close, once, returning the whole lock to the buyer."""
+    ledger, lease = econ.ledger, econ.lease
+    for who in (ids.eve, ids.alice, ids.bob):
+        econ.expect_reject(who, CloseLease(lease_id=lease), "invalid_state")
+    ledger.set_time(149)
+    econ.expect_reject(ids.eve, CloseLease(lease_id=lease), "invalid_state")
+    ledger.set_time(150)
+    econ.expect_reject(ids.bob, ClaimLease(lease_id=lease, cu=1, receipt=H1), "invalid_state")
+    alice = ledger.balance_of(ids.alice.address)
+    econ.ok(ids.eve, CloseLease(lease_id=lease))
+    assert ledger.balance_of(ids.alice.address) == alice + LEASE_CU * (LEASE_PRICE + LICENCE)
+    assert ledger.lease(lease).state == "expired"
+    econ.expect_reject(ids.eve, CloseLease(lease_id=lease), "invalid_state")
+    econ.expect_reject(ids.bob, ClaimLease(lease_id=lease, cu=0, receipt=H1), "invalid_state")
+    ledger.check_invariants()
+
+
+def test_leases_need_a_staked_provider_and_stakes_stay_while_providing(econ, ids):
+    """No lease from a provider under the minimum stake, from oneself or from a module
+    account; the provider cannot unstake while its lease is open (invalid_state) nor beyond
+    its stake (insufficient_funds); after the claim it can."""
+    ledger = econ.ledger
+    ops = [OpenLease(provider=p, twin=KEY, cu=1, price_per_cu=1, expires_at=120)
+           for p in (ids.carol.address, ids.alice.address, ledger.compute, ledger.escrow,
+                     ledger.assets, BURN_ADDRESS)]
+    for op in ops:
+        econ.expect_reject(ids.alice, op, "invalid_state")
+    econ.expect_reject(ids.alice, OpenLease(provider=ids.bob.address, twin="nope/x", cu=1,
+                                            price_per_cu=1, expires_at=120), "invalid_state")
+    econ.expect_reject(ids.bob, Unstake(amount=1), "invalid_state")
+    econ.expect_reject(ids.bob, Unstake(amount=MIN_STAKE + 1), "insufficient_funds")
+    econ.ok(ids.bob, ClaimLease(lease_id=econ.lease, cu=0, receipt=H1))
+    econ.expect_reject(ids.bob, Unstake(amount=MIN_STAKE + 1), "insufficient_funds")
+    econ.ok(ids.bob, Unstake(amount=MIN_STAKE))
+    assert ledger.stake_of(ids.bob.address) == ledger.balance_of(ledger.compute) == 0
+    ledger.check_invariants()
+
+
+def test_only_the_protocol_slashes_within_the_stake(econ, ids):
+    """Anyone but the protocol is unauthorized; a slash beyond the stake is
+    insufficient_funds and a module account as beneficiary invalid_state; a slash pays its
+    reward share to the beneficiary and burns the rest (the supply falls by it)."""
+    ledger, bob = econ.ledger, ids.bob.address
+    for who in (ids.alice, ids.bob, ids.eve, ids.treasury):
+        econ.expect_reject(who, Slash(offender=bob, amount=1, beneficiary=who.address),
+                           "unauthorized")
+    econ.expect_reject(ids.protocol, Slash(offender=bob, amount=MIN_STAKE + 1,
+                                           beneficiary=ids.eve.address), "insufficient_funds")
+    econ.expect_reject(ids.protocol, Slash(offender=ids.carol.address, amount=1,
+                                           beneficiary=ids.eve.address), "insufficient_funds")
+    for module in (ledger.escrow, ledger.compute, ledger.assets, BURN_ADDRESS):
+        econ.expect_reject(ids.protocol, Slash(offender=bob, amount=1, beneficiary=module),
+                           "invalid_state")
+    supply = ledger.total_supply
+    econ.ok(ids.protocol, Slash(offender=bob, amount=MIN_STAKE, beneficiary=ids.eve.address,
+                                ref=7))
+    reward = MIN_STAKE * ECON["slash_reward_bps"] // BPS
+    assert ledger.balance_of(ids.eve.address) == reward
+    assert ledger.total_supply == supply - (MIN_STAKE - reward)
+    assert ledger.stake_of(bob) == 0
+    econ.expect_reject(ids.protocol, Slash(offender=bob, amount=1, beneficiary=ids.eve.address),
+                       "insufficient_funds")
+    ledger.check_invariants()
+
+
+def test_overflowing_leases_and_data_uses_are_insufficient_funds(econ, ids):
+    """A worst case or a price beyond 2**256 - 1 is beyond any balance: insufficient_funds,
+    as in the reference ledger, never an arithmetic revert."""
+    bob = ids.bob.address
+    for cu, price in ((MAX, 2), (2, MAX), (1, MAX - LICENCE + 1), (2**128, 2**128)):
+        econ.expect_reject(ids.alice, OpenLease(provider=bob, twin=KEY, cu=cu, price_per_cu=price,
+                                                expires_at=120), "insufficient_funds")
+    econ.expect_reject(ids.alice, UseData(pool="pool/x", units=MAX, record=H1),
+                       "insufficient_funds")
+    econ.ok(ids.carol, Contribute(pool="pool/x", content_hash=b"max", units=MAX - 4))
+    econ.expect_reject(ids.carol, Contribute(pool="pool/x", content_hash=b"one", units=1),
+                       "invalid_state")  # a pool's units stay countable
+
+
+# -- 12. the royalty graph ---------------------------------------------------------------------
+
+
+def test_no_link_cycles_and_no_royalty_stack_over_100_percent(econ, ids):
+    """Only the child's owner links (unauthorized); no self link, no parent twice, no new
+    parent once an asset has children (so no cycle), at most 4 parents and 16 ancestors, and
+    the stack of the ancestors' shares at most 10000 bps (invalid_state)."""
+    carol, bob = ids.carol, ids.bob
+    econ.expect_reject(ids.eve, LinkAsset(child="policy/p", parent="data/a"), "unauthorized")
+    econ.expect_reject(carol, LinkAsset(child="policy/p", parent="data/a"), "unauthorized")
+    econ.expect_reject(carol, LinkAsset(child="data/a", parent="policy/p"), "invalid_state")
+    econ.expect_reject(bob, LinkAsset(child="policy/p", parent="policy/p"), "invalid_state")
+    econ.expect_reject(bob, LinkAsset(child="policy/p", parent="data/a"), "invalid_state")
+    econ.expect_reject(bob, LinkAsset(child="policy/p", parent="data/none"), "invalid_state")
+    econ.ok(carol, RegisterAsset(key="data/big", kind="data", content_hash=b"", royalty_bps=9_001))
+    econ.assets.append("data/big")
+    econ.expect_reject(bob, LinkAsset(child="policy/p", parent="data/big"), "invalid_state")
+    econ.expect_reject(carol, RegisterAsset(key="data/x", kind="data", content_hash=b"",
+                                            royalty_bps=10_001), "invalid_state")
+    econ.expect_reject(carol, RegisterAsset(key="data/a", kind="policy", content_hash=b"",
+                                            royalty_bps=0), "invalid_state")
+    econ.expect_reject(carol, RegisterAsset(key="data/x", kind="model", content_hash=b"",
+                                            royalty_bps=0), "invalid_state")
+    for i in range(17):  # a chain: chain/16 has 16 ancestors, chain/17 would have 17
+        econ.ok(carol, RegisterAsset(key=f"chain/{i}", kind="data", content_hash=b"",
+                                     royalty_bps=1))
+    for i in range(1, 17):
+        econ.ok(carol, LinkAsset(child=f"chain/{i}", parent=f"chain/{i - 1}"))
+    econ.ok(carol, RegisterAsset(key="chain/17", kind="data", content_hash=b"", royalty_bps=1))
+    econ.assets += [f"chain/{i}" for i in range(18)]
+    econ.expect_reject(carol, LinkAsset(child="chain/17", parent="chain/16"), "invalid_state")
+    for parent in ("chain/0", "chain/1", "chain/2", "chain/3"):
+        econ.ok(carol, LinkAsset(child="chain/17", parent=parent))
+    econ.expect_reject(carol, LinkAsset(child="chain/17", parent="chain/4"), "invalid_state")
+    assert econ.ledger.asset("chain/17").parents == ("chain/0", "chain/1", "chain/2", "chain/3")
+    econ.ledger.check_invariants()
+
+
+def test_twin_assets_belong_to_the_twin_and_pay_its_current_owner(econ, ids):
+    """Only the twin's owner registers its twin asset (unauthorized; no twin: invalid_state);
+    the royalties follow the twin when it changes hands."""
+    ledger = econ.ledger
+    econ.expect_reject(ids.eve, RegisterAsset(key=KEY, kind="twin", content_hash=b"",
+                                              royalty_bps=2_000), "unauthorized")
+    econ.expect_reject(ids.eve, RegisterAsset(key="nope/x", kind="twin", content_hash=b"",
+                                              royalty_bps=2_000), "invalid_state")
+    econ.ok(ids.dave, RegisterAsset(key=KEY, kind="twin", content_hash=b"", royalty_bps=2_000))
+    econ.ok(ids.bob, RegisterAsset(key="policy/t", kind="policy", content_hash=b"",
+                                   royalty_bps=0))
+    econ.ok(ids.bob, LinkAsset(child="policy/t", parent=KEY))
+    econ.ok(ids.dave, TransferTwin(key=KEY, to=ids.eve.address))
+    job = econ.funded_job(ids.alice, ids.carol, ids.bob, JOB_BUDGET, expires_at=200)
+    econ.ok(ids.bob, SubmitJob(job_id=job, deliverable=H1, policy="policy/t"))
+    econ.ok(ids.carol, CompleteJob(job_id=job))
+    service = payout(JOB_BUDGET)[0]
+    assert ledger.balance_of(ids.eve.address) == service * 2_000 // BPS
+    ledger.check_invariants()
+
+
+def test_a_submission_names_a_registered_policy(econ, ids):
+    """Submitting with a policy no asset is registered under is invalid_state."""
+    job = econ.funded_job(ids.alice, ids.carol, ids.bob, JOB_BUDGET, expires_at=200)
+    econ.expect_reject(ids.bob, SubmitJob(job_id=job, deliverable=H1, policy="policy/none"),
+                       "invalid_state")
+    econ.ok(ids.bob, SubmitJob(job_id=job, deliverable=H1, policy="policy/p"))
+    assert econ.ledger.job(job).policy == "policy/p"
+
+
+PROVIDER = Identity.derive(SEED_CROWD, 999, label="provider")
+SHARES = st.lists(st.integers(0, 3_333), min_size=4, max_size=4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(budget=AMOUNTS, shares=SHARES, mode=st.sampled_from(["lrp", "lap"]),
+       paid_on_reject=st.booleans())
+@example(budget=MAX, shares=[3_333] * 4, mode="lrp", paid_on_reject=True)
+@example(budget=MAX, shares=[3_333] * 4, mode="lap", paid_on_reject=False)
+@example(budget=MAX - 1, shares=[1, 9, 99, 999], mode="lrp", paid_on_reject=False)
+def test_royalty_splits_are_exact_for_any_amount(ids, budget, shares, mode, paid_on_reject):
+    """A diamond (root <- left, right <- policy) at any budget up to 2**256 - 1: the contracts
+    pay the reference ledger's rows exactly (lrp: the root along both paths; lap: once), the
+    royalties, dust and provider's part sum to the service, and the escrow is left empty."""
+    params = dict(supply_cap=MAX, royalty_mode=mode, evaluator_paid_on_reject=paid_on_reject,
+                  evaluator_fee_bps=300 if not paid_on_reject or budget < MAX // 2 else 0)
+    b = Bench.new(ids, **params)
+    reference = MemoryLedger(LedgerParams(**params), protocol=ids.protocol.address,
+                             treasury=ids.treasury.address)
+    owners = (ids.alice, ids.bob, ids.carol, ids.dave)
+    keys = ("r/root", "r/left", "r/right", "r/policy")
+    deposit = budget * params["evaluator_fee_bps"] // BPS if paid_on_reject else 0
+    actions = [(ids.protocol, Mint(to=ids.eve.address, amount=budget + deposit))]
+    actions += [(o, RegisterAsset(key=k, kind="data", content_hash=b"", royalty_bps=s))
+                for o, k, s in zip(owners, keys, shares, strict=True)]
+    actions += [(owners[c], LinkAsset(child=keys[c], parent=keys[p]))
+                for c, p in ((1, 0), (2, 0), (3, 1), (3, 2))]
+    job = job_id_for(ids.eve.address, 0)
+    actions += [(ids.eve, CreateJob(evaluator=ids.carol.address, assigner=BURN_ADDRESS,
+                                    budget=budget, expires_at=50)),
+                (ids.eve, FundJob(job_id=job, expected_budget=budget)),
+                (ids.eve, SetProvider(job_id=job, provider=PROVIDER.address)),
+                (PROVIDER, SubmitJob(job_id=job, deliverable=H1, policy=keys[3])),
+                (ids.carol, CompleteJob(job_id=job))]
+    for who, op in actions:
+        signed = b.signed(who, op)
+        got, want = b.ledger.execute(signed), reference.execute(signed)
+        assert (got.ok, got.code) == (want.ok, want.code) == (True, "ok"), op
+        assert b.ledger.drain_events() == reference.drain_events(), op
+    assert b.ledger.state_hash() == reference.state_hash()
+    assert b.ledger.balance_of(b.ledger.escrow) == 0
+    b.ledger.check_invariants()
+
+
+# -- 13. data pools ----------------------------------------------------------------------------
+
+
+def test_usage_records_are_consumed_once_and_content_counted_once(econ, ids):
+    """A usage record pays once: reused by anyone, or zero, it is invalid_state; content
+    already in a pool earns nothing (invalid_state); a use splits exactly."""
+    ledger = econ.ledger
+    econ.expect_reject(ids.bob, UseData(pool="pool/x", units=10, record=b""), "invalid_state")
+    econ.expect_reject(ids.bob, UseData(pool="pool/none", units=10, record=H1), "invalid_state")
+    econ.expect_reject(ids.bob, UseData(pool="pool/x", units=0, record=H1), "invalid_state")
+    before = {a: ledger.balance_of(a) for a in (ids.alice.address, ids.carol.address,
+                                                ids.dave.address, ledger.treasury)}
+    econ.ok(ids.bob, UseData(pool="pool/x", units=10, record=H1, ref=3))
+    price = 10 * (TOKEN // 10)
+    fee, owner_fee = price * ECON["data_fee_bps"] // BPS, price * 1_000 // BPS
+    rest = price - fee - owner_fee
+    assert ledger.balance_of(ids.alice.address) == before[ids.alice.address] + rest * 3 // 4
+    assert ledger.balance_of(ids.carol.address) == before[ids.carol.address] + rest // 4
+    assert ledger.balance_of(ids.dave.address) == before[ids.dave.address] + owner_fee
+    for who in (ids.bob, ids.alice, ids.eve):
+        econ.expect_reject(who, UseData(pool="pool/x", units=1, record=H1), "invalid_state")
+    for who in (ids.alice, ids.eve):
+        econ.expect_reject(who, Contribute(pool="pool/x", content_hash=H1, units=5),
+                           "invalid_state")
+    assert econ.ledger.pool("pool/x").contributors == ((ids.alice.address, 3),
+                                                        (ids.carol.address, 1))
+    ledger.check_invariants()
+
+
+def test_a_pool_has_at_most_64_contributors(ids):
+    """The 65th contributor is refused (invalid_state); the first 64 may still add."""
+    b = Bench.new(ids, signatures="off")
+    b.ok(ids.dave, CreatePool(key="pool/x", price_per_unit=1, owner_fee_bps=0))
+    b.pools.append("pool/x")
+    crowd = [Identity.derive(SEED_CROWD, i) for i in range(65)]
+    for i, who in enumerate(crowd[:64]):
+        b.ok(who, Contribute(pool="pool/x", content_hash=bytes([i + 1]), units=1))
+    before = b.ledger.pool("pool/x")
+    result = b.do(crowd[64], Contribute(pool="pool/x", content_hash=b"late", units=1))
+    assert (result.ok, result.code) == (False, "invalid_state")
+    assert b.ledger.pool("pool/x") == before
+    b.ok(crowd[0], Contribute(pool="pool/x", content_hash=b"more", units=2))
+    assert len(b.ledger.pool("pool/x").contributors) == 64

@@ -14,6 +14,23 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, settings
 
+from chain import (
+    BURN_ADDRESS,
+    CompleteJob,
+    CreateJob,
+    FundJob,
+    Identity,
+    Intent,
+    LedgerParams,
+    LinkAsset,
+    MemoryLedger,
+    Mint,
+    RegisterAsset,
+    SetProvider,
+    SignedIntent,
+    SubmitJob,
+    job_id_for,
+)
 from chain.evm import EvmLedger
 from chain.node import rpc_request
 from chain.rpc import RpcLedger
@@ -85,3 +102,45 @@ def test_rpc_parity(fresh_node):
     run.settings = settings(max_examples=5, stateful_step_count=25, deadline=None,
                             suppress_health_check=[HealthCheck.too_slow])
     run().runTest()
+
+
+@pytest.mark.parametrize("mode", ["lrp", "lap"])
+def test_densest_royalty_graph_pays_identically(mode):
+    """The royalty graph at its bounds (16 ancestors, each linking the 4 before it, 625 bps
+    each, so an lrp payment pays 42,743 paths up the graph): the contracts' iterative
+    walk pays exactly the reference's rows, in order, in both modes."""
+    params = LedgerParams(signatures="off", supply_cap=2**255, royalty_mode=mode,
+                          platform_fee_bps=0, evaluator_fee_bps=0)
+    owners = [Identity.derive(606, i) for i in range(18)]
+    ledgers = [MemoryLedger(params, protocol=PROTOCOL.address, treasury=TREASURY.address),
+               EvmLedger(params, protocol=PROTOCOL.address, treasury=TREASURY.address)]
+    keys = [f"dense/{i}" for i in range(17)]
+    client, evaluator, provider = owners[0], owners[17], CAST[2]
+    job = job_id_for(client.address, 1)
+    actions = [(PROTOCOL, Mint(to=client.address, amount=10**39))]
+    for i, key in enumerate(keys):
+        actions.append((owners[i], RegisterAsset(key=key, kind="data", content_hash=b"",
+                                                 royalty_bps=625 if i < 16 else 0)))
+        actions += [(owners[i], LinkAsset(child=key, parent=keys[j]))
+                    for j in range(max(0, i - 4), i)]
+    actions += [(client, CreateJob(evaluator=evaluator.address, assigner=BURN_ADDRESS,
+                                   budget=10**39, expires_at=100)),
+                (client, FundJob(job_id=job, expected_budget=10**39)),
+                (client, SetProvider(job_id=job, provider=provider.address)),
+                (provider, SubmitJob(job_id=job, deliverable=b"", policy=keys[-1])),
+                (evaluator, CompleteJob(job_id=job))]
+    for who, op in actions:
+        results, events = [], []
+        for ledger in ledgers:
+            intent = Intent(sender=who.address, nonce=ledger.nonce_of(who.address),
+                            deadline=10, op=op)
+            result = ledger.execute(SignedIntent(intent=intent, signature=None,
+                                                 chain_id=params.chain_id))
+            results.append((result.ok, result.code))
+            events.append(ledger.drain_events())
+        assert results[0] == results[1] == (True, "ok"), op
+        assert events[0] == events[1], op
+    royalties = sum(1 for e in events[0] if e[6] == "royalty")
+    assert royalties == (42_743 if mode == "lrp" else 16)
+    assert ledgers[0].state_hash() == ledgers[1].state_hash()
+    ledgers[1].check_invariants()
