@@ -1,12 +1,15 @@
 """Differential, model-based tests: the contracts (evm, rpc) against the reference ledger.
 
-The property machine of test_properties drives random action sequences, valid and invalid
-(wrong actors and states, amounts beyond balances and the cap, bad nonces, expired deadlines,
-wrong chain ids, wrong signers, replays), through the reference `MemoryLedger`, whose own
-invariants it checks, with the same signed actions executed alongside by the contracts on
-pyrevm and, with a hardhat node (always in CI), on a JSON-RPC node. After every action the
-backends must agree on the decision (ok and code) and on every event row; after every step
-(at the end, for the node) on balances, supply, nonces, jobs, twins and the state hash.
+The property machine of test_properties drives random action sequences of every op kind
+(jobs, twins, stakes, leases, slashes, the royalty graph, data pools), valid and invalid (wrong
+actors and states, amounts beyond balances, stakes and the cap, overflowing products, bad
+nonces, expired deadlines, wrong chain ids, wrong signers, replays), under protocol rules drawn
+per example (both royalty modes, evaluator paid on reject or not, ...), through the reference
+`MemoryLedger`, whose own invariants it checks, with the same signed actions executed alongside
+by the contracts on pyrevm and, with a hardhat node (always in CI), on a JSON-RPC node. After
+every action the backends must agree on the decision (ok and code) and on every event row;
+after every step (at the end, for the node) on balances, supply, nonces, jobs, twins, leases,
+stakes, assets, pools and the state hash.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from chain import (
+    ASSETS_ADDRESS,
     BURN_ADDRESS,
+    COMPUTE_ADDRESS,
     CompleteJob,
     CreateJob,
     FundJob,
@@ -44,6 +49,7 @@ class EvmParityMachine(LedgerMachine):
         evm = EvmLedger(self.params, protocol=PROTOCOL.address, treasury=TREASURY.address)
         # the contracts sit at the canonical addresses the reference ledger uses
         assert (evm.domain, evm.escrow) == (self.ledger.domain, self.ledger.escrow)
+        assert (evm.compute, evm.assets) == (COMPUTE_ADDRESS, ASSETS_ADDRESS)
         return [evm]
 
 
@@ -96,6 +102,7 @@ def test_rpc_parity(fresh_node):
                                treasury=TREASURY.address, url=node.url)
             ledger.enroll(CAST)
             assert (ledger.domain, ledger.escrow) == (self.ledger.domain, self.ledger.escrow)
+            assert (ledger.compute, ledger.assets) == (COMPUTE_ADDRESS, ASSETS_ADDRESS)
             return [ledger]
 
     run = RpcParityMachine.TestCase
