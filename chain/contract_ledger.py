@@ -39,7 +39,7 @@ from chain.errors import (
 from chain.flows import Flow
 from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent
-from chain.ops import OPS, Op, ref_of, values_of
+from chain.ops import MAX_PARAMS, OPS, Op, ref_of, values_of
 from chain.protocols import (
     BURN_ADDRESS,
     Asset,
@@ -413,6 +413,10 @@ class ContractLedger:
             nonce, deadline = _uint256(intent.nonce), _uint256(intent.deadline)
         except Unencodable as e:
             return self._refuse(sender, op, Malformed(f"{op.KIND}: {e}"))
+        if len(params) > MAX_PARAMS:  # the Hub cannot take it: no transaction at all
+            return self._refuse(sender, op, Malformed(
+                f"{op.KIND}: its fields take {len(params)} bytes encoded, over the "
+                f"{MAX_PARAMS} an action may carry; shorten its strings"))
         sender = _checksum(sender)
         if sender in self._keyless:  # no key exists; a node would refuse it
             return self._refuse(sender, op, InvalidSignature(sender, None))

@@ -50,6 +50,7 @@ from chain.flows import Flow
 from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent, recover
 from chain.ops import (
+    MAX_PARAMS,
     ClaimLease,
     ClaimRefund,
     CloseLease,
@@ -77,6 +78,7 @@ from chain.ops import (
     Unstake,
     UseData,
     job_id_for,
+    params_size,
     ref_of,
     values_of,
 )
@@ -299,6 +301,10 @@ class MemoryLedger:
             values = (sender, intent.nonce, intent.deadline, *values_of(op))
             if not validator(types)(values):
                 raise Malformed(f"{op.KIND}: {malformed(types, values)}")
+            if type(op) in STRING_LIMITS and params_size(op) > MAX_PARAMS:
+                raise Malformed(f"{op.KIND}: its fields take {params_size(op)} bytes encoded, "
+                                f"over the {MAX_PARAMS} an action may carry; shorten its "
+                                "strings")
             if sender in _KEYLESS:  # no key exists for these
                 raise InvalidSignature(sender, None)
             if self._verify:
@@ -750,8 +756,9 @@ class MemoryLedger:
         parent = self._assets.get(op.parent)
         if child is None or parent is None:
             raise InvalidState(f"both assets must be registered: {op.child!r}, {op.parent!r}")
-        if sender != child.owner:
-            raise Unauthorized(sender, f"link asset {op.child}", f"its owner {child.owner}")
+        owner = self._asset_owner(child)  # a twin asset's follows the twin
+        if sender != owner:
+            raise Unauthorized(sender, f"link asset {op.child}", f"its owner {owner}")
         if op.parent == op.child or op.parent in child.parents:
             raise InvalidState(f"{op.child} cannot link {op.parent} (itself, or linked already)")
         if child.children:

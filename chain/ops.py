@@ -18,6 +18,7 @@ from chain.errors import Malformed
 from chain.identity import Address
 
 __all__ = [
+    "MAX_PARAMS",
     "OPS",
     "ClaimLease",
     "ClaimRefund",
@@ -47,11 +48,15 @@ __all__ = [
     "UseData",
     "job_id_for",
     "params_hash",
+    "params_size",
     "ref_of",
     "values_of",
 ]
 
 ZERO32 = b"\x00" * 32
+#: The most bytes an operation's ABI-encoded fields may take (the Hub's `params` bound): a
+#: longer action cannot be sent at all, so every backend refuses it as malformed.
+MAX_PARAMS = 320
 
 
 def job_id_for(client: Address, nonce: int) -> int:
@@ -82,6 +87,15 @@ def values_of(op: Op) -> tuple:
         names = [f.name for f in fields(op)]
         getter = _GETTERS[type(op)] = attrgetter(*names, names[0]) if names else None
     return getter(op)[:-1] if getter is not None else ()
+
+
+def params_size(op: Op) -> int:
+    """Bytes of the operation's ABI-encoded fields (a word each, strings also their bytes)."""
+    size = 32 * len(op.ABI)
+    for t, v in zip(op.ABI, values_of(op), strict=True):
+        if t == "string":
+            size += 32 + 32 * -(-len(v.encode()) // 32)
+    return size
 
 
 def params_hash(op: Op) -> bytes:

@@ -9,7 +9,10 @@ Two royalty modes (Story Protocol's LRP and LAP):
 
 - ``lrp`` (relative): a payment x reaching an asset pays each of its parents its share of x;
   each parent's part then reaches that parent, which pays its own parents their shares of it,
-  and so on up. A grandparent earns share x share of the original payment.
+  and so on up. A grandparent earns share x share of the original payment. What reaches an
+  asset along several paths is added up first and split once (as a vault would), in
+  topological order from the paying asset up: at most one row per ancestor, however dense
+  the graph.
 - ``lap`` (absolute): every distinct ancestor of the paying asset takes its own share of the
   original payment, once, however many paths lead to it.
 """
@@ -75,21 +78,30 @@ def royalty_payouts(
         nodes = [asset_of(k) for k in keys]
         parts, rest, dust = split(amount, [a.royalty_bps for a in nodes])
         return rest, [(owner_of(a), p) for a, p in zip(nodes, parts, strict=True) if p], dust
+    # lrp: what reaches each asset, summed over its children, then split once
+    keys = [policy, *ancestors(policy, asset_of)]
+    nodes = {k: asset_of(k) for k in keys}
+    children = dict.fromkeys(keys, 0)  # children inside this subgraph not yet split
+    for k in keys:
+        for parent in nodes[k].parents:
+            children[parent] += 1
+    received = dict.fromkeys(keys, 0)
+    received[policy] = amount
+    ready = [policy]
     payouts: list[tuple[Address, int]] = []
-    dust_total = 0
-
-    def pay_parents(node: Asset, x: int) -> int:
-        """Pay `node`'s parents their shares of x (recursively); return the node's own part."""
-        nonlocal dust_total
-        parents = [asset_of(k) for k in node.parents]
-        parts, rest, dust = split(x, [p.royalty_bps for p in parents])
+    receiver = dust_total = 0
+    for k in ready:  # grows as parents become ready: Kahn's order, ties in discovery order
+        node = nodes[k]
+        parents = [nodes[p] for p in node.parents]
+        parts, rest, dust = split(received[k], [p.royalty_bps for p in parents])
         dust_total += dust
         for parent, part in zip(parents, parts, strict=True):
-            if part:
-                own = pay_parents(parent, part)
-                if own:
-                    payouts.append((owner_of(parent), own))
-        return rest
-
-    receiver = pay_parents(asset_of(policy), amount)
+            received[parent.key] += part
+            children[parent.key] -= 1
+            if children[parent.key] == 0:
+                ready.append(parent.key)
+        if k == policy:
+            receiver = rest
+        elif rest:
+            payouts.append((owner_of(node), rest))
     return receiver, payouts, dust_total

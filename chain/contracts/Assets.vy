@@ -5,7 +5,8 @@
 @notice Assets (kind data, policy or twin) are registered by their owners with the royalty
         share (bps) their licence asks of what descendants earn; a twin asset's key is a twin's
         key, registered by the twin's owner, and its royalties are paid to the twin's current
-        owner. The owner of a child links it to a parent: never to itself or a parent twice,
+        owner. The owner of a child (of a twin asset: the twin's current owner) links it to a
+        parent: never to itself or a parent twice,
         at most MAX_PARENTS parents, fixed once the child has children (so no link can close a
         cycle), at most MAX_ANCESTORS distinct ancestors whose shares stack to at most 10000
         bps. The Escrow reads the graph to pay royalties when a job completes.
@@ -337,10 +338,9 @@ def _register(sender: address, key: String[64], kind_name: String[16], content_h
 def _link(sender: address, child: String[64], parent: String[64]):
     child_id: bytes32 = keccak256(child)
     parent_id: bytes32 = keccak256(parent)
-    owner: address = self.assets[child_id].owner
     assert self.assets[child_id].kind != 0 and self.assets[parent_id].kind != 0, \
         "invalid_state"
-    assert sender == owner, "unauthorized"
+    assert sender == self._payee(child_id), "unauthorized"  # a twin asset's: the twin's owner
     parents: DynArray[bytes32, MAX_PARENTS] = self.assets[child_id].parents
     assert parent_id != child_id and parent_id not in parents, "invalid_state"
     # parents are fixed once an asset has children: nothing below the child can become its

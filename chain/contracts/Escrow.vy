@@ -13,7 +13,8 @@
         alike, and the provider's service is the budget less the platform fee.
         A provider submits naming the policy asset (Assets module) that made the deliverable;
         on completion the service pays royalties up that asset's graph, as chain/royalty.py
-        splits them: `lrp` (each parent takes its share of what reaches its child, recursively)
+        splits them: `lrp` (each parent takes its share of what reaches its child, summed over
+        its children and split once, in topological order)
         or `lap` (each distinct ancestor takes its share of the service), floors to each share,
         what the floors leave (dust) to the treasury.
         A job's id is derived, not counted: the first 8 bytes of
@@ -26,9 +27,6 @@ MAX_PARAMS: constant(uint256) = 320
 BPS: constant(uint256) = 10_000
 MAX_PARENTS: constant(uint256) = 4
 MAX_ANCESTORS: constant(uint256) = 16
-# An lrp split visits every path up the graph: at most 42,744 nodes for 16 ancestors of at
-# most 4 parents each (each node linking the 4 richest above it), each pushed and popped once.
-MAX_ROYALTY_STEPS: constant(uint256) = 131_072
 
 KIND_CREATE: constant(uint8) = 2
 KIND_FUND: constant(uint8) = 3
@@ -82,17 +80,6 @@ struct Job:
     deliverable: bytes32
     eval_deposit: uint256
     policy: String[64]
-
-
-# One asset on the path an lrp split is walking: its parents' ids and parts of what reached
-# it, the next parent to visit, and its own part.
-struct Frame:
-    node: bytes32
-    ids: bytes32[MAX_PARENTS]
-    parts: uint256[MAX_PARENTS]
-    n: uint256
-    next: uint256
-    rest: uint256
 
 
 HUB: public(immutable(address))
@@ -384,65 +371,70 @@ def _royalties_lap(policy: bytes32, amount: uint256, ref: uint256) -> uint256:
 
 
 @internal
-@view
-def _frame(node: bytes32, amount: uint256) -> (Frame, uint256):
-    """
-    @dev `node`'s split of `amount` among its parents (in link order) and itself; the dust.
-    """
-    parents: DynArray[Parent, MAX_PARENTS] = staticcall Assets(self.assets).parents_of(node)
-    frame: Frame = empty(Frame)
-    frame.node = node
-    frame.n = len(parents)
-    total_bps: uint256 = 0
-    paid: uint256 = 0
-    for i: uint256 in range(MAX_PARENTS):
-        if i >= frame.n:
-            break
-        part: uint256 = math._mul_div(amount, parents[i].bps, BPS, False)
-        frame.ids[i] = parents[i].id
-        frame.parts[i] = part
-        total_bps += parents[i].bps
-        paid += part
-    frame.rest = math._mul_div(amount, BPS - total_bps, BPS, False)
-    return frame, amount - paid - frame.rest
-
-
-@internal
 def _royalties_lrp(policy: bytes32, amount: uint256, ref: uint256) -> uint256:
     """
-    @dev Pays up `policy`'s graph, every path: each parent's share of what reaches its child
-         goes on up to its own parents, and the parent's owner is paid what it keeps, after
-         its ancestors (a depth-first walk, as chain/royalty.py recurses). The summed dust to
-         the treasury; returns the receiver's part.
+    @dev Pays up `policy`'s graph by relative shares: what reaches an asset (summed over its
+         children) is split once among its parents and its owner, in topological order from
+         `policy` up (Kahn's order, as chain/royalty.py), one payment per ancestor. The summed
+         dust to the treasury; returns the receiver's part.
     """
-    stack: DynArray[Frame, MAX_ANCESTORS + 1] = []
-    root: Frame = empty(Frame)
-    dust: uint256 = 0
-    root, dust = self._frame(policy, amount)
-    stack.append(root)
-    receiver: uint256 = 0
-    for step: uint256 in range(MAX_ROYALTY_STEPS):
-        depth: uint256 = len(stack)
-        if depth == 0:
+    # the subgraph: `policy` and its ancestors, in discovery order, with their parents
+    nodes: DynArray[bytes32, MAX_ANCESTORS + 1] = [policy]
+    up: DynArray[DynArray[Parent, MAX_PARENTS], MAX_ANCESTORS + 1] = []
+    for i: uint256 in range(MAX_ANCESTORS + 1):
+        if i >= len(nodes):
             break
-        i: uint256 = stack[depth - 1].next
-        if i < stack[depth - 1].n:
-            stack[depth - 1].next = i + 1
-            part: uint256 = stack[depth - 1].parts[i]
-            if part != 0:
-                frame: Frame = empty(Frame)
-                more: uint256 = 0
-                frame, more = self._frame(stack[depth - 1].ids[i], part)
-                dust += more
-                stack.append(frame)
-        else:
-            done: Frame = stack.pop()
-            if depth == 1:
-                receiver = done.rest
-            elif done.rest != 0:
-                self._pay(staticcall Assets(self.assets).payee(done.node), done.rest, "royalty",
-                          ref)
-    assert len(stack) == 0, "invalid_state"
+        parents: DynArray[Parent, MAX_PARENTS] = staticcall Assets(self.assets).parents_of(
+            nodes[i])
+        up.append(parents)
+        for parent: Parent in parents:
+            if parent.id not in nodes:
+                nodes.append(parent.id)
+    n: uint256 = len(nodes)
+    waiting: uint256[MAX_ANCESTORS + 1] = empty(uint256[MAX_ANCESTORS + 1])  # unsplit children
+    parent_at: uint256[MAX_PARENTS][MAX_ANCESTORS + 1] = empty(
+        uint256[MAX_PARENTS][MAX_ANCESTORS + 1])
+    for i: uint256 in range(MAX_ANCESTORS + 1):
+        if i >= n:
+            break
+        for k: uint256 in range(MAX_PARENTS):
+            if k >= len(up[i]):
+                break
+            for j: uint256 in range(MAX_ANCESTORS + 1):
+                if nodes[j] == up[i][k].id:
+                    parent_at[i][k] = j
+                    waiting[j] += 1
+                    break
+    received: uint256[MAX_ANCESTORS + 1] = empty(uint256[MAX_ANCESTORS + 1])
+    received[0] = amount
+    ready: DynArray[uint256, MAX_ANCESTORS + 1] = [0]
+    receiver: uint256 = 0
+    dust: uint256 = 0
+    for step: uint256 in range(MAX_ANCESTORS + 1):
+        if step >= len(ready):
+            break
+        i: uint256 = ready[step]
+        x: uint256 = received[i]
+        total_bps: uint256 = 0
+        paid: uint256 = 0
+        for k: uint256 in range(MAX_PARENTS):
+            if k >= len(up[i]):
+                break
+            part: uint256 = math._mul_div(x, up[i][k].bps, BPS, False)
+            j: uint256 = parent_at[i][k]
+            received[j] += part
+            total_bps += up[i][k].bps
+            paid += part
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                ready.append(j)
+        rest: uint256 = math._mul_div(x, BPS - total_bps, BPS, False)
+        dust += x - paid - rest
+        if i == 0:
+            receiver = rest
+        elif rest != 0:
+            self._pay(staticcall Assets(self.assets).payee(nodes[i]), rest, "royalty", ref)
+    assert len(ready) == n, "invalid_state"
     self._pay(TREASURY, dust, "dust", ref)
     return receiver
 

@@ -323,3 +323,44 @@ def test_a_lease_claim_pays_the_compute_price_less_the_transfer_fee(make_driver,
         (COMPUTE_ADDRESS, ids.alice.address, 550_000, Flow.LEASE_REFUND),
     ]
     d.ledger.check_invariants()
+
+
+def test_lrp_sums_what_reaches_an_asset_over_its_paths_and_splits_it_once():
+    """A diamond: the policy derives from two datasets (20 % and 10 %) that both derive from
+    the twin (50 %). Under lrp the twin's share of what reaches each dataset is added up and
+    paid in one row; its owner gets half of the datasets' 30 %, as the paths would give."""
+    from chain import Asset
+
+    assets = {
+        "p": Asset(key="p", kind="policy", owner="P", content_hash=b"", royalty_bps=0,
+                   parents=("a", "b")),
+        "a": Asset(key="a", kind="data", owner="A", content_hash=b"", royalty_bps=2_000,
+                   parents=("t",)),
+        "b": Asset(key="b", kind="data", owner="B", content_hash=b"", royalty_bps=1_000,
+                   parents=("t",)),
+        "t": Asset(key="t", kind="twin", owner="T", content_hash=b"", royalty_bps=5_000),
+    }
+    rest, pays, dust = royalty_payouts(100_000, "p", "lrp", assets.__getitem__,
+                                       lambda a: a.owner)
+    assert pays == [("A", 10_000), ("B", 5_000), ("T", 15_000)]
+    assert (rest, dust) == (70_000, 0)
+
+
+def test_a_twin_assets_links_follow_the_twins_owner(d, ids):
+    """After the twin changes hands, its new owner (not the registrant) links its asset."""
+    from chain import TransferTwin
+
+    d.ok(ids.dave, RegisterAsset(key=TWIN, kind="twin", content_hash=H, royalty_bps=1_000))
+    d.ok(ids.carol, RegisterAsset(key="data/d", kind="data", content_hash=H, royalty_bps=0))
+    d.ok(ids.dave, TransferTwin(key=TWIN, to=ids.carol.address))
+    d.expect_reject(ids.dave, LinkAsset(child=TWIN, parent="data/d"), "unauthorized")
+    d.ok(ids.carol, LinkAsset(child=TWIN, parent="data/d"))
+
+
+def test_an_action_too_long_to_send_is_malformed_and_changes_nothing(d, ids):
+    """Strings that push an action's encoded fields past 320 bytes cannot be sent: the
+    action is malformed, changes nothing, and its nonce stays unused; one just over a
+    string's limit but sendable breaks a rule (its nonce is used)."""
+    d.expect_reject(ids.alice, LinkAsset(child="x" * 200, parent="y"), "malformed",
+                    authenticated=False)
+    d.expect_reject(ids.alice, LinkAsset(child="x" * 65, parent="y"), "invalid_state")
