@@ -62,8 +62,6 @@ _STATES = (None, JobState.OPEN, JobState.FUNDED, JobState.SUBMITTED, JobState.CO
            JobState.REJECTED, JobState.EXPIRED)
 _LIVE = (JobState.FUNDED, JobState.SUBMITTED)
 _LEASE_STATES = (None, LeaseState.OPEN, LeaseState.CLAIMED, LeaseState.EXPIRED)
-_JOB_ABI = ["(address,address,address,address,uint256,uint256,uint8,bool,bytes32,bytes32,"
-            "uint256,string)"]
 _LEASE_ABI = ["(address,address,string,uint256,uint256,uint256,uint256,uint8,uint256)"]
 _ASSET_ABI = ["string", "address", "bytes32", "uint256", "string[]", "uint256"]
 _POOL_ABI = ["address", "uint256", "uint256", "(address,uint256)[]", "uint256"]
@@ -144,6 +142,7 @@ def _address(word_: bytes) -> Address:
 
 
 _checksum = lru_cache(maxsize=65_536)(to_checksum_address)
+_ZERO_WORD = b"\x00" * 32
 
 
 def _int(data: bytes, i: int) -> int:
@@ -322,18 +321,21 @@ class ContractLedger:
     def job(self, job_id: int) -> Job | None:
         if type(job_id) is not int or not 0 <= job_id < 2**64:
             return None
-        (client, evaluator, assigner, provider, budget, expires_at, state, submitted, spec_hash,
-         deliverable, eval_deposit, policy) = abi_decode(
-            _JOB_ABI, self._view(self.escrow, "jobs(uint64)", word(job_id)))[0]
+        # decoded by hand (a hot path: the economy and the invariant check read every live
+        # job): one dynamic tuple, its head of 12 words, the policy string after it
+        out = self._view(self.escrow, "jobs(uint64)", word(job_id))
+        t = out[_int(out, 0):]
+        state = _int(t, 6)
         if state == 0:
             return None
+        provider = t[96:128]
         return Job(
-            job_id=job_id, client=_checksum(client), evaluator=_checksum(evaluator),
-            assigner=_checksum(assigner),
-            provider=None if int(provider, 16) == 0 else _checksum(provider),
-            budget=budget, expires_at=expires_at, state=_STATES[state], spec_hash=spec_hash,
-            deliverable=deliverable if submitted else None, eval_deposit=eval_deposit,
-            policy=policy,
+            job_id=job_id, client=_address(t[0:32]), evaluator=_address(t[32:64]),
+            assigner=_address(t[64:96]),
+            provider=None if provider == _ZERO_WORD else _address(provider),
+            budget=_int(t, 4), expires_at=_int(t, 5), state=_STATES[state],
+            spec_hash=t[256:288], deliverable=t[288:320] if _int(t, 7) else None,
+            eval_deposit=_int(t, 10), policy=_dyn(t, 11).decode(),
         )
 
     def twin(self, key: str) -> Twin | None:

@@ -64,6 +64,7 @@ class ComputeBook:
 
     def __init__(self) -> None:
         self._offers: dict[Address, _Offer] = {}
+        self._order: list[tuple[Address, _Offer]] | None = None
         self._used: dict[Address, int] = {}
         self.requests: list[Request] = []
         self._leases: dict[int, _Lease] = {}
@@ -77,6 +78,7 @@ class ComputeBook:
             if type(v) is not int or v < 0:
                 raise ActionRejected("bad_offer", f"{name} must be an int >= 0, got {v!r}")
         self._offers[provider] = _Offer(price_per_cu, capacity_cu, overclaim_bps)
+        self._order = None
 
     def overclaim_bps(self, provider: Address) -> int:
         offer = self._offers.get(provider)
@@ -86,23 +88,46 @@ class ComputeBook:
         self._used.clear()
         self.requests.clear()
 
+    def _sorted(self) -> list[tuple[Address, _Offer]]:
+        """Offers cheapest first (ties by address), kept until an offer changes."""
+        if self._order is None:
+            self._order = sorted(self._offers.items(), key=lambda kv: (kv[1].price, kv[0]))
+        return self._order
+
     def quotes(self) -> tuple[Quote, ...]:
         """Offers with capacity left, cheapest first (ties by address)."""
-        out = [
-            Quote(provider=p, price_per_cu=o.price,
-                  capacity_left_cu=o.capacity - self._used.get(p, 0))
-            for p, o in self._offers.items()
-            if o.capacity > self._used.get(p, 0)
-        ]
-        out.sort(key=lambda q: (q.price_per_cu, q.provider))
-        return tuple(out)
+        used = self._used
+        return tuple(Quote(provider=p, price_per_cu=o.price,
+                           capacity_left_cu=o.capacity - used.get(p, 0))
+                     for p, o in self._sorted() if o.capacity > used.get(p, 0))
 
-    def asks(self, eligible: Callable[[Address], bool],
-             only: Address | None = None) -> list[Ask]:
-        """The offers with capacity left as asks (seller = the provider's address)."""
-        return [Ask(seller=q.provider, qty=q.capacity_left_cu, price=q.price_per_cu)
-                for q in self.quotes()
-                if (only is None or q.provider == only) and eligible(q.provider)]
+    def asks(self, eligible: Callable[[Address], bool], only: Address | None = None,
+             need: int | None = None) -> list[Ask]:
+        """The eligible offers with capacity left as asks (seller = the provider's address),
+        cheapest first; with `need`, only as many as it takes to cover `need` units."""
+        used = self._used
+        out: list[Ask] = []
+        for p, o in self._sorted():
+            left = o.capacity - used.get(p, 0)
+            if left <= 0 or (only is not None and p != only) or not eligible(p):
+                continue
+            out.append(Ask(seller=p, qty=left, price=o.price))
+            if need is not None:
+                need -= left
+                if need <= 0:
+                    break
+        return out
+
+    def has_capacity(self, provider: Address) -> bool:
+        offer = self._offers.get(provider)
+        return offer is not None and offer.capacity > self._used.get(provider, 0)
+
+    def max_price(self, eligible: Callable[[Address], bool], only: Address | None = None) -> int:
+        """The dearest eligible offer with capacity left (0 if none)."""
+        used = self._used
+        return max((o.price for p, o in self._offers.items()
+                    if o.capacity > used.get(p, 0) and (only is None or p == only)
+                    and eligible(p)), default=0)
 
     def take(self, provider: Address, cu: int) -> None:
         """Use `cu` of the provider's capacity this tick."""

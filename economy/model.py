@@ -260,6 +260,8 @@ class EconomyModel(mesa.Model):
         self._emitted = 0
         self._usage = 0  # data usage records issued
         self._last_events: list = []
+        self._staked: dict[Address, bool] = {}
+        self._licence_per_cu: int | None = None
 
     # -- population --------------------------------------------------------------------------
     def agent_seed(self, index: int) -> np.random.SeedSequence:
@@ -376,6 +378,8 @@ class EconomyModel(mesa.Model):
         self._tick = self.steps
         self.ledger.set_time(self._tick)
         self.compute.new_tick()
+        self._staked = {}
+        self._licence_per_cu = None
         self._close_expired_leases()
         # The shift orders are picked in: every job posted in one tick sees the same
         # congestion in the twin (and the twin's per-seed precomputation is shared).
@@ -512,7 +516,20 @@ class EconomyModel(mesa.Model):
 
     # -- compute: buying leases and drawing on them -----------------------------------------
     def _eligible(self, provider: Address) -> bool:
-        return self.ledger.stake_of(provider) >= self.rules.compute.min_stake
+        """Whether the provider holds the stake to sell (read once a tick, and again after a
+        stake changes)."""
+        ok = self._staked.get(provider)
+        if ok is None:
+            ok = self._staked[provider] = (self.ledger.stake_of(provider)
+                                           >= self.rules.compute.min_stake)
+        return ok
+
+    def _licence(self) -> int:
+        """The twin's licence per CU (read once a tick)."""
+        if self._licence_per_cu is None:
+            twin = self.ledger.twin(self._twin_key)
+            self._licence_per_cu = twin.licence_per_cu if twin is not None else 0
+        return self._licence_per_cu
 
     def _limit(self, max_price: int | None, only: Address | None) -> int:
         """A request's price limit: as given, or the dearest eligible offer."""
@@ -521,13 +538,12 @@ class EconomyModel(mesa.Model):
                 raise ActionRejected("bad_price", f"max_price_per_cu must be an int >= 0, got "
                                      f"{max_price!r}")
             return max_price
-        return max((a.price for a in self.compute.asks(self._eligible, only)), default=0)
+        return self.compute.max_price(self._eligible, only)
 
     def _open_leases(self, buyer: Participant, fills: Sequence[Fill]) -> int:
         """Open one lease per fill (the buyer signs and locks); return the CU leased."""
         rule = self.rules.compute
-        twin = self.ledger.twin(self._twin_key)
-        licence = twin.licence_per_cu if twin is not None else 0
+        licence = self._licence()
         leased = 0
         for fill in fills:
             nonce = self.ledger.nonce_of(buyer.address)
@@ -550,19 +566,17 @@ class EconomyModel(mesa.Model):
     def _buy_now(self, p: Participant, cu: int, max_price: int | None, only: Address | None,
                  max_cost: int | None = None) -> int:
         """Posted prices: fill `cu` from the cheapest eligible offers at once."""
-        if only is not None and only not in {q.provider for q in self.compute.quotes()}:
+        if only is not None and not self.compute.has_capacity(only):
             raise ActionRejected("unknown_compute", f"{only} offers no compute with capacity "
                                  "left this tick")
         limit = self._limit(max_price, only)
-        asks = self.compute.asks(self._eligible, only)
+        asks = self.compute.asks(self._eligible, only, need=cu)
         fills = self.rules.compute.clear(asks, [BidOrder(buyer=p.address, qty=cu, price=limit)])
         if sum(f.qty for f in fills) < cu:
             raise ActionRejected("no_capacity", f"the compute offers cannot fill {cu} CU at "
                                  f"<= {limit} per CU this tick; buy fewer or wait a tick")
         if max_cost is not None:
-            twin = self.ledger.twin(self._twin_key)
-            licence = twin.licence_per_cu if twin is not None else 0
-            cost = sum(f.qty * (f.price + licence) for f in fills)
+            cost = sum(f.qty * (f.price + self._licence()) for f in fills)
             if cost > max_cost:
                 raise ActionRejected("over_budget", f"{cu} CU cost {cost}, over max_cost "
                                      f"{max_cost}")
@@ -578,9 +592,11 @@ class EconomyModel(mesa.Model):
         return True
 
     def _stake(self, p: Participant, a: A.Stake) -> bool:
+        self._staked.pop(p.address, None)
         return self._execute(p.identity, StakeOp(amount=a.amount)).ok
 
     def _unstake(self, p: Participant, a: A.Unstake) -> bool:
+        self._staked.pop(p.address, None)
         return self._execute(p.identity, UnstakeOp(amount=a.amount)).ok
 
     def _simulate(self, p: Participant, a: A.Simulate) -> bool:
@@ -702,6 +718,7 @@ class EconomyModel(mesa.Model):
                             offender=lease.provider, amount=amount, beneficiary=lease.buyer,
                             ref=lease.lease_id)).ok:
                         self._stats.slashed += amount
+                        self._staked.pop(lease.provider, None)
 
     def _close_expired_leases(self) -> None:
         """Leases whose provider never claimed: the market returns the lock to the buyer."""
