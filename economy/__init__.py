@@ -18,7 +18,7 @@ from economy.actions import (
     Unstake,
     UseData,
 )
-from economy.errors import ActionRejected, EconomyError
+from economy.errors import ActionRejected, EconomyError, GenesisError
 from economy.metrics import gini, hhi
 from economy.model import EconomyConfig, EconomyModel
 from economy.observation import JobView, LeaseView, Observation, Planner, Quote, SimResult
@@ -41,6 +41,7 @@ __all__ = [
     "EconomyError",
     "EconomyModel",
     "FlowClass",
+    "GenesisError",
     "JobState",
     "JobView",
     "LeaseView",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twinecon.errors import TwineconError
 
-__all__ = ["ActionRejected", "EconomyError"]
+__all__ = ["ActionRejected", "EconomyError", "GenesisError"]
 
 
 class EconomyError(TwineconError):
@@ -20,3 +20,14 @@ class ActionRejected(EconomyError, ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class GenesisError(EconomyError):
+    """A genesis action the ledger refused: the scenario is inconsistent.
+
+    `op_kind` names the ledger operation (mint, stake, register_asset, ...).
+    """
+
+    def __init__(self, op_kind: str, message: str) -> None:
+        super().__init__(message)
+        self.op_kind = op_kind

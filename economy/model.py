@@ -72,7 +72,7 @@ from chain.royalty import pro_rata
 from economy import actions as A
 from economy.accounting import FLOWS_SCHEMA, FlowBook
 from economy.compute import ComputeBook, Request
-from economy.errors import ActionRejected, EconomyError
+from economy.errors import ActionRejected, EconomyError, GenesisError
 from economy.market import JobMarket
 from economy.mechanisms import BidOrder, Fill
 from economy.metrics import block_surplus, gini, hhi
@@ -312,7 +312,7 @@ class EconomyModel(mesa.Model):
         (owner, key, price per unit, owner fee bps).
 
         Raises:
-            EconomyError: a genesis action the ledger refused (the scenario is inconsistent).
+            GenesisError: a genesis action the ledger refused (the scenario is inconsistent).
         """
         for address, amount in allocations:
             if amount:
@@ -343,8 +343,9 @@ class EconomyModel(mesa.Model):
     def _genesis_op(self, identity: Identity, op: Op) -> None:
         result = self._execute(identity, op)
         if not result.ok:
-            raise EconomyError(f"genesis: {op.KIND} by {identity.label or identity.address} "
-                               f"was refused: {result.code}: {result.reason}")
+            raise GenesisError(op.KIND, f"genesis: {op.KIND} by "
+                               f"{identity.label or identity.address} was refused: "
+                               f"{result.code}: {result.reason}")
 
     # -- signing and executing ----------------------------------------------------------------
     def _execute(self, identity: Identity, op: Op) -> TxResult:

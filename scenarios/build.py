@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents import EconAgent, PolicyLoadError, load_policy
-from chain import Identity, LedgerParams
+from chain import Asset, Identity, LedgerParams
 from chain.backends import open_ledger
 from chain.errors import ChainError
-from economy import EconomyConfig, EconomyError, EconomyModel, Recorder, Role
+from chain.royalty import MAX_ANCESTORS, MAX_PARENTS, ancestors
+from economy import EconomyConfig, EconomyModel, GenesisError, Recorder, Role
 from economy.rules import (
     ComputeRule,
     DataRule,
@@ -129,9 +130,38 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
         model.genesis(allocations, twin_owner=owners[0].address,
                       licence_per_cu=to_base_units(sc.twin.licence_per_cu, dec),
                       assets=assets, pools=pools)
-    except EconomyError as e:
-        raise ScenarioError(src, "assets" if sc.assets else "rules", str(e)) from None
+    except GenesisError as e:
+        raise ScenarioError(src, _GENESIS_KEYS.get(e.op_kind, "agents"), str(e)) from None
     return Built(scenario=sc, model=model, agents=agents)
+
+
+#: The scenario key a refused genesis action comes from, by ledger operation.
+_GENESIS_KEYS = {
+    "stake": "rules.compute.min_stake",
+    "set_licence": "twin.licence_per_cu",
+    "register_asset": "assets",
+    "link_asset": "assets",
+    "create_pool": "pools",
+}
+
+
+def _check_graph(src: str, i: int, key: str, bps: int, parents: list[str],
+                 graph: dict[str, Asset]) -> None:
+    """The ledger's limits on the royalty graph, checked with a message naming the asset."""
+    if len(parents) > MAX_PARENTS or len(set(parents)) < len(parents):
+        raise ScenarioError(src, f"assets[{i}].parents", f"at most {MAX_PARENTS} distinct "
+                            f"parents, got {parents}")
+    graph[key] = Asset(key=key, kind="", owner="", content_hash=b"", royalty_bps=bps,
+                       parents=tuple(parents))
+    up = ancestors(key, graph.__getitem__)
+    if len(up) > MAX_ANCESTORS:
+        raise ScenarioError(src, f"assets[{i}].parents", f"{key} would have {len(up)} "
+                            f"ancestors; at most {MAX_ANCESTORS}")
+    stack = sum(graph[k].royalty_bps for k in up)
+    if stack > 10_000:
+        raise ScenarioError(src, f"assets[{i}].parents", f"the royalty stack of {key} (the "
+                            f"shares of all its ancestors) is {stack} bps, over 10000; lower "
+                            "the ancestors' royalty_bps")
 
 
 def _rules(sc: Scenario) -> Rules:
@@ -183,6 +213,7 @@ def _ip(sc: Scenario, src: str, agents: list[EconAgent], world: str,
     dec = sc.ledger.decimals
     assets: list[tuple] = []
     known: set[str] = set()
+    graph: dict[str, Asset] = {}
     for i, a in enumerate(sc.assets):
         key = resolve(a.key)
         if a.kind == "twin" and key != twin_key:
@@ -193,6 +224,7 @@ def _ip(sc: Scenario, src: str, agents: list[EconAgent], world: str,
                 raise ScenarioError(src, f"assets[{i}].parents", f"{parent!r} is not an asset "
                                     "listed before this one; list parents first")
         owner = owner_of(a.owner, f"assets[{i}].owner", world if a.kind == "twin" else None)
+        _check_graph(src, i, key, a.royalty_bps, [resolve(p) for p in a.parents], graph)
         content = hashlib.sha256((a.content or key).encode()).digest()
         assets.append((owner, key, a.kind, content, a.royalty_bps,
                        [resolve(p) for p in a.parents]))

@@ -32,6 +32,25 @@ BAD_SCENARIOS = [
     ("unknown-twin-param", lambda d: d["twin"]["params"].update(n_aisle=3),
      "twin.params.n_aisle", "'n_aisles'"),
     ("no-world-agent", lambda d: d["agents"].pop(0), "agents", "role = \"world\""),
+    ("unknown-clearing-rule", lambda d: d.update(rules={"compute": {"clearing": "dutch"}}),
+     "rules.compute.clearing", "'call'"),
+    ("stake-above-balance", lambda d: d.update(rules={"compute": {"min_stake": 100}}),
+     "rules.compute.min_stake", "insufficient_funds"),
+    ("asset-owner-unknown", lambda d: d.update(assets=[
+        {"key": "data/x", "kind": "data", "owner": "compte-0"}]),
+     "assets[0].owner", "'compute-0'"),
+    ("asset-parent-listed-later", lambda d: d.update(assets=[
+        {"key": "policy/p", "kind": "policy", "owner": "thorough-0", "parents": ["data/x"]},
+        {"key": "data/x", "kind": "data", "owner": "world-0"}]),
+     "assets[0].parents", "list parents first"),
+    ("royalty-stack-over-100", lambda d: d.update(assets=[
+        {"key": "data/x", "kind": "data", "owner": "world-0", "royalty_bps": 6000},
+        {"key": "data/y", "kind": "data", "owner": "world-0", "royalty_bps": 6000},
+        {"key": "policy/p", "kind": "policy", "owner": "thorough-0",
+         "parents": ["data/x", "data/y"]}]),
+     "assets[2].parents", "royalty stack"),
+    ("pool-owner-unknown", lambda d: d.update(pools=[{"key": "p", "owner": "nobody"}]),
+     "pools[0].owner", "no agent is labelled"),
 ]
 
 @pytest.mark.parametrize(("edit", "key", "hint"), [c[1:] for c in BAD_SCENARIOS],
