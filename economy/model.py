@@ -707,12 +707,13 @@ class EconomyModel(mesa.Model):
             self.compute.remove(lease.lease_id)
             self._clients.pop(str(lease.lease_id), None)
             self._stats.cu_claimed += claim
-            self._work[lease.provider] += claim
             checked = rule.spot_check_bps and self._spot_rng.integers(10_000) < rule.spot_check_bps
+            if not (checked and claim > lease.used):
+                self._work[lease.provider] += claim  # useful work, for emissions
             if checked:
                 self._event("spot_check", self.protocol.address, lease.provider, 0,
                             str(lease.lease_id), f"claimed={claim};metered={lease.used}")
-                if claim > lease.used:
+                if claim > lease.used:  # caught: no emission for this lease, and a slash
                     stake = self.ledger.stake_of(lease.provider)
                     amount = min(stake, max(1, stake * rule.slash_bps // 10_000))
                     if amount and self._execute(self.protocol, Slash(

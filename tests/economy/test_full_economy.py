@@ -254,3 +254,34 @@ def test_a_tier_the_twin_lacks_is_refused(run, read_table):
     refused = events[events.kind == "action_rejected"]
     assert len(refused) > 0 and refused.detail.str.contains("PostJob:bad_tier").all()
     assert result.summary["jobs_posted"] == 0
+
+
+def test_emissions_reward_useful_work_not_caught_overclaims(run, read_table):
+    """An epoch's emission is shared pro rata to the CU each seller was paid for, except
+    claims a spot check caught overclaiming, which earn nothing; the dust goes to the
+    treasury and the amounts are exact."""
+    from chain.royalty import pro_rata
+
+    amount = 10**18
+    result = run("compute-sealed-auction", ledger="memory", ticks=20,
+                 sets={"rules.emission.schedule": "constant", "rules.emission.amount": 1,
+                       "rules.emission.epoch_ticks": 20, "rules.compute.spot_check_bps": 10_000})
+    events = _events(read_table, result)
+    work: dict[str, int] = defaultdict(int)
+    caught = 0
+    for payee, detail in zip(events[events.kind == "spot_check"].payee,
+                             events[events.kind == "spot_check"].detail, strict=True):
+        claimed, metered = (int(x.split("=")[1]) for x in detail.split(";"))
+        if claimed > metered:
+            caught += 1
+        else:
+            work[payee] += claimed
+    assert caught > 0
+    workers = sorted(a for a, cu in work.items() if cu)
+    parts, dust = pro_rata(amount, [work[a] for a in workers])
+    minted = events[events.flow == Flow.REWARD]
+    paid = dict(zip(minted.payee, minted.amount.astype(int), strict=True))
+    expected = {a: p for a, p in zip(workers, parts, strict=True) if p}
+    treasury = set(paid) - set(expected)
+    assert {a: paid[a] for a in expected} == expected
+    assert sum(paid[a] for a in treasury) == dust
