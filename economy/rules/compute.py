@@ -71,9 +71,17 @@ class ComputeRule:
             return clear_call(asks, bids, self.call_pricing)
         fills: list[Fill] = []
         left = {a.seller: a.qty for a in asks}
+        cheapest = sorted(asks, key=lambda a: (a.price, a.seller))
         for bid in bids:  # one reverse auction per request, capacity shrinking as it sells
-            book = [Ask(seller=a.seller, qty=left[a.seller], price=a.price) for a in asks
-                    if left[a.seller] > 0]
+            # the asks that can matter: enough to cover the request, and the first losing one
+            book: list[Ask] = []
+            covered = 0
+            for a in cheapest:
+                if left[a.seller] > 0:
+                    book.append(Ask(seller=a.seller, qty=left[a.seller], price=a.price))
+                    covered += left[a.seller]
+                    if covered > bid.qty:
+                        break
             if not book:
                 break
             won = clear_sealed_reverse(book, bid.qty, self.sealed_pricing, reserve=bid.price,
