@@ -48,6 +48,7 @@ bench: $(TSTAMP) node-deps
 	$(BIN)/python bench/bench_backends.py
 	$(BIN)/python bench/bench_ledger.py
 	$(BIN)/python bench/bench_economy.py
+	$(BIN)/python bench/bench_markets.py
 	$(BIN)/python bench/bench_physics.py
 	$(BIN)/python bench/bench_logistics.py
 	$(BIN)/python bench/bench_windfarm.py
