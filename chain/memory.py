@@ -154,6 +154,14 @@ def _checked(address: str, field: str) -> Address:
     return to_checksum_address(address)
 
 
+def _too_long(op: Op) -> tuple[str, int] | None:
+    """The first string field over its limit, with the limit (None if all fit)."""
+    for field, limit in STRING_LIMITS.get(type(op), ()):
+        if len(getattr(op, field).encode()) > limit:
+            return field, limit
+    return None
+
+
 def _b32(value: bytes) -> bytes:
     return bytes(value).ljust(32, b"\x00")
 
@@ -301,7 +309,8 @@ class MemoryLedger:
             values = (sender, intent.nonce, intent.deadline, *values_of(op))
             if not validator(types)(values):
                 raise Malformed(f"{op.KIND}: {malformed(types, values)}")
-            if type(op) in STRING_LIMITS and params_size(op) > MAX_PARAMS:
+            too_long = _too_long(op)  # a string over its limit: can it still be sent?
+            if too_long and params_size(op) > MAX_PARAMS:
                 raise Malformed(f"{op.KIND}: its fields take {params_size(op)} bytes encoded, "
                                 f"over the {MAX_PARAMS} an action may carry; shorten its "
                                 "strings")
@@ -326,9 +335,9 @@ class MemoryLedger:
         try:
             if handler is None:
                 raise UnknownOp(f"unknown operation {type(intent.op).__name__}")
-            for field, limit in STRING_LIMITS.get(type(intent.op), ()):
-                if len(getattr(intent.op, field).encode()) > limit:
-                    raise InvalidState(f"{field} must be at most {limit} bytes (UTF-8)")
+            if too_long:
+                field, limit = too_long
+                raise InvalidState(f"{field} must be at most {limit} bytes (UTF-8)")
             handler(sender, intent.op, intent.nonce)
         except ChainError as e:
             return self._reject(sender, intent.op, e)
