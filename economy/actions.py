@@ -96,7 +96,8 @@ class BuyCompute(Action):
     Args:
         cu: compute units wanted.
         max_price_per_cu: the most paid per CU to the provider (None: any offered price).
-        compute: buy from this provider only (None: the market decides).
+        compute: under posted prices, buy from this provider only (None: the cheapest); the
+            sealed and call rules choose the sellers themselves.
     """
 
     cu: int
@@ -162,7 +163,8 @@ class Simulate(Action):
     Args:
         job_id: the job the plans are for (its order and twin are used).
         plans: candidate plans.
-        compute: buy the shortfall from this provider (None: the market decides).
+        compute: under posted prices, buy the shortfall from this provider (None: the
+            cheapest); the sealed and call rules choose the sellers themselves.
         max_cost: refuse if buying the shortfall would cost more (None: no limit).
         max_price_per_cu: the most paid per CU for the shortfall (None: any offered price).
         min_lease_cu: when short, lease at least this many CU (the rest stays on the lease
