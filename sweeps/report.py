@@ -369,6 +369,8 @@ def _run_plots(ticks: pd.DataFrame, agents: pd.DataFrame, flows: pd.DataFrame,
     tick = ticks["tick"].to_numpy()
     plots = [_plot_market(ticks, tick, decimals), _plot_jobs(ticks, tick),
              _plot_balances(ticks, agents, decimals)]
+    if set(_COMPUTE_COLUMNS) <= set(ticks.columns):  # runs before the full economy lack them
+        plots.append(_plot_compute(ticks, tick, decimals))
     plots += _plot_flows(flows, decimals)
     return plots
 
@@ -408,6 +410,66 @@ def _plot_market(ticks: pd.DataFrame, tick: np.ndarray, decimals: int) -> _Plot:
         f"Top: mean price of the jobs completed in each tick ({n_priced} of {len(tick)} ticks "
         f"had completions{mean_note}). Bottom: volume, the total price of the jobs completed "
         "in the tick.")
+
+
+_COMPUTE_COLUMNS = ("cu_leased", "cu_sold", "cu_claimed", "compute_price_mean", "licence",
+                    "royalties", "data_volume", "emitted")
+
+
+def _plot_compute(ticks: pd.DataFrame, tick: np.ndarray, decimals: int) -> _Plot:
+    """Sim time leased, used and claimed; its mean price; what the IP and data markets and
+    emissions paid, per tick."""
+    fig, axes = _figure(6.4, 3, 1, sharex=True, height_ratios=(3, 2, 2))
+    ax_cu, ax_p, ax_m = axes[0, 0], axes[1, 0], axes[2, 0]
+    leased = ticks["cu_leased"].to_numpy(dtype=np.float64)
+    used = ticks["cu_sold"].to_numpy(dtype=np.float64)
+    claimed = ticks["cu_claimed"].to_numpy(dtype=np.float64)
+    ax_cu.bar(tick, leased, width=0.85, color=_SERIES[0], alpha=0.35, label="leased (locked)")
+    ax_cu.bar(tick, used, width=0.55, color=_SERIES[0], label="used by evaluations")
+    ax_cu.plot(tick, claimed, color=_SERIES[1], lw=1.2, marker=".", ms=4,
+               label="claimed by sellers")
+    if leased.any():
+        ax_cu.legend(loc="upper left")
+    else:
+        _no_data(ax_cu, "no sim time was leased")
+    ax_cu.set_title("Sim time: compute units per tick")
+    ax_cu.set_ylabel("CU")
+    price = ticks["compute_price_mean"].to_numpy(dtype=np.float64) * 1e6
+    priced = ~np.isnan(price)
+    if priced.any():
+        ax_p.plot(tick[priced], price[priced], color=_SERIES[0], lw=1.4, marker="o", ms=3)
+    else:
+        _no_data(ax_p, "no lease was opened")
+    ax_p.set_title("Mean price of sim time leased")
+    ax_p.set_ylabel("tokens per 1M CU")
+    streams = [("licence", "licence to the twin's owner"), ("royalties", "royalties"),
+               ("data_volume", "data uses"), ("emitted", "emissions")]
+    shown = False
+    for i, (column, label) in enumerate(streams):
+        values = _tokens(ticks[column], decimals)
+        if values.any():
+            ax_m.plot(tick, values, color=_SERIES[i % len(_SERIES)], lw=1.3, label=label)
+            shown = True
+    if shown:
+        ax_m.legend(loc="upper left")
+    else:
+        _no_data(ax_m, "no licence, royalty, data or emission payments")
+    ax_m.set_title("World, IP and data income, and emissions")
+    ax_m.set_ylabel("tokens")
+    ax_m.set_xlabel("tick")
+    ax_m.set_xlim(tick.min() - 0.6, tick.max() + 0.6)
+    _tick_axis(ax_cu, ax_p, ax_m)
+    return _Plot(
+        "Sim time, licences, royalties and data",
+        _encode(fig),
+        "Bar chart of compute units leased and used per tick with a line of the units "
+        "claimed, above a line chart of the mean price per million compute units and a line "
+        "chart of licence, royalty, data and emission payments per tick in tokens.",
+        f"Top: compute units leased (locked at the worst case), used by evaluations and "
+        f"claimed by the sellers, per tick ({int(leased.sum()):,} leased, {int(used.sum()):,} "
+        "used in all); unused units returned to the buyers. Middle: the mean price of the "
+        "units leased in the tick. Bottom: the licence fees paid to the twin's owner, the "
+        "royalties paid up the IP graph, the value of data uses, and the tokens emitted.")
 
 
 def _plot_jobs(ticks: pd.DataFrame, tick: np.ndarray) -> _Plot:

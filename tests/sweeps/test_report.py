@@ -27,7 +27,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FEES = (0, 200, 500)
 VALUES_PER_H = (15, 30)
 SEEDS = (7, 8, 9)
-RUN_PLOTS = 5  # prices and volume, jobs, balances and Gini, value-flow matrix, flows by purpose
+#: prices and volume, jobs, balances and Gini, sim time and IP/data income, value-flow matrix,
+#: flows by purpose
+RUN_PLOTS = 6
 SWEEP_METRICS = ("jobs_completed", "price_mean", "customer_value", "gini_final",
                  "time_ratio_mean")
 
@@ -175,6 +177,7 @@ def test_run_report_names_the_run_and_has_every_plot(run_dir: Path, run_report: 
         assert expected in text
     assert len(page.images) == RUN_PLOTS and len(page.captions) == RUN_PLOTS
     for caption, title in zip(page.captions, ("Prices and volume", "Jobs", "Balances",
+                                               "Sim time, licences, royalties and data",
                                                "Value-flow matrix", "Flows by purpose"),
                               strict=True):
         assert title in caption and len(caption) > 60
@@ -324,3 +327,23 @@ def test_chromium_counts_a_broken_image(chromium: str, tmp_path: Path, run_repor
     page.write_text(broken, encoding="utf-8")
     dom = _browse(chromium, tmp_path / "profile", "--dump-dom", page.as_uri()).stdout
     assert _rendered(dom) == (RUN_PLOTS - 1, RUN_PLOTS)
+
+
+def test_run_report_shows_the_sim_time_market(run_dir: Path, run_report: Path) -> None:
+    """The sim-time figure states the run's own totals of CU leased and used."""
+    ticks = pd.read_parquet(run_dir / "ticks.parquet")
+    page = Page(run_report.read_text(encoding="utf-8"))
+    caption = next(c for c in page.captions if "compute units leased" in c)
+    assert f"{int(ticks.cu_leased.sum()):,} leased" in caption
+    assert f"{int(ticks.cu_sold.sum()):,} used" in caption
+
+
+def test_a_run_from_before_the_full_economy_still_reports(run_dir: Path, tmp_path: Path) -> None:
+    """A run folder whose ticks table lacks the compute columns gets the other plots."""
+    old = tmp_path / "old-run"
+    shutil.copytree(run_dir, old)
+    ticks = pd.read_parquet(old / "ticks.parquet")
+    ticks.drop(columns=["cu_leased", "cu_claimed", "compute_price_mean"]).to_parquet(
+        old / "ticks.parquet")
+    page = Page(write_report(old).read_text(encoding="utf-8"))
+    assert len(page.images) == RUN_PLOTS - 1
