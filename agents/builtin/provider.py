@@ -14,6 +14,9 @@ class ServiceProvider:
     `candidates` plans (each solver once, then the last solver again from random starts),
     evaluates them all in the twin with the job's evaluation seed (paying for the compute
     units), and delivers the fastest. Its bid covers that expected sim-time cost plus a markup.
+    If the sim time cannot be bought within its limit (no results two ticks after asking),
+    it delivers its last solver's plan (the most elaborate) untested rather than let the job
+    expire.
 
     Args:
         solvers: reference solvers to draw candidates from, in order (default: the twin's).
@@ -57,10 +60,10 @@ class ServiceProvider:
         self.data_units = data_units
         self.lease_cu = lease_cu
         self.tier = tier
-        self._simulated: set[int] = set()
+        self._simulated: dict[int, int] = {}  # job id -> tick its simulation was asked for
 
     def reset(self, seed: int) -> None:
-        self._simulated = set()
+        self._simulated = {}
 
     def _plans(self, obs: Observation, order) -> tuple:
         solvers = self.solvers or obs.planner.solvers
@@ -72,15 +75,25 @@ class ServiceProvider:
     def act(self, obs: Observation) -> list[Action]:
         actions: list[Action] = []
         mine = [j for j in obs.jobs if j.provider == obs.address]
+        answered = set()
         for result in obs.results:
             best = result.best
             job = next((j for j in mine if j.job_id == result.job_id), None)
             if best is not None and job is not None and job.state is JobState.FUNDED:
                 actions.append(Submit(job_id=job.job_id, plan=best[0], policy=self.policy))
+                answered.add(job.job_id)
         for job in mine:
-            if job.state is not JobState.FUNDED or job.job_id in self._simulated:
+            if job.state is not JobState.FUNDED:
                 continue
-            self._simulated.add(job.job_id)
+            asked = self._simulated.get(job.job_id)
+            if asked is not None:
+                if asked <= obs.tick - 2 and job.job_id not in answered:  # no sim time to be had
+                    solvers = self.solvers or obs.planner.solvers
+                    actions.append(Submit(job_id=job.job_id, policy=self.policy,
+                                          plan=obs.planner.solve(job.order, solvers[-1])))
+                    self._simulated[job.job_id] = obs.tick + 10**9  # once
+                continue
+            self._simulated[job.job_id] = obs.tick
             plans = self._plans(obs, job.order)
             if self.data_pool:
                 actions.append(UseData(pool=self.data_pool, units=self.data_units,

@@ -123,3 +123,20 @@ def test_builtin_provider_loads_with_params() -> None:
     policy = load_policy("provider", {"candidates": 0, "solvers": ["s_shape"]})
     assert isinstance(policy, ServiceProvider)
     assert policy.solvers == ("s_shape",)
+
+
+def test_provider_that_cannot_buy_sim_time_delivers_untested_instead_of_expiring(
+        small_market, run, write_toml, read_table) -> None:
+    """A provider whose limit price is under every offer gets no evaluations; two ticks
+    after asking it delivers its last solver's plan untested, so its jobs are judged rather
+    than left to expire."""
+    small_market["ledger"]["backend"] = "memory"
+    small_market["agents"][2]["params"]["max_price_per_cu"] = 0
+    result = run(write_toml(small_market, "no-sim-time"))
+    events = read_table(result, "events")
+    assert events.detail.str.contains("Simulate:no_capacity").any()
+    providers = set(read_table(result, "agents").query("role == 'provider'").address)
+    assert not providers & set(events[events.kind == "simulated"].payer)
+    s = result.summary
+    assert s["jobs_expired"] == 0
+    assert s["jobs_completed"] + s["jobs_rejected"] > 0
