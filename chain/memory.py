@@ -95,7 +95,7 @@ from chain.protocols import (
     Twin,
     TxResult,
 )
-from chain.royalty import MAX_ANCESTORS, MAX_PARENTS, ancestors, pro_rata, royalty_payouts
+from chain.royalty import MAX_PARENTS, graph_problem, pro_rata, royalty_payouts
 
 __all__ = ["ESCROW_ADDRESS", "MemoryLedger"]
 
@@ -775,14 +775,9 @@ class MemoryLedger:
         if len(child.parents) >= MAX_PARENTS:
             raise InvalidState(f"an asset may have at most {MAX_PARENTS} parents")
         linked = replace(child, parents=(*child.parents, op.parent))
-        assets = {**self._assets, op.child: linked}
-        up = ancestors(op.child, assets.__getitem__)
-        if len(up) > MAX_ANCESTORS:
-            raise InvalidState(f"an asset may have at most {MAX_ANCESTORS} ancestors")
-        stack = sum(assets[k].royalty_bps for k in up)
-        if stack > 10_000:
-            raise InvalidState(f"the royalty stack of {op.child} would be {stack} bps, over "
-                               "10000 (the whole payment)")
+        problem = graph_problem(op.child, {**self._assets, op.child: linked}.__getitem__)
+        if problem:
+            raise InvalidState(problem)
         self._assets[op.child] = linked
         self._assets[op.parent] = replace(parent, children=parent.children + 1)
         self._emit("asset_linked", sender, sender, 0, "", op.child, op.parent)

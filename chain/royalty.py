@@ -24,7 +24,8 @@ from collections.abc import Callable, Sequence
 from chain.identity import Address
 from chain.protocols import Asset
 
-__all__ = ["MAX_ANCESTORS", "MAX_PARENTS", "ancestors", "pro_rata", "royalty_payouts", "split"]
+__all__ = ["MAX_ANCESTORS", "MAX_PARENTS", "ancestors", "graph_problem", "pro_rata",
+           "royalty_payouts", "split"]
 
 #: The most parents one asset may link, and the most distinct ancestors it may have.
 MAX_PARENTS = 4
@@ -58,6 +59,19 @@ def ancestors(key: str, asset_of: Callable[[str], Asset]) -> list[str]:
                 nxt.extend(asset_of(k).parents)
         frontier = nxt
     return list(seen)
+
+
+def graph_problem(key: str, asset_of: Callable[[str], Asset]) -> str | None:
+    """Why asset `key`, with its parents as they are, breaks the graph's limits (too many
+    distinct ancestors, or their royalty shares stacking over 10000 bps); None if it fits."""
+    up = ancestors(key, asset_of)
+    if len(up) > MAX_ANCESTORS:
+        return f"{key} would have {len(up)} ancestors; an asset may have at most {MAX_ANCESTORS}"
+    stack = sum(asset_of(k).royalty_bps for k in up)
+    if stack > BPS:
+        return (f"the royalty stack of {key} (the shares of all its ancestors) would be "
+                f"{stack} bps, over 10000 (the whole payment)")
+    return None
 
 
 def royalty_payouts(

@@ -36,6 +36,7 @@ PARKED_FLOWS = frozenset({Flow.ESCROW_FUND, Flow.LEASE_LOCK, Flow.STAKE, Flow.UN
 #: The flows whose payees are each market's sellers (for concentration, HHI).
 MARKET_FLOWS = {"jobs": Flow.SERVICE, "compute": Flow.COMPUTE, "data": Flow.DATA,
                 "royalties": Flow.ROYALTY}
+_MARKET_OF = {flow: market for market, flow in MARKET_FLOWS.items()}
 
 
 class FlowBook:
@@ -86,9 +87,9 @@ class FlowBook:
             self.by_flow[flow] += amount
             if flow in REVENUE_FLOWS:
                 self.revenue[key[1]] += amount
-            for market, market_flow in MARKET_FLOWS.items():
-                if flow == market_flow:
-                    self.by_payee[market][payee] += amount
+            market = _MARKET_OF.get(flow)
+            if market is not None:
+                self.by_payee[market][payee] += amount
 
     def close_tick(self, tick: int) -> list[tuple]:
         """The tick's flow rows, sorted, and reset for the next tick."""

@@ -13,7 +13,7 @@ from agents import EconAgent, PolicyLoadError, load_policy
 from chain import Asset, Identity, LedgerParams
 from chain.backends import open_ledger
 from chain.errors import ChainError
-from chain.royalty import MAX_ANCESTORS, MAX_PARENTS, ancestors
+from chain.royalty import MAX_PARENTS, graph_problem
 from economy import EconomyConfig, EconomyModel, GenesisError, Recorder, Role
 from economy.rules import (
     ComputeRule,
@@ -153,15 +153,10 @@ def _check_graph(src: str, i: int, key: str, bps: int, parents: list[str],
                             f"parents, got {parents}")
     graph[key] = Asset(key=key, kind="", owner="", content_hash=b"", royalty_bps=bps,
                        parents=tuple(parents))
-    up = ancestors(key, graph.__getitem__)
-    if len(up) > MAX_ANCESTORS:
-        raise ScenarioError(src, f"assets[{i}].parents", f"{key} would have {len(up)} "
-                            f"ancestors; at most {MAX_ANCESTORS}")
-    stack = sum(graph[k].royalty_bps for k in up)
-    if stack > 10_000:
-        raise ScenarioError(src, f"assets[{i}].parents", f"the royalty stack of {key} (the "
-                            f"shares of all its ancestors) is {stack} bps, over 10000; lower "
-                            "the ancestors' royalty_bps")
+    problem = graph_problem(key, graph.__getitem__)
+    if problem:
+        raise ScenarioError(src, f"assets[{i}].parents", f"{problem}; lower the ancestors' "
+                            "royalty_bps or link fewer parents")
 
 
 def _rules(sc: Scenario) -> Rules:
