@@ -29,7 +29,8 @@ def test_builtin_outputs_match_the_recorded_digests(name: str, backend: str,
     recorded (a refactor moves no byte)."""
     got = record.run_digests(name, backend, tmp_path / "out")
     want = DIGESTS[f"{name}/{backend}"]
-    assert got == want, f"{name} on {backend}: outputs moved in {sorted(k for k in want if got.get(k) != want[k])}"
+    moved = sorted(k for k in want if got.get(k) != want[k])
+    assert got == want, f"{name} on {backend}: outputs moved in {moved}"
 
 
 def test_every_builtin_has_recorded_digests() -> None:
