@@ -1,12 +1,10 @@
-"""EconAgent: a mesa.Agent with an identity, a wallet on the ledger and a role, that delegates
+"""EconAgent: an agent with an identity, a wallet on the ledger and a role, that delegates
 every decision to its policy and isolates the policy's faults."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
-import mesa
 
 from agents.protocols import Policy
 from chain import Identity
@@ -15,7 +13,7 @@ from economy import Action, Decision, Observation, Role
 __all__ = ["EconAgent"]
 
 
-class EconAgent(mesa.Agent):
+class EconAgent:
     """One economic agent.
 
     Its wallet is its account on the ledger (balance and nonce live there, read through the
@@ -24,12 +22,13 @@ class EconAgent(mesa.Agent):
     and the run goes on; with `strict=True` the exception propagates instead.
 
     Args:
-        model: the economy model.
         index: position in the scenario's population (0-based); also the key index.
         identity: the agent's keypair.
         role: what it does in the economy.
         policy: what decides its actions.
         label: a name for people ("provider-3").
+        group: the scenario group it belongs to ("provider"; plan quality is reported by
+            group). Default: the label without its trailing "-<index>".
         policy_name: how the policy was referred to ("provider", "my_pkg.mod:Cls").
         params: the policy's parameters, as given.
         strict: re-raise policy exceptions.
@@ -37,24 +36,24 @@ class EconAgent(mesa.Agent):
 
     def __init__(
         self,
-        model: mesa.Model,
         *,
         index: int,
         identity: Identity,
         role: Role,
         policy: Policy,
         label: str = "",
+        group: str = "",
         policy_name: str = "",
         params: Mapping[str, Any] | None = None,
         strict: bool = False,
     ) -> None:
-        super().__init__(model)
         self.index = index
         self.identity = identity
         self.address = identity.address
         self.role = role
         self.policy = policy
         self.label = label or f"{role.value}-{index}"
+        self.group = group or self.label.rsplit("-", 1)[0]
         self.policy_name = policy_name or type(policy).__name__
         self.params = dict(params or {})
         self.strict = strict

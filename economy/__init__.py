@@ -1,4 +1,4 @@
-"""economy: the action vocabulary, markets, accounting and the tick loop (a mesa.Model)."""
+"""economy: the action vocabulary, markets, protocol rules, accounting and the tick loop."""
 
 from chain import Address, JobState
 from economy.actions import (
@@ -18,19 +18,25 @@ from economy.actions import (
     Unstake,
     UseData,
 )
+from economy.config import EconomyConfig
 from economy.errors import ActionRejected, EconomyError, GenesisError
 from economy.metrics import gini, hhi
-from economy.model import EconomyConfig, EconomyModel
+from economy.model import EconomyModel
 from economy.observation import JobView, LeaseView, Observation, Planner, Quote, SimResult
-from economy.protocols import Decision, Participant
+from economy.protocols import Decision, Handler, Participant
 from economy.recorder import Recorder
+from economy.records import Allocation, AssetGrant, PendingSimulation, PoolGrant
 from economy.roles import FlowClass, Role
 from economy.rules import Rules
+from economy.summary import RunSummary
+from economy.tables import TickRow
 
 __all__ = [
     "Action",
     "ActionRejected",
     "Address",
+    "Allocation",
+    "AssetGrant",
     "Bid",
     "BuyCompute",
     "ClaimRefund",
@@ -42,6 +48,7 @@ __all__ = [
     "EconomyModel",
     "FlowClass",
     "GenesisError",
+    "Handler",
     "JobState",
     "JobView",
     "LeaseView",
@@ -49,17 +56,21 @@ __all__ = [
     "Offer",
     "Participant",
     "Pay",
+    "PendingSimulation",
     "Planner",
+    "PoolGrant",
     "PostJob",
     "Quote",
     "Recorder",
     "Reject",
     "Role",
     "Rules",
+    "RunSummary",
     "SimResult",
     "Simulate",
     "Stake",
     "Submit",
+    "TickRow",
     "Unstake",
     "UseData",
     "gini",

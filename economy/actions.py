@@ -9,9 +9,12 @@ the run goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from chain import Address
-from worlds.warehouse import Plan
+
+#: A twin's plan (a frozen value of the twin's `plan_type`).
+Plan = Any
 
 __all__ = [
     "Action",
@@ -39,7 +42,7 @@ class Action:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PostJob(Action):
-    """A customer asks for a pick plan for one of its orders, with `budget` put in escrow.
+    """A customer asks for a plan for one of its orders, with `budget` put in escrow.
 
     Args:
         order_id: an order from `Observation.orders`.
@@ -50,7 +53,8 @@ class PostJob(Action):
             must not exceed this (None: the twin's baseline plan's time, less `min_gain_bps`).
         min_gain_bps: with `max_time_ms` None, how much faster than the twin's baseline plan
             the plan must be, in basis points of the baseline's time.
-        tier: the fidelity tier the job is judged at: "L1", or "L2" (physics; warehouse twins).
+        tier: the fidelity tier the job is judged at: "L1", or "L2" (physics) where the twin
+            offers it.
     """
 
     order_id: str

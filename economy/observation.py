@@ -10,8 +10,12 @@ import numpy as np
 
 from chain import Address, JobState
 from economy.roles import Role
+from worlds.protocols import Request as Order
 from worlds.protocols import ServiceTwin
-from worlds.warehouse import Evaluation, Order, Plan
+from worlds.protocols import TwinEvaluation as Evaluation
+
+#: A twin's plan (a frozen value of the twin's `plan_type`).
+Plan = Any
 
 __all__ = ["JobView", "LeaseView", "Observation", "Planner", "Quote", "SimResult"]
 
@@ -26,14 +30,15 @@ class JobView:
         provider: the awarded provider, or None while bids are open.
         budget: base units in escrow (the winning price once awarded).
         state: the escrow state.
-        order: what to pick.
+        order: the request the service is for (a pick order, a delivery batch, a
+            maintenance-planning request).
         twin_id: the twin the plan is evaluated in.
         eval_seed: the seed the evaluator evaluates with (public, so sellers can test plans).
         max_time_ms: the acceptance rule: the plan's time in the twin must not exceed this.
         posted_tick, expires_at: ticks.
         plan: the submitted plan, once there is one.
-        tier: the fidelity tier the job is judged at ("L1", or "L2" physics for warehouses):
-            its acceptance rule, its evaluation and the customer's value use that tier.
+        tier: the fidelity tier the job is judged at ("L1", or "L2" physics where the twin
+            offers it): its acceptance rule, its evaluation and the customer's value use it.
     """
 
     job_id: int
@@ -154,10 +159,6 @@ class Planner:
             cu = self._estimates[key] = self._cu_at(
                 tier, self._twin.solve(order, self._twin.baseline_method), order)
         return cu
-
-    def distance_mm(self, u: int, v: int) -> int:
-        """Shortest-path distance between two layout nodes."""
-        return self._twin.distance_mm(u, v)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,7 +14,17 @@ from chain import Asset, Identity, LedgerParams
 from chain.backends import open_ledger
 from chain.errors import ChainError
 from chain.royalty import MAX_PARENTS, graph_problem
-from economy import EconomyConfig, EconomyModel, GenesisError, Recorder, Role
+from economy import (
+    Allocation,
+    AssetGrant,
+    EconomyConfig,
+    EconomyModel,
+    GenesisError,
+    PoolGrant,
+    Recorder,
+    Role,
+)
+from economy.genesis import twin_key
 from economy.rules import (
     ComputeRule,
     DataRule,
@@ -28,12 +38,11 @@ from scenarios.errors import ScenarioError
 from scenarios.loading import LoadedScenario
 from scenarios.schema import Scenario, to_base_units
 from twinecon.errors import suggest
+from twinecon.seeds import SYSTEM_INDEX, Stream
 from worlds import InvalidSpec
 
 __all__ = ["Built", "build", "system_identities"]
 
-# Key indices of the system accounts, far above any agent index.
-_PROTOCOL, _TREASURY, _MARKET = 2**40, 2**40 + 1, 2**40 + 2
 _TOKENS_PARAM = re.compile(r"^\s*[0-9][0-9_]*(?:\.[0-9_]+)?\s*tokens?\s*$")
 
 
@@ -48,9 +57,8 @@ class Built:
 
 def system_identities(seed: int) -> tuple[Identity, Identity, Identity]:
     """The protocol (minter), treasury and market-operator keys of a run."""
-    return (Identity.derive(seed, _PROTOCOL, label="protocol"),
-            Identity.derive(seed, _TREASURY, label="treasury"),
-            Identity.derive(seed, _MARKET, label="market"))
+    return tuple(Identity.derive(seed, SYSTEM_INDEX[name], label=name)  # type: ignore[return-value]
+                  for name in ("protocol", "treasury", "market"))
 
 
 def _policy_params(params: dict[str, Any], decimals: int) -> dict[str, Any]:
@@ -92,7 +100,7 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
     model = EconomyModel(config=config, ledger=ledger, twin=twin, seed=sc.seed,
                          protocol=protocol, market=market, recorder=recorder, rules=rules)
     agents: list[EconAgent] = []
-    allocations = []
+    allocations: list[Allocation] = []
     for g, group in enumerate(sc.agents):
         key = f"agents[{g}]"
         try:
@@ -105,27 +113,28 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
                 policy = load_policy(group.policy, group_params, base_dir=loaded.base_dir)
             except PolicyLoadError as e:
                 raise ScenarioError(src, f"{key}.policy", str(e)) from None
-            label = f"{group.label or group.role}-{k}"
+            name = group.label or group.role
+            label = f"{name}-{k}"
             agent = EconAgent(
-                model, index=index, identity=Identity.derive(sc.seed, index, label=label),
-                role=Role(group.role), policy=policy, label=label, policy_name=group.policy,
-                params=group_params, strict=strict)
+                index=index, identity=Identity.derive(sc.seed, index, label=label),
+                role=Role(group.role), policy=policy, label=label, group=name,
+                policy_name=group.policy, params=group_params, strict=strict)
             model.add(agent)
             agents.append(agent)
-            allocations.append((agent.address, to_base_units(group.balance, dec)))
+            allocations.append(Allocation(address=agent.address,
+                                          amount=to_base_units(group.balance, dec)))
     owners = [a for a in agents if a.role is Role.WORLD]
     if not owners:
         raise ScenarioError(src, "agents", "no agent has role = \"world\" to own the twin; add "
                             "an [[agents]] group with role = \"world\" and policy = \"idle\"")
-    if sum(a for _, a in allocations) > params.supply_cap:
+    if sum(a.amount for a in allocations) > params.supply_cap:
         raise ScenarioError(src, "agents", "the genesis balances exceed ledger.supply_cap; "
                             "lower the balances or raise the cap")
     for agent in agents:
-        agent.reset(int(model.agent_seed(agent.index).generate_state(1)[0]))
+        agent.reset(model.seeds.integer(Stream.POLICY_RESET, agent.index))
     # the rpc backend signs each agent's raw transactions with its key and funds its gas
     ledger.enroll([protocol, treasury, market, *(a.identity for a in agents)])
-    twin_key = f"{twin.spec.kind}/{twin.spec.name}"
-    assets, pools = _ip(sc, src, agents, owners[0].address, twin_key)
+    assets, pools = _ip(sc, src, agents, owners[0].address, twin_key(twin))
     try:
         model.genesis(allocations, twin_owner=owners[0].address,
                       licence_per_cu=to_base_units(sc.twin.licence_per_cu, dec),
@@ -185,7 +194,7 @@ def _rules(sc: Scenario) -> Rules:
 
 
 def _ip(sc: Scenario, src: str, agents: list[EconAgent], world: str,
-        twin_key: str) -> tuple[list[tuple], list[tuple]]:
+        twin_key: str) -> tuple[list[AssetGrant], list[PoolGrant]]:
     """The assets and pools of genesis, with owners resolved from agent labels.
 
     Raises:
@@ -206,7 +215,7 @@ def _ip(sc: Scenario, src: str, agents: list[EconAgent], world: str,
         return twin_key if key == "twin" else key
 
     dec = sc.ledger.decimals
-    assets: list[tuple] = []
+    assets: list[AssetGrant] = []
     known: set[str] = set()
     graph: dict[str, Asset] = {}
     for i, a in enumerate(sc.assets):
@@ -221,11 +230,13 @@ def _ip(sc: Scenario, src: str, agents: list[EconAgent], world: str,
         owner = owner_of(a.owner, f"assets[{i}].owner", world if a.kind == "twin" else None)
         _check_graph(src, i, key, a.royalty_bps, [resolve(p) for p in a.parents], graph)
         content = hashlib.sha256((a.content or key).encode()).digest()
-        assets.append((owner, key, a.kind, content, a.royalty_bps,
-                       [resolve(p) for p in a.parents]))
+        assets.append(AssetGrant(owner=owner, key=key, kind=a.kind, content_hash=content,
+                                 royalty_bps=a.royalty_bps,
+                                 parents=tuple(resolve(p) for p in a.parents)))
         known.add(key)
-    pools = [(owner_of(p.owner, f"pools[{i}].owner"), p.key,
-              to_base_units(p.price_per_unit, dec), p.owner_fee_bps)
+    pools = [PoolGrant(owner=owner_of(p.owner, f"pools[{i}].owner"), key=p.key,
+                       price_per_unit=to_base_units(p.price_per_unit, dec),
+                       owner_fee_bps=p.owner_fee_bps)
              for i, p in enumerate(sc.pools)]
     return assets, pools
 

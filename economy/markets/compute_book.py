@@ -17,6 +17,7 @@ from chain import Address
 from economy.errors import ActionRejected
 from economy.mechanisms import Ask
 from economy.observation import LeaseView, Quote
+from economy.records import PendingSimulation
 
 __all__ = ["ComputeBook", "Request"]
 
@@ -56,7 +57,7 @@ class Request:
     buyer: Address
     cu: int
     max_price: int
-    simulation: Any = None
+    simulation: PendingSimulation | None = None
 
 
 class ComputeBook:

@@ -1,0 +1,64 @@
+"""Settling: each ledger operation signed by its actor's key and executed, and every event it
+leaves recorded in the events table and the value-flow book."""
+
+from __future__ import annotations
+
+from chain import BURN_ADDRESS, Address, Identity, Intent, Ledger, Op, SignedIntent, TxResult, sign
+from economy.accounting import FlowBook
+from economy.recorder import Table
+
+__all__ = ["Clock", "Settler"]
+
+
+class Clock:
+    """The economy's own clock: the current tick (0 is genesis), advanced only by the model."""
+
+    __slots__ = ("tick",)
+
+    def __init__(self) -> None:
+        self.tick = 0
+
+
+class Settler:
+    """Signs and executes operations for the economy's actors, and records what they did.
+
+    Every operation is an EIP-712 intent signed by its actor's key with the actor's next nonce
+    and a deadline of the current tick (with `signatures = "off"` the signature is left out;
+    nonces, deadlines and authority are still checked by the ledger).
+
+    Args:
+        ledger: the ledger that executes.
+        clock: the economy's clock (the intents' deadline, the market events' tick).
+        events: the events table (ledger rows and market rows, in the order they happen).
+        flows: the value-flow book every ledger row is booked in.
+    """
+
+    def __init__(self, ledger: Ledger, clock: Clock, events: Table, flows: FlowBook) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.events = events
+        self.flows = flows
+        self._verify = ledger.params.signatures == "verify"
+        self._domain = ledger.domain
+        #: the ledger rows of the last operation executed
+        self.last_events: list = []
+
+    def execute(self, identity: Identity, op: Op) -> TxResult:
+        """Sign `op` for `identity` and execute it; never raises for a refused operation."""
+        address = identity.address
+        intent = Intent(sender=address, nonce=self.ledger.nonce_of(address),
+                        deadline=self.clock.tick, op=op)
+        if self._verify:
+            signed = sign(intent, identity, self._domain)
+        else:
+            signed = SignedIntent(intent=intent, signature=None, chain_id=self._domain.chain_id)
+        result = self.ledger.execute(signed)
+        events = self.last_events = self.ledger.drain_events()
+        self.events.extend(events)
+        self.flows.add(events)
+        return result
+
+    def event(self, kind: str, payer: Address, payee: str = BURN_ADDRESS, amount: int = 0,
+              ref: str = "", detail: str = "") -> None:
+        """Record a market event (no ledger row: a rejected action, a fault, a simulation)."""
+        self.events.append((self.clock.tick, 0, kind, payer, payee, amount, "", ref, detail))

@@ -1,0 +1,178 @@
+"""The run's headline metrics (`summary.json`): jobs, prices, quality, welfare, revenue by
+provider class, inequality, supply, and each market's prices, volumes and concentration."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from chain import Flow, Ledger
+from economy.accounting import FlowBook
+from economy.metrics import gini, hhi
+from economy.protocols import Participant
+from economy.roles import FlowClass
+from economy.rules import Rules
+from economy.stats import Totals
+
+__all__ = ["RunSummary"]
+
+#: Flows of the data market (paid to contributors, the protocol and the pool's owner).
+_DATA_FLOWS = (Flow.DATA, Flow.DATA_FEE, Flow.POOL_FEE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSummary:
+    """Headline metrics of a run so far. Money in exact base units (ints); rates as floats.
+
+    Attributes:
+        ticks: ticks run (genesis is tick 0).
+        completion_rate: completed / posted jobs.
+        price_mean: volume / completed jobs (integer division).
+        time_ratio_mean: the delivered plans' time over their baselines', mean over
+            completed jobs (None before any).
+        time_ratio_by_provider_group, jobs_completed_by_provider_group: the same by the
+            providers' scenario group.
+        consumer_surplus: Σ customer value - what customers paid for completed jobs.
+        producer_surplus: Σ what reached providers - the sim time they bought for those jobs.
+        revenue_by_class: income by provider class (customer, world, data, compute,
+            behaviour, evaluator, treasury, burn); revenue_share_by_class: each earning
+            class's share of all earnings.
+        markets: per market (jobs, compute, data, royalties, emissions) its volume, prices
+            and concentration (HHI of its sellers' receipts).
+        rules: the protocol rules in force.
+        ledger_state_hash: the ledger's state hash (equal on every backend).
+        events_sha256: digest of every event row recorded so far.
+    """
+
+    ticks: int
+    n_agents: int
+    agents_by_role: dict[str, int]
+    decimals: int
+    orders: int
+    jobs_posted: int
+    bids: int
+    awards: int
+    jobs_completed: int
+    jobs_rejected: int
+    jobs_expired: int
+    completion_rate: float
+    price_mean: int
+    volume: int
+    cu_sold: int
+    compute_spend: int
+    time_ratio_mean: float | None
+    time_ratio_by_provider_group: dict[str, float]
+    jobs_completed_by_provider_group: dict[str, int]
+    customer_value: int
+    consumer_surplus: int
+    producer_surplus: int
+    revenue_by_class: dict[str, int]
+    revenue_share_by_class: dict[str, float]
+    gini_final: float
+    balance_mean_by_role: dict[str, int]
+    supply: int
+    minted: int
+    burned: int
+    treasury: int
+    policy_faults: int
+    rejected_actions: int
+    markets: dict[str, dict[str, Any]]
+    rules: dict[str, Any]
+    ledger_state_hash: str
+    events_sha256: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON-ready data (what `summary.json` holds)."""
+        return asdict(self)
+
+    @classmethod
+    def collect(cls, *, tick: int, participants: Sequence[Participant], ledger: Ledger,
+                totals: Totals, flows: FlowBook, quality: dict[str, list], rules: Rules,
+                events_sha256: str) -> RunSummary:
+        """The summary of a run from its totals, flow book and ledger."""
+        t = totals
+        completed = t["completed"]
+        revenue = {c.value: flows.revenue.get(c.value, 0) for c in FlowClass
+                   if c is not FlowClass.PROTOCOL}
+        earned = sum(v for k, v in revenue.items() if k not in ("burn", "customer"))
+        by_role: dict[str, list[int]] = defaultdict(list)
+        for p in participants:
+            by_role[p.role.value].append(ledger.balance_of(p.address))
+        return cls(
+            ticks=tick,
+            n_agents=len(participants),
+            agents_by_role={r: len(v) for r, v in sorted(by_role.items())},
+            decimals=ledger.params.decimals,
+            orders=t["orders"],
+            jobs_posted=t["jobs_posted"],
+            bids=t["bids"],
+            awards=t["awards"],
+            jobs_completed=completed,
+            jobs_rejected=t["rejected"],
+            jobs_expired=t["expired"],
+            completion_rate=completed / t["jobs_posted"] if t["jobs_posted"] else 0.0,
+            price_mean=t["volume"] // completed if completed else 0,
+            volume=t["volume"],
+            cu_sold=t["cu_sold"],
+            compute_spend=t["compute_spend"],
+            time_ratio_mean=t.ratio_sum / completed if completed else None,
+            time_ratio_by_provider_group={g: c[0] / c[1] for g, c in sorted(quality.items())},
+            jobs_completed_by_provider_group={g: c[1] for g, c in sorted(quality.items())},
+            customer_value=t["customer_value"],
+            consumer_surplus=t["consumer_surplus"],
+            producer_surplus=t["producer_surplus"],
+            revenue_by_class=revenue,
+            revenue_share_by_class={k: (v / earned if earned else 0.0)
+                                    for k, v in revenue.items()
+                                    if k not in ("burn", "customer")},
+            gini_final=gini([ledger.balance_of(p.address) for p in participants]),
+            balance_mean_by_role={r: sum(v) // len(v) for r, v in sorted(by_role.items())},
+            supply=ledger.total_supply,
+            minted=ledger.minted,
+            burned=ledger.burned,
+            treasury=ledger.balance_of(ledger.treasury),
+            policy_faults=t["faults"],
+            rejected_actions=t["rejected_actions"],
+            markets=_markets(t, flows, rules),
+            rules={"compute_clearing": rules.compute.clearing,
+                   "royalty_mode": ledger.params.royalty_mode,
+                   "evaluator_paid_on_reject": ledger.params.evaluator_paid_on_reject,
+                   "emission": rules.emission.schedule},
+            ledger_state_hash=ledger.state_hash(),
+            events_sha256=events_sha256,
+        )
+
+
+def _markets(t: Totals, flows: FlowBook, rules: Rules) -> dict[str, Any]:
+    """Prices, volumes and concentration per market (jobs, compute, data, royalties)."""
+    by_flow = flows.by_flow
+    leased = t["cu_leased"]
+
+    def concentration(market: str) -> float:
+        return hhi(list(flows.by_payee[market].values()))
+
+    return {
+        "jobs": {"volume": t["volume"],
+                 "price_mean": t["volume"] // t["completed"] if t["completed"] else 0,
+                 "hhi": concentration("jobs")},
+        "compute": {
+            "clearing": rules.compute.clearing,
+            "cu_leased": leased, "cu_used": t["cu_sold"], "cu_claimed": t["cu_claimed"],
+            "price_per_cu_mean": t["compute_leased_value"] // leased if leased else 0,
+            "volume": by_flow.get(Flow.COMPUTE, 0),
+            "licence": by_flow.get(Flow.LICENCE, 0),
+            "hhi": concentration("compute"),
+            "efficiency": (t["compute_surplus"] / t["compute_surplus_max"]
+                           if t["compute_surplus_max"] else None),
+            "slashed": t["slashed"],
+        },
+        "data": {"units": t["data_units"],
+                 "volume": sum(by_flow.get(f, 0) for f in _DATA_FLOWS),
+                 "to_contributors": by_flow.get(Flow.DATA, 0),
+                 "hhi": concentration("data")},
+        "royalties": {"volume": by_flow.get(Flow.ROYALTY, 0),
+                      "hhi": concentration("royalties")},
+        "emissions": {"schedule": rules.emission.schedule, "emitted": t["emitted"]},
+    }
