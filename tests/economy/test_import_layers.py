@@ -26,3 +26,23 @@ def test_lower_layer_does_not_import_upper(imports: str, forbidden: set[str]) ->
     roots = _loaded_roots(imports)
     assert imports in roots
     assert roots & forbidden == set()
+
+
+def _loaded_modules(imports: str) -> set[str]:
+    code = f"import sys, {imports}\nprint(','.join(sorted(sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return set(out.stdout.strip().split(","))
+
+
+def test_economy_is_typed_against_the_twin_protocol_not_a_twin() -> None:
+    """`import economy` loads no twin kind (no worlds.warehouse, logistics or windfarm), no
+    environment library (pettingzoo, gymnasium), no physics (mujoco), and no mesa: the
+    economy sees twins only through `worlds.protocols`."""
+    loaded = _loaded_modules("economy")
+    roots = {m.split(".")[0] for m in loaded}
+    assert roots & {"pettingzoo", "gymnasium", "mujoco", "mesa"} == set()
+    twins = {m for m in loaded if m.split(".")[:2] in (["worlds", "warehouse"],
+                                                      ["worlds", "logistics"],
+                                                      ["worlds", "windfarm"])}
+    assert twins == set()
