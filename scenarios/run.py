@@ -59,7 +59,7 @@ def apply_overrides(loaded: LoadedScenario, *, seed: int | None = None,
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("twinecon", "numpy", "networkx", "mesa", "eth-account", "pyarrow", "pydantic",
+    for dist in ("twinecon", "numpy", "networkx", "eth-account", "pyarrow", "pydantic",
                  "vyper", "snekmate", "pyrevm", "web3"):
         try:
             out[dist] = metadata.version(dist)
