@@ -63,7 +63,7 @@ class LedgerParams:
     signatures: str = "verify"  # "verify": every action's signature is checked; "off": skipped
     evaluator_paid_on_reject: bool = False  # the client deposits the evaluator's fee at
     # funding, beside the budget, and the evaluator is paid it on reject as on complete
-    min_expiry: int = 1  # ticks from creation a job's expiry must be at least
+    min_expiry: int = 2  # ticks from creation a job's expiry must be at least
     royalty_mode: str = "lrp"  # "lrp": relative shares compound up the graph; "lap": each
     # ancestor takes its share of the payment itself
     min_stake: int = 0  # stake a compute provider must hold to have a lease opened with it

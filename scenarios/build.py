@@ -25,15 +25,7 @@ from economy import (
     Role,
 )
 from economy.genesis import twin_key
-from economy.rules import (
-    ComputeRule,
-    DataRule,
-    EmissionRule,
-    EscrowRule,
-    FeeRule,
-    RoyaltyRule,
-    Rules,
-)
+from economy.rules import SECTIONS, RuleError, Rules, specs
 from scenarios.errors import ScenarioError
 from scenarios.loading import LoadedScenario
 from scenarios.schema import Scenario, to_base_units
@@ -77,7 +69,7 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
     sc, src = loaded.scenario, loaded.source
     dec = sc.ledger.decimals
     protocol, treasury, market = system_identities(sc.seed)
-    rules = _rules(sc)
+    rules = _rules(sc, src)
     try:
         params = LedgerParams(
             chain_id=sc.ledger.chain_id, decimals=dec,
@@ -168,29 +160,24 @@ def _check_graph(src: str, i: int, key: str, bps: int, parents: list[str],
                             "royalty_bps or link fewer parents")
 
 
-def _rules(sc: Scenario) -> Rules:
-    """The scenario's protocol rules (amounts in base units)."""
+def _rules(sc: Scenario, src: str) -> Rules:
+    """The scenario's protocol rules (token amounts in base units), one per `[rules.*]` table.
+
+    Raises:
+        ScenarioError: a combination of values no rule allows, naming its table.
+    """
     dec = sc.ledger.decimals
-    r = sc.rules
-    c, e = r.compute, r.emission
-    return Rules(
-        fees=FeeRule(transfer_fee_bps=sc.ledger.transfer_fee_bps,
-                     fee_burn_bps=sc.ledger.fee_burn_bps,
-                     platform_fee_bps=sc.ledger.platform_fee_bps,
-                     evaluator_fee_bps=sc.ledger.evaluator_fee_bps),
-        escrow=EscrowRule(evaluator_paid_on_reject=r.escrow.evaluator_paid_on_reject,
-                          min_expiry=r.escrow.min_expiry),
-        compute=ComputeRule(clearing=c.clearing, sealed_pricing=c.sealed_pricing,
-                            call_pricing=c.call_pricing, lease_ticks=c.lease_ticks,
-                            min_stake=to_base_units(c.min_stake, dec),
-                            spot_check_bps=c.spot_check_bps, slash_bps=c.slash_bps,
-                            slash_reward_bps=c.slash_reward_bps),
-        royalty=RoyaltyRule(mode=r.royalty.mode),
-        data=DataRule(fee_bps=r.data.fee_bps),
-        emission=EmissionRule(schedule=e.schedule, amount=to_base_units(e.amount, dec),
-                              half_life=e.half_life, epoch_ticks=e.epoch_ticks,
-                              cap=to_base_units(e.cap, dec)),
-    )
+    built: dict[str, Any] = {}
+    for section, rule in SECTIONS.items():
+        table = getattr(sc.rules, section)
+        values = {spec.name: (to_base_units(getattr(table, spec.name), dec)
+                              if spec.unit == "base_units" else getattr(table, spec.name))
+                  for spec in specs(rule)}
+        try:
+            built[section] = rule(**values)
+        except RuleError as e:
+            raise ScenarioError(src, f"rules.{section}", f"{e}; lower one of them") from None
+    return Rules(**built)
 
 
 def _ip(sc: Scenario, src: str, agents: list[EconAgent], world: str,

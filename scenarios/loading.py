@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from scenarios.errors import ScenarioError
-from scenarios.schema import Scenario
+from scenarios.schema import MOVED_KEYS, Scenario
 from twinecon.errors import suggest
 
 __all__ = ["BUILTIN_DIR", "LoadedScenario", "builtin_names", "find_scenario", "load_scenario",
@@ -90,6 +90,15 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     return sorted(getattr(model, "model_fields", {}))
 
 
+def _as_written(key: str, data: Mapping[str, Any]) -> str:
+    """A key as the file wrote it: its old name if it used one (`MOVED_KEYS`)."""
+    for old, new in MOVED_KEYS.items():
+        table, name = old.split(".")
+        if key == new and isinstance(data.get(table), Mapping) and name in data[table]:
+            return old
+    return key
+
+
 def validate_scenario(data: Mapping[str, Any], source: str) -> Scenario:
     """Validate parsed TOML data against the schema.
 
@@ -100,8 +109,8 @@ def validate_scenario(data: Mapping[str, Any], source: str) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as e:
         errors = e.errors(include_url=False)
-        lines = [f"{_key(err['loc'], data)}: {_fix(err, _allowed_keys(err['loc']))}"
-                 for err in errors]
+        lines = [f"{_as_written(_key(err['loc'], data), data)}: "
+                 f"{_fix(err, _allowed_keys(err['loc']))}" for err in errors]
         first, rest = lines[0], lines[1:]
         key, _, problem = first.partition(": ")
         more = "".join(f"\n  also {line}" for line in rest)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from scenarios.schema import MOVED_KEYS
 from twinecon.errors import TwineconError, suggest
 
 __all__ = ["OverrideError", "apply_point", "parse_assignment", "parse_value"]
@@ -65,10 +66,11 @@ def _walk(data: Any, key: str, source: str) -> tuple[Any, str | int]:
 
 def apply_point(data: dict[str, Any], point: dict[str, Any], source: str) -> dict[str, Any]:
     """A copy of the scenario data with each parameter set; a sampled float lands as an int
-    where the scenario holds an int there."""
+    where the scenario holds an int there. A key that moved (`ledger.transfer_fee_bps`, now
+    `rules.fees.transfer_fee_bps`) is set at its new place."""
     out = copy.deepcopy(data)
     for key, value in point.items():
-        parent, index = _walk(out, key, source)
+        parent, index = _walk(out, MOVED_KEYS.get(key, key), source)
         current = parent[index] if (isinstance(parent, list) or index in parent) else None
         if isinstance(value, float) and isinstance(current, int) and not isinstance(current,
                                                                                   bool):

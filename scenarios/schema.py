@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    model_validator,
+)
 
-__all__ = ["AgentGroup", "AssetSpec", "EconomySection", "LedgerSection", "PoolSpec",
-           "RulesSection", "Scenario", "TwinSection", "to_base_units"]
+from economy.rules import SECTIONS, ParamSpec, specs
+
+__all__ = ["MOVED_KEYS", "RULE_SECTIONS", "AgentGroup", "AssetSpec", "EconomySection",
+           "LedgerSection", "PoolSpec", "RulesSection", "Scenario", "TwinSection",
+           "move_old_keys", "to_base_units"]
 
 _TOKENS = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9_]+)?)\s*(?:tokens?)?\s*$")
 
@@ -57,7 +69,7 @@ class _Section(BaseModel):
 
 
 class LedgerSection(_Section):
-    """Which ledger runs the money, and the token's protocol rules."""
+    """Which ledger runs the money, and the token (its fees are in [rules.fees])."""
 
     backend: Literal["memory", "evm", "rpc"] = Field(
         "evm", description="memory: the Python reference; evm: the Vyper contracts on an "
@@ -70,10 +82,6 @@ class LedgerSection(_Section):
     chain_id: PosInt = 31337
     decimals: Annotated[int, Field(ge=0, le=36, strict=True)] = 18
     supply_cap: TokenAmount = Field(1_000_000_000, description="tokens that may ever be minted")
-    transfer_fee_bps: Bps = 0
-    fee_burn_bps: Bps = 5_000
-    platform_fee_bps: Bps = 200
-    evaluator_fee_bps: Bps = 300
 
 
 class EconomySection(_Section):
@@ -109,65 +117,78 @@ class TwinSection(_Section):
         "(the world provider) when a lease is claimed")
 
 
-class EscrowRules(_Section):
-    """Job escrow: the evaluator's pay and the shortest expiry (economy.rules.escrow)."""
-
-    evaluator_paid_on_reject: bool = Field(
-        False, description="the client deposits the evaluator's fee beside the budget and the "
-        "evaluator earns it on reject as on complete")
-    min_expiry: PosInt = Field(2, description="fewest ticks from posting a job to its expiry")
-
-
-class ComputeRules(_Section):
-    """The sim-time market (economy.rules.compute)."""
-
-    clearing: Literal["posted", "sealed", "call"] = Field(
-        "posted", description="posted prices (fill at once), a sealed-bid reverse auction "
-        "per request, or a uniform-price call market, both cleared at the end of the tick")
-    sealed_pricing: Literal["first", "second"] = "first"
-    call_pricing: Literal["mid", "bid", "ask"] = "mid"
-    lease_ticks: PosInt = Field(1, description="ticks a lease runs before unused CU return")
-    min_stake: TokenAmount = Field(0, description="stake a compute provider needs to sell "
-                                   "(staked from its balance at genesis)")
-    spot_check_bps: Bps = Field(0, description="share of usage claims re-metered")
-    slash_bps: Bps = Field(5_000, description="share of stake lost to a failed spot check")
-    slash_reward_bps: Bps = Field(5_000, description="share of a slash paid to the cheated "
-                                  "buyer; the rest is burned")
+def _rule_field(spec: ParamSpec) -> tuple[Any, Any]:
+    """A scenario field for one rule parameter: its type, bounds and default from the rule."""
+    typ: Any
+    if spec.choices is not None:
+        typ = Literal[tuple(c.value for c in spec.choices)]  # type: ignore[valid-type]
+    elif spec.kind is bool:
+        typ = bool
+    elif spec.unit == "base_units":  # written in tokens; converted with the scenario's decimals
+        if spec.default != 0:
+            raise TypeError(f"{spec.name}: a token amount's default must be 0 (tokens and base "
+                            "units differ by the scenario's decimals)")
+        typ = TokenAmount
+    else:
+        typ = Annotated[int, Field(ge=spec.ge, le=spec.le, strict=True)]
+    return typ, Field(spec.default, description=spec.doc)
 
 
-class RoyaltyRules(_Section):
-    """How service payments climb the IP graph (economy.rules.royalty)."""
-
-    mode: Literal["lrp", "lap"] = Field(
-        "lrp", description="lrp: shares are relative and compound up the graph; lap: every "
-        "ancestor takes its share of the payment itself, once")
-
-
-class DataRules(_Section):
-    """The data market (economy.rules.data)."""
-
-    fee_bps: Bps = Field(0, description="the protocol's share of each data use")
+def _rule_section(section: str, rule: type) -> type[_Section]:
+    """The `[rules.<section>]` table of a rule, derived from the rule's parameters."""
+    doc = (rule.__doc__ or "").strip().splitlines()[0]
+    model = create_model(  # type: ignore[call-overload]
+        f"{section.title()}Rules", __base__=_Section, __module__=__name__,
+        **{spec.name: _rule_field(spec) for spec in specs(rule)})
+    model.__doc__ = f"{doc} (economy.rules.{rule.__module__.rsplit('.', 1)[-1]})"
+    return model
 
 
-class EmissionRules(_Section):
-    """New tokens for useful work (economy.rules.emission)."""
+#: The rules' scenario tables, by section name.
+RULE_SECTIONS: dict[str, type[_Section]] = {name: _rule_section(name, rule)
+                                            for name, rule in SECTIONS.items()}
 
-    schedule: Literal["none", "constant", "halving", "bme"] = "none"
-    amount: TokenAmount = Field(0, description="tokens per epoch (constant; the first "
-                                "epoch's for halving)")
-    half_life: PosInt = Field(10, description="epochs per halving")
-    epoch_ticks: PosInt = 10
-    cap: TokenAmount = Field(0, description="the most tokens ever emitted (0: the supply cap)")
+RulesSection = create_model(  # type: ignore[call-overload]
+    "RulesSection", __base__=_Section, __module__=__name__,
+    **{name: (model, Field(default_factory=model)) for name, model in RULE_SECTIONS.items()})
+RulesSection.__doc__ = ("Protocol rules; each table is one module of economy.rules, its keys, "
+                        "bounds and defaults derived from the rule")
+
+#: Keys that moved, old dotted path -> new; a file (or --set) using the old one still works.
+MOVED_KEYS = {f"ledger.{k}": f"rules.fees.{k}"
+              for k in ("transfer_fee_bps", "fee_burn_bps", "platform_fee_bps",
+                        "evaluator_fee_bps")}
 
 
-class RulesSection(_Section):
-    """Protocol rules; each is one module of economy.rules (the fees are in [ledger])."""
+def move_old_keys(data: Any) -> Any:
+    """Scenario data with every old key (`MOVED_KEYS`) moved to its new place.
 
-    escrow: EscrowRules = EscrowRules()
-    compute: ComputeRules = ComputeRules()
-    royalty: RoyaltyRules = RoyaltyRules()
-    data: DataRules = DataRules()
-    emission: EmissionRules = EmissionRules()
+    Raises:
+        ValueError: a key given under both its old and its new name, with different values.
+    """
+    if not isinstance(data, dict):
+        return data
+    out = copy.deepcopy(data)
+    for old, new in MOVED_KEYS.items():
+        old_table, old_key = old.split(".")
+        table = out.get(old_table)
+        if not isinstance(table, dict) or old_key not in table:
+            continue
+        value = table.pop(old_key)
+        *path, key = new.split(".")
+        node = out
+        for part in path:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                return out  # a malformed table: validation says so
+            node = child
+        if key in node and node[key] != value:
+            raise ValueError(f"{old} and {new} are both set, to {value!r} and {node[key]!r}; "
+                             f"keep {new} ({old} is its old name)")
+        node[key] = value
+    return out
 
 
 class AssetSpec(_Section):
@@ -208,6 +229,11 @@ class AgentGroup(_Section):
 
 class Scenario(_Section):
     """A complete scenario: population, world, ledger rules and run length."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _move_old_keys(cls, data: Any) -> Any:
+        return move_old_keys(data)
 
     name: str
     description: str = ""

@@ -4,11 +4,16 @@ Each mechanism is a function from integer orders to integer fills; none holds st
 touches a ledger, so Σ buyer payments equals Σ seller receipts by construction of `Fill`.
 """
 
-from economy.mechanisms.call_market import CALL_RULES, clear_call, clearing_interval
+from economy.mechanisms.call_market import CALL_RULES, CallPricing, clear_call, clearing_interval
 from economy.mechanisms.errors import InvalidOrder, MechanismError, UnknownRule
 from economy.mechanisms.orders import Ask, BidOrder, Fill
 from economy.mechanisms.posted import clear_posted
-from economy.mechanisms.sealed import SEALED_RULES, clear_sealed, clear_sealed_reverse
+from economy.mechanisms.sealed import (
+    SEALED_RULES,
+    SealedPricing,
+    clear_sealed,
+    clear_sealed_reverse,
+)
 from economy.mechanisms.welfare import (
     allocative_efficiency,
     gini,
@@ -23,9 +28,11 @@ __all__ = [
     "SEALED_RULES",
     "Ask",
     "BidOrder",
+    "CallPricing",
     "Fill",
     "InvalidOrder",
     "MechanismError",
+    "SealedPricing",
     "UnknownRule",
     "allocative_efficiency",
     "clear_call",

@@ -18,14 +18,24 @@ All bids and asks are collected, then cleared at once:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from economy.mechanisms._book import sorted_asks, sorted_bids
 from economy.mechanisms.errors import UnknownRule
 from economy.mechanisms.orders import Ask, BidOrder, Fill
 
-__all__ = ["CALL_RULES", "clear_call", "clearing_interval"]
+__all__ = ["CALL_RULES", "CallPricing", "clear_call", "clearing_interval"]
 
-CALL_RULES = ("mid", "bid", "ask")
+
+class CallPricing(StrEnum):
+    """Where in the interval of market-clearing prices the uniform price lies."""
+
+    MID = "mid"  # the integer midpoint
+    BID = "bid"  # the buyers' end (k = 1)
+    ASK = "ask"  # the sellers' end (k = 0)
+
+
+CALL_RULES = tuple(CallPricing)
 
 
 def _match(bids: list[BidOrder], asks: list[Ask]) -> tuple[list[tuple[int, int, int]], int, int]:

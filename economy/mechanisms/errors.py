@@ -27,7 +27,7 @@ class UnknownRule(MechanismError, ValueError):
     """A pricing rule name the mechanism does not know."""
 
     def __init__(self, mechanism: str, rule: object, known: Sequence[str]) -> None:
-        near = difflib.get_close_matches(str(rule), list(known), n=1)
+        near = difflib.get_close_matches(str(rule), [str(k) for k in known], n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
         super().__init__(f"{mechanism} has no rule {rule!r}; choose one of "
-                         f"{', '.join(map(repr, known))}{hint}")
+                         f"{', '.join(repr(str(k)) for k in known)}{hint}")

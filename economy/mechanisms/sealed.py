@@ -13,14 +13,23 @@ or, with no reserve either, the dearest winning ask.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from economy.mechanisms._book import sorted_asks, sorted_bids
 from economy.mechanisms.errors import InvalidOrder, UnknownRule
 from economy.mechanisms.orders import Ask, BidOrder, Fill
 
-__all__ = ["SEALED_RULES", "clear_sealed", "clear_sealed_reverse"]
+__all__ = ["SEALED_RULES", "SealedPricing", "clear_sealed", "clear_sealed_reverse"]
 
-SEALED_RULES = ("first", "second")
+
+class SealedPricing(StrEnum):
+    """What a sealed-bid auction's winners pay."""
+
+    FIRST = "first"  # their own bids (asks, in a reverse auction)
+    SECOND = "second"  # the first losing bid (ask), for every winner
+
+
+SEALED_RULES = tuple(SealedPricing)
 
 
 def _check_args(mechanism: str, rule: str, reserve: int | None) -> None:

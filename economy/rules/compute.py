@@ -4,70 +4,77 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from economy.mechanisms import (
-    CALL_RULES,
-    SEALED_RULES,
     Ask,
     BidOrder,
+    CallPricing,
     Fill,
+    SealedPricing,
     clear_call,
     clear_posted,
     clear_sealed_reverse,
 )
+from economy.rules._params import check, ledger_param, ledger_values, param
 
-__all__ = ["CLEARING_RULES", "ComputeRule"]
+__all__ = ["CLEARING_RULES", "ClearingRule", "ComputeRule"]
 
-#: "posted": a buyer takes the cheapest posted offers at their prices, at once;
-#: "sealed": each request is a sealed-bid reverse auction among the offers (first or second
-#: price), cleared at the end of the tick; "call": a uniform-price call market (double
-#: auction) over every request and offer, cleared at the end of the tick.
-CLEARING_RULES = ("posted", "sealed", "call")
+
+class ClearingRule(StrEnum):
+    """How the sim-time market matches requests with offers."""
+
+    #: a buyer takes the cheapest posted offers at their prices, at once
+    POSTED = "posted"
+    #: each request is a sealed-bid reverse auction among the offers (first or second price),
+    #: cleared at the end of the tick
+    SEALED = "sealed"
+    #: a uniform-price call market (double auction) over every request and offer, cleared at
+    #: the end of the tick
+    CALL = "call"
+
+
+CLEARING_RULES = tuple(ClearingRule)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ComputeRule:
-    """Attributes:
-        clearing: "posted", "sealed" or "call".
-        sealed_pricing: the reverse auction's price: "first" (each winner its ask) or
-            "second" (every winner the first losing ask).
-        call_pricing: where in the clearing interval the call market's price lies: "mid",
-            "bid" (the buyers' end) or "ask" (the sellers' end).
-        lease_ticks: how long a lease runs; CU not used by then returns to the buyer.
-        min_stake: stake a compute provider must hold for a lease to be opened with it.
-        spot_check_bps: share of usage claims the protocol re-meters.
-        slash_bps: share of its stake a provider loses when a spot check finds it claimed
-            more CU than it metered.
-        slash_reward_bps: share of a slash paid to the cheated buyer; the rest is burned.
-    """
+    """The sim-time market's rules: clearing, leases, stakes, spot checks and slashing."""
 
-    clearing: str = "posted"
-    sealed_pricing: str = "first"
-    call_pricing: str = "mid"
-    lease_ticks: int = 1
-    min_stake: int = 0
-    spot_check_bps: int = 0
-    slash_bps: int = 5_000
-    slash_reward_bps: int = 5_000
+    clearing: str = param(ClearingRule.POSTED.value, choices=ClearingRule, doc=(
+        "posted prices (fill at once), a sealed-bid reverse auction per request, or a "
+        "uniform-price call market, both cleared at the end of the tick"))
+    sealed_pricing: str = param(SealedPricing.FIRST.value, choices=SealedPricing, doc=(
+        "the reverse auction's price: first (each winner its ask) or second (every winner "
+        "the first losing ask)"))
+    call_pricing: str = param(CallPricing.MID.value, choices=CallPricing, doc=(
+        "where in the clearing interval the call market's price lies: mid, bid (the buyers' "
+        "end) or ask (the sellers' end)"))
+    lease_ticks: int = param(1, unit="ticks", ge=1,
+                             doc="ticks a lease runs before its unused CU return")
+    min_stake: int = ledger_param("min_stake", unit="base_units", ge=0, doc=(
+        "stake a compute provider must hold for a lease to be opened with it (staked from "
+        "its balance at genesis)"))
+    spot_check_bps: int = param(0, unit="bps", doc="share of usage claims re-metered")
+    slash_bps: int = param(5_000, unit="bps", doc=(
+        "share of its stake a provider loses when a spot check finds it claimed more CU than "
+        "it metered"))
+    slash_reward_bps: int = ledger_param("slash_reward_bps", unit="bps", doc=(
+        "share of a slash paid to the cheated buyer; the rest is burned"))
 
     def __post_init__(self) -> None:
-        for name, value, allowed in (("clearing", self.clearing, CLEARING_RULES),
-                                     ("sealed_pricing", self.sealed_pricing, SEALED_RULES),
-                                     ("call_pricing", self.call_pricing, CALL_RULES)):
-            if value not in allowed:
-                raise ValueError(f"compute {name} must be one of {', '.join(allowed)}, got "
-                                 f"{value!r}")
+        check(self)
 
     @property
     def immediate(self) -> bool:
         """Whether a request is filled when it is made (posted prices) or at the tick's end."""
-        return self.clearing == "posted"
+        return self.clearing == ClearingRule.POSTED
 
     def clear(self, asks: Sequence[Ask], bids: Sequence[BidOrder]) -> tuple[Fill, ...]:
         """Fills of `bids` (in arrival order) against `asks` under this rule."""
-        if self.clearing == "posted":
+        if self.clearing == ClearingRule.POSTED:
             return clear_posted(asks, bids)
-        if self.clearing == "call":
+        if self.clearing == ClearingRule.CALL:
             return clear_call(asks, bids, self.call_pricing)
         fills: list[Fill] = []
         left = {a.seller: a.qty for a in asks}
@@ -92,4 +99,4 @@ class ComputeRule:
         return tuple(fills)
 
     def ledger_params(self) -> dict[str, object]:
-        return {"min_stake": self.min_stake, "slash_reward_bps": self.slash_reward_bps}
+        return ledger_values(self)

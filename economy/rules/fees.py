@@ -4,26 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from economy.rules._params import RuleError, check, ledger_param, ledger_values
+
 __all__ = ["FeeRule"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeeRule:
-    """Fee rates in basis points.
+    """Fee rates in basis points (the ledger enforces them; scenario section `[rules.fees]`,
+    formerly keys of `[ledger]`, which are still read)."""
 
-    Attributes:
-        transfer_fee_bps: of every plain transfer, taken from the amount sent.
-        fee_burn_bps: share of a transfer fee burned; the rest goes to the treasury.
-        platform_fee_bps: of a completed job's price, to the treasury.
-        evaluator_fee_bps: of a completed job's price, to its evaluator.
-    """
+    transfer_fee_bps: int = ledger_param(
+        "transfer_fee_bps", unit="bps", doc="of every plain transfer and compute payment, "
+        "taken from the amount sent")
+    fee_burn_bps: int = ledger_param(
+        "fee_burn_bps", unit="bps", doc="share of a transfer fee burned; the rest goes to the "
+        "treasury")
+    platform_fee_bps: int = ledger_param(
+        "platform_fee_bps", unit="bps", doc="of a completed job's price, to the treasury")
+    evaluator_fee_bps: int = ledger_param(
+        "evaluator_fee_bps", unit="bps", doc="of a completed job's price, to its evaluator")
 
-    transfer_fee_bps: int = 0
-    fee_burn_bps: int = 5_000
-    platform_fee_bps: int = 200
-    evaluator_fee_bps: int = 300
+    def __post_init__(self) -> None:
+        check(self)
+        if self.platform_fee_bps + self.evaluator_fee_bps > 10_000:
+            raise RuleError("FeeRule", "platform_fee_bps + evaluator_fee_bps",
+                            "at most 10000 (the whole price)",
+                            self.platform_fee_bps + self.evaluator_fee_bps)
 
     def ledger_params(self) -> dict[str, object]:
-        return {"transfer_fee_bps": self.transfer_fee_bps, "fee_burn_bps": self.fee_burn_bps,
-                "platform_fee_bps": self.platform_fee_bps,
-                "evaluator_fee_bps": self.evaluator_fee_bps}
+        return ledger_values(self)

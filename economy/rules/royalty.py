@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-__all__ = ["ROYALTY_MODES", "RoyaltyRule"]
+from economy.rules._params import check, ledger_param, ledger_values
 
-#: "lrp": a parent's share is of what its child receives, so shares compound up the graph;
-#: "lap": every ancestor takes its share of the payment itself, once (Story Protocol).
-ROYALTY_MODES = ("lrp", "lap")
+__all__ = ["ROYALTY_MODES", "RoyaltyMode", "RoyaltyRule"]
+
+
+class RoyaltyMode(StrEnum):
+    """How an ancestor's share of a service payment is figured."""
+
+    LRP = "lrp"  # of what its child receives, so shares compound up the graph
+    LAP = "lap"  # of the payment itself, once per ancestor (Story Protocol)
+
+
+ROYALTY_MODES = tuple(RoyaltyMode)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RoyaltyRule:
-    """Attributes:
-        mode: "lrp" (relative, compounding) or "lap" (absolute, each ancestor once).
-    """
+    """The royalty mode the ledger pays service payments up the IP graph with."""
 
-    mode: str = "lrp"
+    mode: str = ledger_param("royalty_mode", choices=RoyaltyMode, doc=(
+        "lrp: shares are relative and compound up the graph; lap: every ancestor takes its "
+        "share of the payment itself, once"))
+
+    def __post_init__(self) -> None:
+        check(self)
 
     def ledger_params(self) -> dict[str, object]:
-        return {"royalty_mode": self.mode}
+        return ledger_values(self)
