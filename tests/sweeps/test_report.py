@@ -294,7 +294,7 @@ def test_errors_name_the_folder_and_what_it_lacks(tmp_path: Path, run_dir: Path,
     shutil.copytree(sweep_dir, other, ignore=shutil.ignore_patterns(REPORT_NAME))
     pd.read_parquet(other / "results.parquet").drop(columns="economy_time_value_per_h") \
         .to_parquet(other / "results.parquet")
-    cases.append((other, "results.parquet lacks the column.*economy_time_value_per_h", {}))
+    cases.append((other, "results.parquet: missing column.*economy_time_value_per_h", {}))
     for folder, message, kw in cases:
         with pytest.raises(ReportError, match=message) as info:
             write_report(folder, **kw)
