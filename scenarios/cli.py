@@ -1,61 +1,71 @@
-"""The `twinecon` command line: run, validate, schema, list, node."""
+"""The scenario verbs of the `twinecon` command line: run, validate, schema, list, node.
+
+`register` adds them to the one parser `twinecon.cli` builds; `add_overrides` adds the options
+a run and a sweep share (ticks, ledger backend, node url, signature checks), so their choices
+are written once.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from twinecon import __version__
-from twinecon.errors import TwineconError
+from chain.backends import BACKENDS
+from twinecon.cli import Subparsers, main
 
-__all__ = ["main"]
+__all__ = ["SIGNATURE_MODES", "add_overrides", "main", "register"]
+
+#: `ledger.signatures`: check every action's signature, or skip the check (faster).
+SIGNATURE_MODES: tuple[str, ...] = ("verify", "off")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
-    """The `twinecon` parser and its subcommands (the sweep commands are added by sweeps.cli,
-    the layer above)."""
-    p = argparse.ArgumentParser(
-        prog="twinecon",
-        description="A multi-agent economy simulator over registered digital twins.")
-    p.add_argument("--version", action="version", version=f"twinecon {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_overrides(parser: argparse.ArgumentParser) -> None:
+    """Add --ticks, --ledger, --rpc-url and --signatures: the scenario values a run and a sweep
+    override from the command line."""
+    parser.add_argument("--ticks", type=int, help="override the number of ticks")
+    parser.add_argument("--ledger", choices=BACKENDS,
+                        help="ledger backend: the Python reference, the contracts on an "
+                             "in-process EVM (default), or the contracts on a JSON-RPC node")
+    parser.add_argument("--rpc-url", help="node url for --ledger rpc (default: the node "
+                                          "`twinecon node start` started)")
+    parser.add_argument("--signatures", choices=SIGNATURE_MODES,
+                        help="check every action's signature, or skip the check (faster)")
 
-    run = sub.add_parser("run", help="run a scenario and write its outputs")
+
+def register(subparsers: Subparsers) -> None:
+    """Add run, validate, schema, list and node to the `twinecon` parser."""
+    run = subparsers.add_parser("run", help="run a scenario and write its outputs")
     run.add_argument("scenario", help="a scenario file or a built-in name (see `list`)")
     run.add_argument("--out", type=Path, help="output folder (default: runs/NAME-seedN)")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
-    run.add_argument("--ticks", type=int, help="override the number of ticks")
-    run.add_argument("--signatures", choices=("verify", "off"),
-                     help="check every action's signature, or skip the check (faster)")
-    run.add_argument("--ledger", choices=("memory", "evm", "rpc"),
-                     help="ledger backend: the Python reference, the contracts on an in-process "
-                          "EVM (default), or the contracts on a JSON-RPC node")
-    run.add_argument("--rpc-url", help="node url for --ledger rpc (default: the node "
-                                       "`twinecon node start` started)")
+    add_overrides(run)
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="set any scenario value by its dotted path, such as "
                           "rules.royalty.mode=lrp or agents.2.params.candidates=4 (repeatable)")
     run.add_argument("--strict", action="store_true",
                      help="re-raise a policy's exception instead of isolating it")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    run.set_defaults(handler=_run)
 
-    val = sub.add_parser("validate", help="check a scenario file without running it")
+    val = subparsers.add_parser("validate", help="check a scenario file without running it")
     val.add_argument("scenario")
+    val.set_defaults(handler=_validate)
 
-    sub.add_parser("schema", help="print the scenario JSON Schema")
-    sub.add_parser("list", help="list the built-in scenarios")
-    _add_node_parser(sub)
-    return p, sub
+    subparsers.add_parser("schema", help="print the scenario JSON Schema").set_defaults(
+        handler=_schema)
+    subparsers.add_parser("list", help="list the built-in scenarios").set_defaults(
+        handler=_list)
+    _add_node_parser(subparsers)
 
 
-def _add_node_parser(sub: argparse._SubParsersAction) -> None:
-    node = sub.add_parser("node", help="start, stop or check a local hardhat JSON-RPC node",
-                          description="A local hardhat node on 127.0.0.1 that outlives the "
-                                      "command (its pid, url and log are kept in the state "
-                                      "folder). Needs `make node-deps`.")
+def _add_node_parser(subparsers: Subparsers) -> None:
+    node = subparsers.add_parser("node", help="start, stop or check a local hardhat JSON-RPC node",
+                                 description="A local hardhat node on 127.0.0.1 that outlives "
+                                             "the command (its pid, url and log are kept in "
+                                             "the state folder). Needs `make node-deps`.")
+    node.set_defaults(handler=_node_command)
     actions = node.add_subparsers(dest="node_command", required=True, metavar="ACTION")
     start = actions.add_parser("start", help="start a node in the background; print its url")
     start.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
@@ -167,29 +177,6 @@ def _node_command(args: argparse.Namespace) -> int:
     print(f"{state.url} {answering} (chain id {state.chain_id}, pid {state.pid}, "
           f"log {state.log})")
     return 0 if answering == "answering" else 1
-
-
-HANDLERS = {"run": _run, "validate": _validate, "schema": _schema, "list": _list,
-            "node": _node_command}
-
-
-def dispatch(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Run a command; a TwineconError becomes one line on stderr and exit code 2."""
-    try:
-        return handler(args)
-    except TwineconError as e:
-        print(f"twinecon: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("twinecon: interrupted", file=sys.stderr)
-        return 130
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the scenario commands (run, validate, schema, list, node)."""
-    parser, _ = build_parser()
-    args = parser.parse_args(argv)
-    return dispatch(HANDLERS[args.command], args)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,11 @@ numeric leaf of the run's summary). This module reads them and answers three que
   exogenous random draws (common random numbers), so the paired difference cancels the noise
   both runs share and its interval is far narrower than the two points' separate intervals.
 
+Every 95 % interval twinecon shows (`twinecon analyze`, `twinecon report`) is a t interval of
+`t_halfwidth` (the exact t quantile, at any number of seeds): `interval` for one set of values,
+`summarize` for every point. The report reads sweep folders through `load` and
+`load_manifests` too, so the two commands see the same runs.
+
 Every function takes the `(results, sweep)` pair `load` returns and gives back a long pandas
 DataFrame (one row per point and metric, or per metric and parameter); `format_table` prints
 one as aligned plain text for the command line. Failed runs (status other than "ok") never
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +38,17 @@ from twinecon.errors import TwineconError, suggest
 __all__ = [
     "ID_COLUMNS",
     "AnalysisError",
+    "Interval",
     "format_table",
+    "interval",
     "load",
+    "load_manifests",
     "metric_columns",
     "paired",
     "param_columns",
     "sobol",
     "summarize",
+    "t_halfwidth",
 ]
 
 #: Columns of results.parquet that describe a run rather than measure it.
@@ -82,6 +92,10 @@ def load(dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     if not isinstance(sweep, dict) or not isinstance(sweep.get("params"), list):
         raise AnalysisError(f"{spec_path}: not a sweep description (no 'params' list); "
                             "point at the folder `twinecon sweep` wrote")
+    for param in sweep["params"]:
+        if not isinstance(param, Mapping) or "key" not in param:
+            raise AnalysisError(f"{spec_path}: a parameter without a 'key': {param!r}; "
+                                "rewrite it by running the sweep again")
     try:
         df = pd.read_parquet(results_path)
     except Exception as e:  # pyarrow raises several unrelated types for a broken file
@@ -92,6 +106,23 @@ def load(dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         raise AnalysisError(f"{results_path}: missing column(s) {', '.join(missing)}; the file "
                             "does not match sweep.json (run the sweep again to rewrite both)")
     return df, sweep
+
+
+def load_manifests(dir: str | Path, run_ids: Iterable[str], limit: int = 200
+                   ) -> list[dict[str, Any]]:
+    """The `manifest.json` of the run folders `DIR/runs/<run_id>/` of the first `limit` run ids,
+    in order; a run whose manifest is missing or unreadable is left out (a failed run has
+    none)."""
+    runs = Path(dir) / "runs"
+    out = []
+    for run_id in list(run_ids)[:limit]:
+        path = runs / str(run_id) / "manifest.json"
+        if path.is_file():
+            try:
+                out.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                continue
+    return out
 
 
 def param_columns(sweep: Mapping[str, Any]) -> list[str]:
@@ -169,9 +200,19 @@ def _points(df: pd.DataFrame, sweep: Mapping[str, Any]) -> pd.DataFrame:
 # statistics
 
 
-def _t_halfwidth(std: np.ndarray, n: np.ndarray, confidence: float) -> np.ndarray:
-    """Half-width of the two-sided t interval of a mean: t_{(1+c)/2, n-1} * std / sqrt(n); NaN
-    where n < 2."""
+def t_halfwidth(std: Any, n: Any, confidence: float = 0.95) -> np.ndarray:
+    """Half-width of the two-sided t interval of a mean: t_{(1+c)/2, n-1} * std / sqrt(n), with
+    the exact t quantile (scipy) at every n; NaN where n < 2.
+
+    Args:
+        std: sample standard deviations (ddof 1), a scalar or an array.
+        n: the number of values behind each, broadcastable to `std`.
+        confidence: the interval's coverage, strictly between 0 and 1.
+
+    Returns:
+        The half-widths, float64, of the broadcast shape (0-d for scalars).
+    """
+    _check_confidence(confidence)
     from scipy import stats  # SALib's dependency; imported late so `load` works without it
 
     n = np.asarray(n, dtype="float64")
@@ -187,9 +228,38 @@ def _stats(values: pd.DataFrame, confidence: float) -> pd.DataFrame:
     n = values.count(axis=1).astype("int64")
     mean = values.mean(axis=1)
     std = values.std(axis=1, ddof=1)
-    half = _t_halfwidth(std.to_numpy(), n.to_numpy(), confidence)
+    half = t_halfwidth(std.to_numpy(), n.to_numpy(), confidence)
     return pd.DataFrame({"n": n, "mean": mean, "std": std,
                          "lo": mean - half, "hi": mean + half}, index=values.index)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Interval:
+    """A mean over replicates and its two-sided t interval `lo` = mean - half, `hi` = mean +
+    half; `std`, `half`, `lo` and `hi` are NaN when n < 2 (and `mean` too when n == 0)."""
+
+    n: int
+    mean: float
+    std: float
+    half: float
+    lo: float
+    hi: float
+
+
+def interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval:
+    """The mean of `values` (NaN left out) with its `confidence` t interval (`t_halfwidth`).
+
+    Args:
+        values: (n,) replicates of one quantity, e.g. one metric over a point's seeds.
+        confidence: the interval's coverage, strictly between 0 and 1.
+    """
+    v = np.asarray(values, dtype="float64")
+    v = v[~np.isnan(v)]
+    n = len(v)
+    mean = float(v.mean()) if n else math.nan
+    std = float(v.std(ddof=1)) if n > 1 else math.nan
+    half = float(t_halfwidth(std, n, confidence))
+    return Interval(n=n, mean=mean, std=std, half=half, lo=mean - half, hi=mean + half)
 
 
 def summarize(df: pd.DataFrame, sweep: Mapping[str, Any],

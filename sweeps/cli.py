@@ -1,5 +1,8 @@
-"""The `twinecon` command line: the scenario commands plus sweep, query, analyze, report and
-rerun. This is the console entry point (the top layer: it may import every other)."""
+"""The sweep verbs of the `twinecon` command line: sweep, query, analyze, report, rerun.
+
+`register` adds them to the one parser `twinecon.cli` builds (the top layer: it may import
+every other).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from scenarios.cli import HANDLERS, build_parser, dispatch
+from scenarios.cli import add_overrides
+from sweeps.engine import EXECUTORS
 from sweeps.plan import SweepError
+from twinecon.cli import Subparsers, main
 
-__all__ = ["main"]
+__all__ = ["main", "register"]
 
 _SWEEP_HELP = """\
 Run a scenario over parameter points times seeds.
@@ -35,10 +40,11 @@ Rerunning the same command skips finished runs and redoes unfinished ones.
 """
 
 
-def _add_sweep_parsers(sub: argparse._SubParsersAction) -> None:
-    sw = sub.add_parser("sweep", help="run a scenario over a parameter grid or sample, times seeds",
-                        description=_SWEEP_HELP,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+def register(subparsers: Subparsers) -> None:
+    """Add sweep, query, analyze, report and rerun to the `twinecon` parser."""
+    sw = subparsers.add_parser("sweep", description=_SWEEP_HELP,
+                               help="run a scenario over a parameter grid or sample, times seeds",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
     sw.add_argument("scenario", help="a scenario file or a built-in name")
     sw.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
                     help="values of a parameter; several --set form their cartesian product")
@@ -50,38 +56,39 @@ def _add_sweep_parsers(sub: argparse._SubParsersAction) -> None:
                     help="bounds of a sampled parameter")
     sw.add_argument("--seeds", type=int, default=1, help="runs per point (default 1)")
     sw.add_argument("--out", type=Path, required=True, help="the sweep folder")
-    sw.add_argument("--executor", choices=("local", "ray"), default="local",
+    sw.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0],
                     help="local processes (default) or Ray")
     sw.add_argument("--workers", type=int, default=1, help="parallel runs (default 1)")
     sw.add_argument("--address", help="a Ray cluster address (default: start a local Ray)")
-    sw.add_argument("--ticks", type=int, help="override the number of ticks of every run")
-    sw.add_argument("--ledger", choices=("memory", "evm", "rpc"),
-                    help="ledger backend of every run")
-    sw.add_argument("--rpc-url", help="node url for --ledger rpc")
-    sw.add_argument("--signatures", choices=("verify", "off"),
-                    help="check every action's signature, or skip the check (faster)")
+    add_overrides(sw)
     sw.add_argument("--retry-failed", action="store_true",
                     help="run again the runs recorded as failed")
     sw.add_argument("--quiet", action="store_true", help="no progress bar or result lines")
+    sw.set_defaults(handler=_sweep)
 
-    q = sub.add_parser("query", help="run SQL (DuckDB) over a sweep's results.parquet")
+    q = subparsers.add_parser("query", help="run SQL (DuckDB) over a sweep's results.parquet")
     q.add_argument("dir", type=Path, help="the sweep folder")
     q.add_argument("sql", help='SQL over the table `results`, e.g. "select seed, '
                               'avg(price_mean) from results group by seed"')
+    q.set_defaults(handler=_query)
 
-    an = sub.add_parser("analyze", help="means and intervals per point; Sobol indices; "
-                                        "paired differences")
+    an = subparsers.add_parser("analyze", help="means and intervals per point; Sobol indices; "
+                                               "paired differences")
     an.add_argument("dir", type=Path, help="the sweep folder")
     an.add_argument("--metric", action="append", default=[], help="metrics (default: all)")
     an.add_argument("--paired", action="store_true",
                     help="paired differences against the first point (common random numbers)")
     an.add_argument("--csv", type=Path, help="also write the table as CSV")
+    an.set_defaults(handler=_analyze)
 
-    rp = sub.add_parser("report", help="write report.html for a run or a sweep folder")
+    rp = subparsers.add_parser("report", help="write report.html for a run or a sweep folder")
     rp.add_argument("dir", type=Path, help="a run folder or a sweep folder")
+    rp.set_defaults(handler=_report)
 
-    rr = sub.add_parser("rerun", help="re-execute one run and check it reproduces bit for bit")
+    rr = subparsers.add_parser("rerun",
+                               help="re-execute one run and check it reproduces bit for bit")
     rr.add_argument("run_dir", type=Path, help="a run folder, e.g. DIR/runs/RUN_ID")
+    rr.set_defaults(handler=_rerun)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -208,18 +215,6 @@ def _rerun(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.run_dir}: reproduces bit for bit ({len(before) - 1} output files identical)")
     return 0
-
-
-SWEEP_HANDLERS = {"sweep": _sweep, "query": _query, "analyze": _analyze, "report": _report,
-                  "rerun": _rerun}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The `twinecon` entry point."""
-    parser, sub = build_parser()
-    _add_sweep_parsers(sub)
-    args = parser.parse_args(argv)
-    return dispatch({**HANDLERS, **SWEEP_HANDLERS}[args.command], args)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,10 @@ import pyarrow.parquet as pq
 
 from sweeps.plan import PlannedRun, SweepError, SweepPlan
 
-__all__ = ["Outcome", "compile_results", "run_sweep"]
+__all__ = ["EXECUTORS", "Outcome", "compile_results", "run_sweep"]
+
+#: Where the runs of a sweep execute: local processes, or a Ray cluster.
+EXECUTORS: tuple[str, ...] = ("local", "ray")
 
 _INT64 = 2**63
 ROW_GROUP = 512
@@ -165,7 +168,7 @@ def _dispatch(executor: str, workers: int, address: str | None,
     if executor == "ray":
         yield from _dispatch_ray(workers, address, args)
         return
-    raise SweepError(f"--executor must be local or ray, got {executor!r}")
+    raise SweepError(f"--executor must be {' or '.join(EXECUTORS)}, got {executor!r}")
 
 
 def _dispatch_ray(workers: int, address: str | None,

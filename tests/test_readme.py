@@ -21,7 +21,7 @@ def _block(after: str) -> str:
 
 def test_readme_sweep_workflow_runs_as_written(tmp_path) -> None:
     script = _block("## One sweep").replace(".venv/bin/twinecon",
-                                            f"{sys.executable} -m sweeps.cli")
+                                            f"{sys.executable} -m twinecon")
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -37,7 +37,7 @@ def test_readme_rule_change_shows_in_flows_as_written(tmp_path) -> None:
     flows it prints are the ones the README shows."""
     section = README.read_text()[README.read_text().index("**A protocol designer changes"):]
     script = _block("**A protocol designer changes").replace(
-        ".venv/bin/python", "PYTHON").replace(".venv/bin/twinecon", "PYTHON -m sweeps.cli")
+        ".venv/bin/python", "PYTHON").replace(".venv/bin/twinecon", "PYTHON -m twinecon")
     script = script.replace("PYTHON", sys.executable)
     expected = re.search(r"```sh\n.*?```\n\n```\n(.*?)```", section, re.S).group(1)
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,

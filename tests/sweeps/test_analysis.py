@@ -101,13 +101,14 @@ def test_load_reads_both_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("broken", ["no-folder", "no-json", "no-parquet", "bad-json",
-                                    "no-column"])
+                                    "no-column", "no-key"])
 def test_load_errors_name_the_file(tmp_path: Path, broken: str) -> None:
     df, sweep = linear_sweep()
     folder = write_sweep(tmp_path / "sw", df, sweep)
     expect = {"no-folder": "no such sweep folder", "no-json": "sweep.json: missing",
               "no-parquet": "results.parquet: missing", "bad-json": "sweep.json: not readable",
-              "no-column": "ledger_transfer_fee_bps"}[broken]
+              "no-column": "ledger_transfer_fee_bps",
+              "no-key": "sweep.json: a parameter without a 'key'"}[broken]
     if broken == "no-folder":
         folder = tmp_path / "nowhere"
     elif broken == "no-json":
@@ -116,6 +117,8 @@ def test_load_errors_name_the_file(tmp_path: Path, broken: str) -> None:
         (folder / "results.parquet").unlink()
     elif broken == "bad-json":
         (folder / "sweep.json").write_text("{not json")
+    elif broken == "no-key":
+        (folder / "sweep.json").write_text(json.dumps({**sweep, "params": ["fee"]}))
     else:
         df.drop(columns=["ledger_transfer_fee_bps"]).to_parquet(folder / "results.parquet")
     with pytest.raises(AnalysisError, match=expect) as info:
@@ -153,6 +156,44 @@ def test_summarize_means_and_t_intervals() -> None:
     # a wider confidence widens the interval
     wide = analysis.summarize(df, sweep, metrics="customer_value", confidence=0.99)
     assert (wide["hi"] - wide["lo"] > value["hi"] - value["lo"]).all()
+
+
+@pytest.mark.parametrize("n", [2, 5, 31, 32, 40, 1000])
+def test_interval_uses_the_exact_t_quantile_at_any_n(n: int) -> None:
+    """`interval` (what the report draws) is the mean +- t_{0.975, n-1} * std / sqrt(n) with the
+    exact t quantile, no normal 1.96 from some n up; NaN values are left out."""
+    values = np.random.default_rng(n).normal(3.0, 2.0, n)
+    ci = analysis.interval(np.append(values, np.nan))
+    lo, hi = stats.t.interval(0.95, n - 1, loc=values.mean(),
+                              scale=values.std(ddof=1) / np.sqrt(n))
+    assert ci.n == n and ci.mean == pytest.approx(values.mean(), rel=1e-12)
+    assert ci.lo == pytest.approx(lo, rel=1e-12) and ci.hi == pytest.approx(hi, rel=1e-12)
+    assert ci.half == float(analysis.t_halfwidth(ci.std, n))
+    assert (ci.lo, ci.hi) == (ci.mean - ci.half, ci.mean + ci.half)
+
+
+def test_interval_of_one_value_or_none_has_no_bounds() -> None:
+    """One replicate gives a mean without an interval; none gives neither."""
+    one = analysis.interval([4.0, np.nan])
+    assert one.n == 1 and one.mean == 4.0
+    assert np.isnan([one.std, one.half, one.lo, one.hi]).all()
+    empty = analysis.interval([])
+    assert empty.n == 0 and np.isnan(empty.mean)
+    with pytest.raises(AnalysisError, match="between 0 and 1"):
+        analysis.t_halfwidth(1.0, 3, confidence=1.0)
+
+
+def test_load_manifests_reads_the_run_folders_it_can(tmp_path: Path) -> None:
+    """Manifests come back in run-id order, at most `limit`; a run without a readable
+    manifest.json (failed, or broken) is left out."""
+    for run_id, text in [("a", '{"seed": 1}'), ("b", "{not json"), ("c", '{"seed": 3}'),
+                         ("d", '{"seed": 4}')]:
+        (tmp_path / "runs" / run_id).mkdir(parents=True)
+        (tmp_path / "runs" / run_id / "manifest.json").write_text(text)
+    assert analysis.load_manifests(tmp_path, ["c", "b", "missing", "a"]) == [
+        {"seed": 3}, {"seed": 1}]
+    assert analysis.load_manifests(tmp_path, ["a", "c", "d"], limit=2) == [
+        {"seed": 1}, {"seed": 3}]
 
 
 def test_summarize_excludes_and_counts_failed_runs() -> None:

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 import scenarios
+from sweeps import analysis
 from sweeps.report import REPORT_NAME, ReportError, render_report, write_report
 from twinecon.errors import TwineconError
 
@@ -203,6 +204,46 @@ def test_sweep_report_plots_each_metric_with_intervals(sweep_dir: Path,
     assert "2/3" in text and "ScenarioError: the ledger ran out of gas" in text
 
 
+def _many_seeds_sweep(folder: Path, n_seeds: int) -> Path:
+    """Two points (fee 0 and 500) x `n_seeds` seeds; Gini and jobs spread +-1 around a mean."""
+    folder.mkdir()
+    params = [{"key": "ledger.platform_fee_bps", "column": "ledger_platform_fee_bps",
+               "rule": True, "values": [0, 500]}]
+    runs, rows = [], []
+    for index, fee in enumerate((0, 500)):
+        for seed in range(n_seeds):
+            run_id = f"r{index}s{seed}"
+            runs.append({"run_id": run_id, "point_id": f"p{index}", "point_index": index,
+                         "seed": seed, "point": {"ledger.platform_fee_bps": fee}})
+            sign = 1 if seed % 2 else -1
+            rows.append({"run_id": run_id, "point_id": f"p{index}", "point_index": index,
+                         "seed": seed, "status": "ok", "error": None, "wall_s": 1.0,
+                         "ledger_platform_fee_bps": fee,
+                         "jobs_completed": 20 + index + sign * (1 + seed % 3),
+                         "gini_final": 0.4 + 0.01 * index + sign * 0.1})
+    sweep = {"scenario": "warehouse-market", "design": "grid", "params": params,
+             "rules": ["ledger_platform_fee_bps"], "seeds": list(range(n_seeds)), "runs": runs}
+    (folder / "sweep.json").write_text(json.dumps(sweep), encoding="utf-8")
+    pd.DataFrame(rows).to_parquet(folder / "results.parquet", index=False)
+    return folder
+
+
+def test_sweep_report_intervals_are_the_ones_analyze_prints(tmp_path: Path) -> None:
+    """The report's mean and 95 % interval of every point are `twinecon analyze`'s (one t
+    quantile, exact at any number of seeds): here 40 seeds, where a normal 1.96 would differ."""
+    folder = _many_seeds_sweep(tmp_path / "many", 40)
+    metrics = ["jobs_completed", "gini_final"]
+    text = " ".join(Page(render_report(folder, metrics=metrics)).text)
+    summary = analysis.summarize(*analysis.load(folder), metrics=metrics)
+    assert len(summary) == 4 and (summary["n"] == 40).all()
+    for row in summary.itertuples(index=False):
+        half = row.hi - row.mean
+        assert half > 0
+        wrong = 1.96 * row.std / 40**0.5  # what a normal approximation would print
+        assert f"{half:.2g}" != f"{wrong:.2g}"  # the data tells the two apart
+        assert f"{row.mean:.4g} ± {half:.2g}" in text
+
+
 def test_sweep_metrics_are_configurable(sweep_dir: Path) -> None:
     """metrics= picks the plotted columns; an unknown one is an error with a suggestion; the
     same folder gives the same bytes."""
@@ -253,7 +294,7 @@ def test_errors_name_the_folder_and_what_it_lacks(tmp_path: Path, run_dir: Path,
     shutil.copytree(sweep_dir, other, ignore=shutil.ignore_patterns(REPORT_NAME))
     pd.read_parquet(other / "results.parquet").drop(columns="economy_time_value_per_h") \
         .to_parquet(other / "results.parquet")
-    cases.append((other, "results.parquet lacks the column.*economy_time_value_per_h", {}))
+    cases.append((other, "results.parquet: missing column.*economy_time_value_per_h", {}))
     for folder, message, kw in cases:
         with pytest.raises(ReportError, match=message) as info:
             write_report(folder, **kw)
