@@ -53,8 +53,10 @@ def _walk(data: Any, key: str, source: str) -> tuple[Any, str | int]:
         elif isinstance(node, dict):
             index = part
             if part not in node and not (last and i > 0 and parts[i - 1] == "params"):
+                here = ".".join(parts[:i])
+                moved = [o.rsplit(".", 1)[1] for o in MOVED_KEYS if o.rsplit(".", 1)[0] == here]
                 raise OverrideError(f"{source}: parameter {key!r}: no key {part!r}"
-                                 f"{suggest(part, [str(k) for k in node])}")
+                                    f"{suggest(part, [*map(str, node), *moved])}")
         else:
             raise OverrideError(f"{source}: parameter {key!r}: {'.'.join(parts[:i])} is a value, "
                              "not a table")

@@ -25,7 +25,7 @@ _SWEEP_HELP = """\
 Run a scenario over parameter points times seeds.
 
   --set KEY=V1,V2,...   values of one parameter (a dotted path into the scenario, e.g.
-                        ledger.transfer_fee_bps or agents.2.params.candidates). Several
+                        rules.fees.transfer_fee_bps or agents.2.params.candidates). Several
                         --set options form the full grid: their CARTESIAN PRODUCT.
   --zip                 pair the --set lists element by element instead of the product
                         (all lists must have the same length).
@@ -35,7 +35,7 @@ Run a scenario over parameter points times seeds.
   --range KEY=LO:HI     bounds of a sampled parameter.
 
 Every point runs with the same seeds (the scenario's seed, +1, ...), so points that differ
-only in protocol rules (ledger.*) face the same demand per seed: common random numbers.
+only in protocol rules (rules.*, ledger.*) face the same demand per seed: common random numbers.
 Rerunning the same command skips finished runs and redoes unfinished ones.
 """
 

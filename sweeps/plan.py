@@ -1,13 +1,14 @@
 """Planning a sweep: parameter points (grid, zip, Sobol or random) times seeds, each run keyed.
 
-A parameter is a dotted path into the scenario (`ledger.transfer_fee_bps`,
+A parameter is a dotted path into the scenario (`rules.fees.transfer_fee_bps`,
 `economy.time_value_per_h`, `agents.2.params.candidates`); its results column is the path with
 dots as underscores. A run is keyed by the hash of (scenario, parameter point, seed,
 overrides), so the same command plans the same runs and a rerun finds what is done.
 
 Every point uses the same seeds, and a run's seed drives all of the scenario's exogenous draws
 (demand, twin futures) through the model's seed tree, which protocol rules do not touch: points
-that differ only in rules (`ledger.*`) face the same demand per seed: common random numbers.
+that differ only in rules (`rules.*`, `ledger.*`) face the same demand per seed: common random
+numbers.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def parse_set(text: str) -> tuple[str, list[Any]]:
     key, sep, values = text.partition("=")
     if not sep or not key.strip() or not values.strip():
         raise SweepError(f"--set {text!r}: expected key=v1,v2,... (for example "
-                         "--set ledger.transfer_fee_bps=0,50,100)")
+                         "--set rules.fees.transfer_fee_bps=0,50,100)")
     return key.strip(), [parse_value(v) for v in values.split(",") if v.strip()]
 
 
@@ -72,8 +73,9 @@ class Param:
 
     @property
     def rule(self) -> bool:
-        """Protocol rules are the ledger's parameters; the rest are exogenous."""
-        return self.key.startswith("ledger.")
+        """Protocol rules (`rules.*` tables and the ledger's `ledger.*` parameters) leave every
+        exogenous draw alone; the rest (population, twin, economy) are exogenous."""
+        return self.key.startswith(("rules.", "ledger."))
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def test_sobol_sample_has_saltelli_size(small_market) -> None:
     sweep = _plan(small_market, [], sample="sobol:8",
                   ranges=["ledger.transfer_fee_bps=0:200", "economy.time_value_per_h=10:60"])
     assert sweep.design == "sobol" and len(sweep.runs) == 8 * (2 + 2)
-    assert all(isinstance(r.data["ledger"]["transfer_fee_bps"], int) for r in sweep.runs)
+    assert all(isinstance(r.data["rules"]["fees"]["transfer_fee_bps"], int) for r in sweep.runs)
     assert sweep.describe()["sobol"]["problem"]["names"] == [
         "ledger_transfer_fee_bps", "economy_time_value_per_h"]
 
@@ -219,3 +219,17 @@ def test_sobol_sweep_to_sobol_indices_from_the_command_line(small_market, write_
             if line.startswith("consumer_surplus")}
     assert rows["ledger_fee_burn_bps"][0] == "0"  # S1 of a rule that cannot matter here
     assert float(rows["economy_time_value_per_h"][2]) > 0.5  # ST: value per hour drives it
+
+
+def test_every_protocol_rule_counts_as_a_rule_for_paired_analysis() -> None:
+    """A `[rules.*]` key is a protocol rule (points differing only in it share demand per seed,
+    so `analyze --paired` may pair them), as a `ledger.*` key is; a population or twin key is
+    not."""
+    from sweeps.plan import Param
+
+    for key in ("rules.fees.transfer_fee_bps", "rules.compute.clearing",
+                "rules.compute.spot_check_bps", "ledger.transfer_fee_bps"):
+        assert Param(key).rule, key
+    for key in ("agents.2.params.candidates", "twin.params.n_aisles",
+                "economy.time_value_per_h"):
+        assert not Param(key).rule, key
