@@ -37,6 +37,7 @@ from twinecon.errors import suggest
 from worlds._canon import sha256_hex
 from worlds._seeding import arrivals, request_id, twin_rng
 from worlds.errors import InvalidPlan, InvalidSpec
+from worlds.graph import UNREACHABLE, all_pairs, shortest_path
 from worlds.receipt import Receipt
 from worlds.spec import TwinSpec, graph_from_layout, require_spec
 from worlds.warehouse._solvers import Geometry, largest_gap, s_shape, tsp
@@ -48,7 +49,6 @@ __all__ = ["SOLVERS", "WarehouseTwin"]
 SOLVERS: tuple[str, ...] = ("s_shape", "largest_gap", "tsp")
 TIER = "L1"
 HZ = 0
-_UNREACHABLE = np.int64(1) << 50
 _CONGESTION_CACHE_SIZE = 256
 
 
@@ -99,8 +99,8 @@ class WarehouseTwin:
             length[u, v] = length[v, u] = mm
         self._adj = length > 0
         self._length = length
-        self._dist, self._pred = _all_pairs(length)
-        if (self._dist >= _UNREACHABLE).any():
+        self._dist, self._pred = all_pairs(length)
+        if (self._dist >= UNREACHABLE).any():
             raise InvalidSpec("warehouse layout is not connected; every node must be reachable")
         speed = body["picker"]["speed_mm_s"]
         self._travel_ms = (length * 1000 + speed - 1) // speed  # ceil, integer ms
@@ -225,12 +225,7 @@ class WarehouseTwin:
         key = (u, v)
         path = self._paths.get(key)
         if path is None:
-            path = [v]
-            pred = self._pred[u]
-            while path[-1] != u:
-                path.append(int(pred[path[-1]]))
-            path.reverse()
-            self._paths[key] = path
+            path = self._paths[key] = shortest_path(self._pred, u, v)
         return path
 
     def expand(self, stops: Sequence[int]) -> tuple[int, ...]:
@@ -405,22 +400,3 @@ def _check_request(plan: Any, order: Any) -> None:
         raise InvalidPlan(f"expected an Order, got {type(order).__name__}; "
                           "use twin.orders() or twin.make_order()")
 
-
-def _all_pairs(length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Floyd-Warshall over an (n, n) int64 edge-length matrix (0 = no edge).
-
-    Returns:
-        dist: (n, n) int64 shortest distances (>= _UNREACHABLE if unreachable).
-        pred: (n, n) int64, pred[i, j] = node before j on the shortest i->j path.
-    """
-    n = len(length)
-    dist = np.where(length > 0, length, _UNREACHABLE)
-    np.fill_diagonal(dist, 0)
-    pred = np.where(length > 0, np.arange(n)[:, None], -1)
-    np.fill_diagonal(pred, np.arange(n))
-    for k in range(n):
-        via = dist[:, k:k + 1] + dist[k:k + 1, :]
-        better = via < dist
-        dist = np.where(better, via, dist)
-        pred = np.where(better, pred[k:k + 1, :], pred)
-    return dist, pred
