@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from worlds import InvalidPlan
-from worlds.warehouse import Order, Plan, WarehouseTwin, physics, warehouse_spec
+from worlds.warehouse import Order, Plan, WarehouseTwin, _scene, physics, warehouse_spec
 from worlds.warehouse.physics import (
     MIN_HZ,
     PHYSICS_ROBOT_STEP_CU,
@@ -176,7 +176,7 @@ def test_budget_exhausted_is_invalid(twin: WarehouseTwin, order: Order,
 def test_shelf_contacts_are_counted(twin: WarehouseTwin, order: Order,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """In a scene whose racks leave an aisle narrower than the robot, contacts are counted."""
-    monkeypatch.setattr(physics, "AISLE_CLEAR_MM", 500)
+    monkeypatch.setattr(_scene, "AISLE_CLEAR_MM", 500)
     l2 = L2Evaluator(twin, hz=200)
     ev = l2.evaluate(twin.solve(order, "tsp"), order, SEED)
     assert ev.collisions >= 1

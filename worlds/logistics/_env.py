@@ -49,6 +49,7 @@ from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import wrappers
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
+from worlds._seeding import episode_sequence
 from worlds.errors import InvalidPlan
 from worlds.logistics._types import Order
 from worlds.logistics.spec import logistics_spec
@@ -158,10 +159,23 @@ class LogisticsParallelEnv(ParallelEnv):
     # --- episode ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[dict, dict]:
-        rng = np.random.default_rng(seed)
+        """Start an episode: one delivery request, every truck loaded at its depot.
+
+        Args:
+            seed: seeds the episode, ``twinecon.seeds.twin_sequence(seed, spec.sha256)`` as
+                every twin stream: its first child draws the request, its second the
+                evaluation seed; None draws fresh entropy from the OS.
+            options: ``{"order": Order}`` to drive a given request, ``{"eval_seed": int}``
+                for given travel times (each replaces its draw).
+
+        Returns:
+            (observations, infos) for every agent.
+        """
+        order_ss, eval_ss = episode_sequence(seed, self.twin.spec.sha256).spawn(2)
         options = options or {}
         order = options.get("order")
         if order is None:
+            rng = np.random.default_rng(order_ss)
             drawn: list[Order] = []
             while not drawn:
                 drawn = self.twin.orders(rng, _HOUR_MS)
@@ -171,7 +185,7 @@ class LogisticsParallelEnv(ParallelEnv):
                               "from twin.orders() or twin.make_order()")
         eval_seed = options.get("eval_seed")
         if eval_seed is None:
-            eval_seed = int(rng.integers(0, 2**31))
+            eval_seed = int(np.random.default_rng(eval_ss).integers(0, 2**31))
         self._order = order
         self.eval_seed = int(eval_seed)
         self._table = self._net.seed_table(self.eval_seed)
