@@ -182,6 +182,11 @@ class TwinBase(ABC, Generic[RequestT, PlanT, EvaluationT]):
                                   "does not build its evaluator in `_evaluator_at`")
 
     # --- shared checks and records ----------------------------------------------------------
+    def check_request(self, plan: PlanT, order: RequestT) -> None:
+        """Raise InvalidPlan unless `plan` is a `plan_type` of the right shape and `order` a
+        request of this twin (what `cu_for` and `evaluate` check before anything else)."""
+        self._check_types(plan, order)
+
     def _check_types(self, plan: Any, order: Any) -> None:
         """Raise InvalidPlan unless `plan` is a `plan_type` of the right shape and `order` a
         `request_type`."""

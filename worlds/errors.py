@@ -38,7 +38,7 @@ class UnknownTier(WorldError, ValueError):
         self.offered = tuple(str(t) for t in offered)
         super().__init__(
             f"the {kind} twin has no tier {tier!r}; it offers {', '.join(self.offered)}"
-            f"{suggest(str(tier), self.offered)}: ask for one of those"
+            f"{suggest(str(tier).upper(), self.offered)}: ask for one of those"
         )
 
 

@@ -259,11 +259,6 @@ class WarehouseTwin(TwinBase[Order, Plan, Evaluation]):
             raise InvalidPlan(f"plan.route is a {type(plan.route).__name__}; expected a tuple "
                               "of node ids")
 
-    def check_request(self, plan: Plan, order: Order) -> None:
-        """Raise InvalidPlan unless `plan` is a Plan with a route and `order` an Order (what
-        `cu_for` and `evaluate` require before they look at the route)."""
-        self._check_types(plan, order)
-
     def congestion(self, seed: int) -> AisleCongestion:
         """The aisles' busy windows under evaluation seed `seed` (what `evaluate` and the L2
         tier wait out at aisle entries); the same object for the same seed while cached.
