@@ -45,7 +45,7 @@ from worlds._canon import sha256_hex
 from worlds._seeding import twin_rng
 from worlds.errors import InvalidPlan, InvalidSpec
 from worlds.receipt import Receipt
-from worlds.spec import TwinSpec
+from worlds.spec import TwinSpec, spec_int
 from worlds.tier import Tier
 
 __all__ = ["ENGINE_VERSION", "L0_ENGINE_VERSION", "SOLVERS", "Evaluation", "Order", "Plan",
@@ -103,12 +103,6 @@ class Evaluation:
     receipt: Receipt
 
 
-def _int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise InvalidSpec(f"{name} is {value!r}; expected an int >= {low}")
-    return int(value)
-
-
 def toy_spec(name: str = "toy-default", version: str = "1.0.0", *, n_stops: int = 12,
              grid_mm: int = 1000, extent: int = 5, layout_seed: int = 0,
              speed_mm_s: int = 1000, service_ms: int = 2000, wait_max_ms: int = 3000,
@@ -135,30 +129,31 @@ def toy_spec(name: str = "toy-default", version: str = "1.0.0", *, n_stops: int 
     Raises:
         InvalidSpec: a parameter out of range.
     """
-    extent = _int("extent", extent, 1)
+    extent = spec_int("extent", extent, low=1)
     n_cells = (2 * extent + 1) ** 2 - 1  # the depot's cell is not a stop
-    n = _int("n_stops", n_stops, 1)
+    n = spec_int("n_stops", n_stops, low=1)
     if n > n_cells:
         raise InvalidSpec(f"n_stops is {n} but the grid holds {n_cells} stops; raise extent")
-    lines_max = _int("lines_max", lines_max, 1)
+    lines_max = spec_int("lines_max", lines_max, low=1)
     if lines_max > n:
         raise InvalidSpec(f"lines_max is {lines_max}; expected at most n_stops ({n})")
     cells = [(i, j) for i in range(-extent, extent + 1) for j in range(-extent, extent + 1)
              if (i, j) != (0, 0)]
-    rng = np.random.default_rng(_int("layout_seed", layout_seed, 0))
-    pitch = _int("grid_mm", grid_mm, 1)
+    rng = np.random.default_rng(spec_int("layout_seed", layout_seed, low=0))
+    pitch = spec_int("grid_mm", grid_mm, low=1)
     stops = [[cells[c][0] * pitch, cells[c][1] * pitch]
              for c in rng.choice(len(cells), size=n, replace=False).tolist()]
     body = {
         "engine_version": ENGINE_VERSION,
         "stops_mm": stops,
-        "courier": {"speed_mm_s": _int("speed_mm_s", speed_mm_s, 1),
-                    "service_ms": _int("service_ms", service_ms, 0),
-                    "wait_max_ms": _int("wait_max_ms", wait_max_ms, 0)},
-        "requests": {"rate_per_h": _int("rate_per_h", rate_per_h, 0), "lines_max": lines_max},
-        "metering": {"base_cu": _int("base_cu", base_cu, 0),
-                     "stop_cu": _int("stop_cu", stop_cu, 0),
-                     "l0_cu": _int("l0_cu", l0_cu, 0)},
+        "courier": {"speed_mm_s": spec_int("speed_mm_s", speed_mm_s, low=1),
+                    "service_ms": spec_int("service_ms", service_ms, low=0),
+                    "wait_max_ms": spec_int("wait_max_ms", wait_max_ms, low=0)},
+        "requests": {"rate_per_h": spec_int("rate_per_h", rate_per_h, low=0),
+                     "lines_max": lines_max},
+        "metering": {"base_cu": spec_int("base_cu", base_cu, low=0),
+                     "stop_cu": spec_int("stop_cu", stop_cu, low=0),
+                     "l0_cu": spec_int("l0_cu", l0_cu, low=0)},
     }
     return TwinSpec(kind="toy", name=name, version=version, body=body)
 

@@ -50,6 +50,7 @@ from pettingzoo.utils import wrappers
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
 from worlds._seeding import episode_sequence
+from worlds._twin_cache import shared_twin
 from worlds.errors import InvalidPlan
 from worlds.logistics._types import Order
 from worlds.logistics.spec import logistics_spec
@@ -63,29 +64,6 @@ _HOUR_MS = 3_600_000
 _HORIZON_MS = 8 * _HOUR_MS
 _N_GLOBAL = 8
 _N_PER_NEIGHBOUR = 4
-_TWINS: dict[str, LogisticsTwin] = {}
-_TWIN_CACHE_SIZE = 8
-
-
-def _twin_for(spec: TwinSpec | None) -> LogisticsTwin:
-    """One twin per spec hash (building one precomputes all-pairs paths: ~0.1 s)."""
-    if spec is None:
-        spec = _default_spec()
-    twin = _TWINS.get(spec.sha256)
-    if twin is None:
-        if len(_TWINS) >= _TWIN_CACHE_SIZE:
-            _TWINS.pop(next(iter(_TWINS)))
-        twin = _TWINS[spec.sha256] = LogisticsTwin(spec)
-    return twin
-
-
-_DEFAULT: list[TwinSpec] = []
-
-
-def _default_spec() -> TwinSpec:
-    if not _DEFAULT:
-        _DEFAULT.append(logistics_spec())
-    return _DEFAULT[0]
 
 
 class LogisticsParallelEnv(ParallelEnv):
@@ -110,7 +88,7 @@ class LogisticsParallelEnv(ParallelEnv):
             raise InvalidPlan(f"render_mode {render_mode!r} is not supported; pass None")
         if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
             raise InvalidPlan(f"max_cycles is {max_cycles!r}; expected an int >= 1")
-        self.twin = _twin_for(spec)
+        self.twin = shared_twin(LogisticsTwin, spec, logistics_spec)
         self.render_mode = render_mode
         self.max_cycles = max_cycles
         self.wait_ms = int(wait_ms)

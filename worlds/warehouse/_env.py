@@ -58,6 +58,7 @@ from pettingzoo.utils import wrappers
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
 from worlds._seeding import episode_sequence
+from worlds._twin_cache import shared_twin
 from worlds.errors import InvalidPlan, InvalidSpec
 from worlds.spec import TwinSpec
 from worlds.warehouse._types import Order
@@ -71,16 +72,6 @@ ACTIONS: tuple[str, ...] = ("wait", "north", "south", "east", "west", "pick")
 WAIT, NORTH, SOUTH, EAST, WEST, PICK = range(6)
 _DIRS = (NORTH, SOUTH, EAST, WEST)
 _ORDER_TICK_MS = 3_600_000
-_TWINS: dict[str, WarehouseTwin] = {}  # by spec sha256: building a twin runs Floyd-Warshall
-
-
-def _twin(spec: TwinSpec) -> WarehouseTwin:
-    twin = _TWINS.get(spec.sha256)
-    if twin is None:
-        if len(_TWINS) >= 8:
-            _TWINS.pop(next(iter(_TWINS)))
-        twin = _TWINS[spec.sha256] = WarehouseTwin(spec)
-    return twin
 
 
 class WarehouseParallelEnv(ParallelEnv):
@@ -116,7 +107,7 @@ class WarehouseParallelEnv(ParallelEnv):
         if render_mode is not None:
             raise InvalidPlan(f"render_mode is {render_mode!r}; {NAME} does not render: "
                               "pass render_mode=None")
-        twin = _twin(warehouse_spec() if spec is None else spec)
+        twin = shared_twin(WarehouseTwin, spec, warehouse_spec)
         self.twin = twin
         self.render_mode = render_mode
         self.max_cycles = max_cycles
