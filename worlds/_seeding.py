@@ -13,7 +13,7 @@ import numpy as np
 from twinecon.seeds import twin_sequence
 from worlds.errors import InvalidPlan
 
-__all__ = ["arrivals", "episode_sequence", "request_id", "twin_rng", "twin_sequence"]
+__all__ = ["arrivals", "episode_sequence", "request_id", "twin_rng"]
 
 
 def twin_rng(seed: int, spec_sha256: str) -> np.random.Generator:
