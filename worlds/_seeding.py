@@ -1,22 +1,46 @@
-"""Derive per-twin random streams from a scenario seed and the twin's hash."""
+"""The random streams of a twin: its conditions under a seed, its episodes, its request draws.
+
+Every stream a twin draws for itself starts from `twinecon.seeds.twin_sequence(seed,
+spec.sha256)` (``SeedSequence([seed, int(sha256[:16], 16)])``): mixing in the twin's hash
+keeps two twins used with one seed independent. Requests are drawn from the caller's
+generator (`arrivals`, `request_id`): the economy owns the demand stream.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from twinecon.seeds import twin_sequence
 from worlds.errors import InvalidPlan
 
-__all__ = ["arrivals", "request_id", "twin_rng"]
+__all__ = ["arrivals", "episode_sequence", "request_id", "twin_rng"]
 
 
 def twin_rng(seed: int, spec_sha256: str) -> np.random.Generator:
-    """Return ``Generator(PCG64(SeedSequence([seed, int(sha256[:16], 16)])))``.
+    """The generator of a twin's conditions under evaluation seed `seed`:
+    ``Generator(PCG64(twin_sequence(seed, spec_sha256)))``."""
+    return np.random.Generator(np.random.PCG64(twin_sequence(seed, spec_sha256)))
 
-    Mixing in the twin hash keeps two twins evaluated with one scenario seed independent.
+
+def episode_sequence(seed: int | None, spec_sha256: str) -> np.random.SeedSequence:
+    """The seed sequence of an environment episode reset with `seed`.
+
+    Args:
+        seed: the reset seed; None for fresh OS entropy (an episode no one can replay).
+        spec_sha256: the twin's spec hash.
+
+    Returns:
+        ``twin_sequence(seed, spec_sha256)``, or ``SeedSequence()`` for None. An env that
+        needs several streams takes children of it (``.spawn(k)``), always in the same order.
+
+    Raises:
+        InvalidPlan: `seed` is not an int >= 0 (or None).
     """
-    return np.random.Generator(
-        np.random.PCG64(np.random.SeedSequence([seed, int(spec_sha256[:16], 16)]))
-    )
+    if seed is None:
+        return np.random.SeedSequence()
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidPlan(f"reset seed is {seed!r}; expected an int >= 0 or None")
+    return twin_sequence(int(seed), spec_sha256)
 
 
 def arrivals(rng: np.random.Generator, rate_per_h: int, tick_ms: object) -> int:

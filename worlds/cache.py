@@ -4,6 +4,7 @@ A twin is deterministic: the same (plan, request, seed) on the same twin version
 same result and the same receipt. So a result can be looked up by its request instead of
 recomputed; the receipt of a cached result is the receipt the evaluation would give. Plans
 and requests are frozen values, so the request itself is the key (equal content, equal key).
+The cache wraps one tier's `Evaluator` (a twin is its own L1 evaluator) and is one itself.
 """
 
 from __future__ import annotations
@@ -11,18 +12,22 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from worlds.protocols import Evaluator
+
 __all__ = ["EvaluationCache"]
 
 
 class EvaluationCache:
-    """Evaluations of one twin, keyed by (plan, request, seed), least recently used evicted.
+    """Evaluations of one tier of one twin, keyed by (plan, request, seed), least recently
+    used evicted; an `Evaluator` of the same tier, hz and CU as the one it wraps.
 
     Args:
-        twin: the twin whose `evaluate(plan, order, seed)` is cached.
+        twin: the evaluator whose `evaluate(plan, order, seed)` is cached: a twin (its L1
+            tier) or `twin.evaluator(tier)`.
         max_entries: how many results to keep (memory stays bounded).
     """
 
-    def __init__(self, twin: Any, max_entries: int = 100_000) -> None:
+    def __init__(self, twin: Evaluator[Any, Any, Any], max_entries: int = 100_000) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, got {max_entries}")
         self.twin = twin
@@ -30,6 +35,20 @@ class EvaluationCache:
         self._results: OrderedDict[tuple, Any] = OrderedDict()
         self.hits = 0
         self.misses = 0
+
+    @property
+    def tier(self) -> str:
+        """The wrapped evaluator's tier."""
+        return self.twin.tier
+
+    @property
+    def hz(self) -> int:
+        """The wrapped evaluator's physics rate (0 for tiers without one)."""
+        return self.twin.hz
+
+    def cu_for(self, plan: Any, order: Any) -> int:
+        """The wrapped evaluator's CU for the request (not cached: it is cheap)."""
+        return self.twin.cu_for(plan, order)
 
     def evaluate(self, plan: Any, order: Any, seed: int) -> Any:
         """The twin's evaluation of the request, computed once per distinct request."""

@@ -1,22 +1,25 @@
-"""A compliance checker a twin author runs on their own twin before registering it.
+"""A compliance checker a twin author runs on their own twin (and env) before registering it.
 
-``check_twin(twin)`` checks: the spec's JSON round trip and hash stability, that a twin
-rebuilt from the round-tripped spec has the same id, determinism of `orders`, `solve` and
-`evaluate` for fixed seeds, that `cu_for` matches the CU `evaluate` charges, and that every
-reference solver returns a valid plan. It uses only the twin's public surface (``spec``,
-``twin_id``, ``solvers``, ``baseline_method``, ``plan_type``, ``orders``, ``solve``,
-``cu_for``, ``evaluate``), so any twin
-with that surface can be checked.
+``check_twin(twin)`` checks: that the twin has the `ServiceTwin` surface, the spec's JSON
+round trip and hash stability, that a twin rebuilt from the round-tripped spec has the same
+id, determinism of `orders`, `solve` and `evaluate` for fixed seeds, that `cu_for` matches the
+CU `evaluate` charges, that every reference solver returns a valid plan, and the tiers: L1 is
+offered and `evaluator("L1")` answers as `evaluate` does, every other offered tier's
+evaluator names its tier and is deterministic with its `cu_for` charged, and a tier the twin
+does not offer raises `UnknownTier`. It uses only the twin's public surface, so any twin with
+that surface can be checked. ``check_env(factory)`` checks a PettingZoo parallel env.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from worlds.errors import WorldError
+from worlds.errors import UnknownTier, WorldError
 from worlds.spec import TwinSpec
+from worlds.tier import Tier
 
 __all__ = ["check_env", "check_twin"]
 
@@ -25,8 +28,13 @@ def _fail(what: str, expected: Any, got: Any, fix: str) -> WorldError:
     return WorldError(f"check_twin: {what}: expected {expected!r}, got {got!r}; {fix}")
 
 
+#: What `check_twin` reads of a twin (the `ServiceTwin` protocol).
+_SURFACE = ("spec", "twin_id", "solvers", "baseline_method", "plan_type", "tiers", "tier", "hz",
+            "orders", "solve", "cu_for", "evaluate", "baseline", "evaluator")
+
+
 def check_twin(twin: Any, *, seed: int = 12345, tick_ms: int = 3_600_000,
-               n_orders: int = 5, env: Any = None) -> None:
+               n_orders: int = 5, env: Any = None, tiers: Sequence[str] | None = None) -> None:
     """Run the twin compliance checks; return None if all pass.
 
     Args:
@@ -35,10 +43,17 @@ def check_twin(twin: Any, *, seed: int = 12345, tick_ms: int = 3_600_000,
         tick_ms: tick length used to draw orders (long enough to get some).
         n_orders: how many drawn orders to solve and evaluate at most.
         env: the twin's PettingZoo `parallel_env` factory, to check as well (`check_env`).
+        tiers: the offered tiers whose evaluators to exercise (None: all of them; an L2
+            physics tier runs MuJoCo). The unknown-tier check runs either way.
 
     Raises:
         WorldError: the first check that fails, saying what was expected and what was got.
     """
+    missing = [name for name in _SURFACE if not hasattr(twin, name)]
+    if missing:
+        raise _fail("the ServiceTwin surface", "all of " + ", ".join(_SURFACE),
+                    f"{type(twin).__name__} lacks {', '.join(missing)}",
+                    "implement worlds.protocols.ServiceTwin (or build on a shipped twin)")
     spec = twin.spec
     if not isinstance(spec, TwinSpec):
         raise _fail("twin.spec type", "TwinSpec", type(spec).__name__,
@@ -91,8 +106,56 @@ def check_twin(twin: Any, *, seed: int = 12345, tick_ms: int = 3_600_000,
             if cu != ev.cu or cu != ev.receipt.cu or cu != rebuilt.cu_for(plan, order):
                 raise _fail(f"CU for {method!r}", cu, ev.cu,
                             "compute CU from the request and the spec's metering only")
+    _check_tiers(twin, orders[0], seed, tiers)
     if env is not None:
         check_env(lambda: env(spec=spec))
+
+
+def _check_tiers(twin: Any, order: Any, seed: int, tiers: Sequence[str] | None) -> None:
+    """The tier surface: offered tiers, each tier's evaluator, unknown tiers refused."""
+    offered = tuple(map(str, twin.tiers))
+    if Tier.L1 not in offered or not all(t in tuple(Tier) for t in offered):
+        raise _fail("tiers", "a tuple of Tier values including 'L1'", offered,
+                    "list the tiers evaluator() offers, L1 (the twin itself) among them")
+    if twin.tier != Tier.L1 or twin.hz != 0:
+        raise _fail("the twin's own tier and hz", ("L1", 0), (str(twin.tier), twin.hz),
+                    "evaluate() is the L1 tier: set tier = Tier.L1 and hz = 0")
+    plan = twin.solve(order, twin.baseline_method)
+    for tier in map(str, offered if tiers is None else tiers):
+        if tier not in offered:
+            raise _fail(f"check_twin(tiers=...) names {tier!r}", f"one of {offered}", tier,
+                        "ask only for tiers the twin offers")
+        ev = twin.evaluator(tier)
+        if ev.tier != tier:
+            raise _fail(f"evaluator({tier!r}).tier", tier, str(ev.tier),
+                        "return the evaluator of the tier asked for")
+        cu = ev.cu_for(plan, order)
+        got = ev.evaluate(plan, order, seed)
+        if tier == Tier.L1 and got != twin.evaluate(plan, order, seed):
+            raise _fail("evaluator('L1').evaluate", "what twin.evaluate gives", got.receipt,
+                        "return the twin itself (or an equal evaluator) for L1")
+        receipt = got.receipt
+        if (receipt.tier, receipt.hz, receipt.twin_id) != (tier, ev.hz, twin.twin_id):
+            raise _fail(f"the {tier} receipt", (tier, ev.hz, twin.twin_id),
+                        (receipt.tier, receipt.hz, receipt.twin_id),
+                        "record the evaluator's tier, hz and the twin id in its receipts")
+        if cu != got.cu or cu != receipt.cu:
+            raise _fail(f"{tier} CU", cu, got.cu, "charge exactly what cu_for quotes")
+        again = ev.evaluate(plan, order, seed)
+        if again != got:
+            raise _fail(f"{tier} evaluate determinism (seed {seed})", got.receipt,
+                        again.receipt, "draw randomness only from the seed")
+    unoffered = [t.value for t in Tier if t not in offered]
+    for bad in [*unoffered[:1], "L9"]:
+        try:
+            twin.evaluator(bad)
+        except UnknownTier:
+            continue
+        except Exception as exc:  # any other error is the finding: report which it was
+            raise _fail(f"evaluator({bad!r}) for a tier not offered", "UnknownTier",
+                        type(exc).__name__, "raise worlds.errors.UnknownTier") from exc
+        raise _fail(f"evaluator({bad!r}) for a tier not offered", "UnknownTier", "no error",
+                    "raise worlds.errors.UnknownTier naming the tiers offered")
 
 
 def _actions(env: Any, observations: dict, rng: np.random.Generator) -> dict:

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from worlds._canon import canonical_bytes
 from worlds.errors import InvalidSpec
 
-__all__ = ["SCHEMA", "TwinSpec", "canonical_layout", "graph_from_layout", "require_spec"]
+__all__ = ["SCHEMA", "TwinSpec", "canonical_layout", "graph_from_layout", "require_spec",
+           "spec_int"]
 
 SCHEMA = "twin-spec/1"
 LAYOUT_FORMAT = "networkx-node-link/1"
@@ -238,3 +240,22 @@ def require_spec(spec: Any, *, kind: str, engine_version: str, twin: str) -> dic
             f"spec engine_version is {spec.body.get('engine_version')!r}; this twin runs "
             f"{engine_version!r}: rebuild the spec with this version of {kind}_spec()")
     return spec.body
+
+
+def spec_int(name: str, value: Any, *, low: int = 1, high: int | None = None) -> int:
+    """A spec builder's integer parameter, checked: an int (numpy ints too, not a bool) in
+    ``low..high`` (no upper bound if `high` is None).
+
+    Raises:
+        InvalidSpec: a float or other type (units are in the name: scale instead), or a
+            value out of range, naming the parameter and the range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InvalidSpec(
+            f"{name} is {value!r} ({type(value).__name__}); expected an int "
+            "(the unit is in the name, so scale instead of using a float)"
+        )
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in {low}..{high}"
+        raise InvalidSpec(f"{name} is {value}; expected an int {bound}")
+    return int(value)

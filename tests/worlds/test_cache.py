@@ -54,3 +54,18 @@ def test_cache_is_bounded_least_recently_used_first(twin) -> None:
     assert counting.calls == 4
     with pytest.raises(ValueError, match="max_entries"):
         EvaluationCache(twin, max_entries=0)
+
+
+def test_a_cached_tier_is_an_evaluator_of_that_tier() -> None:
+    """Wrapping twin.evaluator(tier) keeps its tier, hz and CU, and its answers."""
+    from worlds import Evaluator
+    from worlds.toy import ToyTwin, toy_spec
+
+    toy = ToyTwin(toy_spec())
+    l0 = toy.evaluator("L0")
+    cache = EvaluationCache(l0)
+    order = toy.orders(np.random.default_rng(1), 3_600_000)[0]
+    plan = toy.solve(order, "two_opt")
+    assert isinstance(cache, Evaluator) and (cache.tier, cache.hz) == ("L0", 0)
+    assert cache.cu_for(plan, order) == l0.cu_for(plan, order)
+    assert cache.evaluate(plan, order, 2) == l0.evaluate(plan, order, 2)

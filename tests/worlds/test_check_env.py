@@ -70,17 +70,14 @@ def test_an_env_that_ignores_the_seed_is_caught() -> None:
         check_env(lambda: Toy(ignore_seed=True))
 
 
-@pytest.mark.parametrize("kind", ["warehouse", "logistics", "windfarm"])
+@pytest.mark.parametrize("kind", ["warehouse", "logistics", "windfarm", "toy"])
 def test_every_shipped_twin_passes_check_twin_with_its_env(kind) -> None:
     """What a twin author runs before registering: each shipped twin passes check_twin,
-    its PettingZoo env included."""
+    every tier it offers (the warehouse's L2 physics included) and its PettingZoo env too."""
     import importlib
 
-    module = importlib.import_module(f"worlds.{kind}")
-    spec_fn = getattr(module, f"{kind}_spec")
-    twin_cls = {"warehouse": "WarehouseTwin", "logistics": "LogisticsTwin",
-                "windfarm": "WindfarmTwin"}[kind]
-    twin = getattr(module, twin_cls)(spec_fn())
-    from worlds import check_twin
+    from worlds import check_twin, registry
 
-    check_twin(twin, env=module.parallel_env, n_orders=2)
+    twin = registry.make(kind)
+    env = None if kind == "toy" else importlib.import_module(f"worlds.{kind}").parallel_env
+    check_twin(twin, env=env, n_orders=2)

@@ -213,6 +213,72 @@ def test_no_congestion_means_time_is_travel_plus_picks() -> None:
         assert twin.evaluate(plan, order, seed).time_ms == travel + 3 * 6000
 
 
+def test_layout_accessors_are_read_only(twin: WarehouseTwin) -> None:
+    """distances_mm() and travel_times_ms() are read-only (n, n) matrices agreeing with
+    distance_mm and travel_ms (each edge's time rounded up at the picker speed); sku_node
+    names the node each SKU is stored at."""
+    n = twin.graph.number_of_nodes()
+    dist, travel = twin.distances_mm(), twin.travel_times_ms()
+    assert dist.shape == travel.shape == (n, n)
+    with pytest.raises(ValueError, match="read-only"):
+        dist[0, 1] = 0
+    with pytest.raises(ValueError, match="read-only"):
+        travel[0, 1] = 0
+    assert dist[twin.depot, 50] == twin.distance_mm(twin.depot, 50) > 0
+    for u, v, mm in twin.graph.edges(data="length_mm"):
+        assert travel[u, v] == twin.travel_ms(v, u) == -(-mm * 1000 // 1200)
+    nodes = twin.spec.body["storage"]["sku_node"]
+    assert [twin.sku_node(s) for s in range(twin.n_skus)] == nodes
+
+
+def test_congestion_is_a_read_only_record_per_seed(twin: WarehouseTwin) -> None:
+    """congestion(seed) gives each aisle a period in the spec's range (0: never busy, about
+    half the aisles at 5000 bps), a busy part within busy_max_bps and a phase below the
+    period; the same seed gives the same windows, the arrays are read-only."""
+    cong = twin.congestion(4)
+    live = cong.period_ms > 0
+    assert 0 < live.sum() < twin.n_aisles
+    assert ((cong.period_ms[live] >= 30_000) & (cong.period_ms[live] <= 120_000)).all()
+    assert (cong.busy_ms[live] <= cong.period_ms[live] * 8000 // 10_000).all()
+    assert (cong.phase_ms[live] < cong.period_ms[live]).all()
+    assert twin.congestion(4) is cong
+    again = WarehouseTwin(twin.spec).congestion(4)
+    assert again.period_ms.tolist() == cong.period_ms.tolist()
+    assert again.phase_ms.tolist() == cong.phase_ms.tolist()
+    with pytest.raises(ValueError, match="read-only"):
+        cong.busy_ms[0] = 0
+    with pytest.raises(InvalidPlan, match="seed"):
+        twin.congestion(-1)
+
+
+def test_evaluate_matches_a_plain_walk_over_the_public_accessors(
+        twin: WarehouseTwin, orders: list[Order]) -> None:
+    """The vectorised walk equals a plain loop built from the public accessors: travel_ms per
+    edge, pick_time_ms per line at its node's first visit, and before each step from a cross
+    aisle into an aisle the rest of that aisle's busy window in congestion(seed)."""
+    roles = dict(twin.graph.nodes(data="role"))
+    aisle = dict(twin.graph.nodes(data="aisle"))
+    for order in orders[:25]:
+        lines_at: dict[int, int] = {}
+        for s in order.lines:
+            lines_at[twin.sku_node(s)] = lines_at.get(twin.sku_node(s), 0) + 1
+        for method, seed in (("tsp", 1), ("s_shape", 2), ("largest_gap", 3)):
+            plan = twin.solve(order, method)
+            cong = twin.congestion(seed)
+            t, seen = 0, set()
+            for u, v in itertools.pairwise(plan.route):
+                if roles[u] != "aisle" and roles[v] == "aisle":
+                    a = aisle[v]
+                    period, busy = int(cong.period_ms[a]), int(cong.busy_ms[a])
+                    if period and (t + int(cong.phase_ms[a])) % period < busy:
+                        t += busy - (t + int(cong.phase_ms[a])) % period
+                t += twin.travel_ms(u, v)
+                if v not in seen:
+                    seen.add(v)
+                    t += lines_at.get(v, 0) * 6000
+            assert twin.evaluate(plan, order, seed).time_ms == t
+
+
 def test_evaluation_can_beat_the_shortest_route(twin: WarehouseTwin,
                                                 orders: list[Order]) -> None:
     """Some order has a longer candidate route that is faster in the twin than the shortest."""

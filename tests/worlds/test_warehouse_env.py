@@ -10,7 +10,7 @@ import worlds.warehouse
 from worlds import InvalidPlan
 from worlds.checks import check_env
 from worlds.warehouse import env, parallel_env, warehouse_spec
-from worlds.warehouse.env import EAST, NORTH, PICK, WAIT, WEST
+from worlds.warehouse._env import EAST, NORTH, PICK, WAIT, WEST
 
 SMALL = warehouse_spec(n_aisles=3, slots_per_aisle=4, n_skus=24)
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 
 import mujoco
 import numpy as np
 import pytest
 
-from worlds import InvalidPlan
-from worlds.warehouse import Order, Plan, WarehouseTwin, physics, warehouse_spec
+from worlds import Evaluator, InvalidPlan
+from worlds.warehouse import Order, Plan, WarehouseTwin, _scene, physics, warehouse_spec
 from worlds.warehouse.physics import (
+    DEFAULT_HZ,
+    HZ_CHOICES,
     MIN_HZ,
     PHYSICS_ROBOT_STEP_CU,
     L2Evaluator,
@@ -176,7 +179,29 @@ def test_budget_exhausted_is_invalid(twin: WarehouseTwin, order: Order,
 def test_shelf_contacts_are_counted(twin: WarehouseTwin, order: Order,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """In a scene whose racks leave an aisle narrower than the robot, contacts are counted."""
-    monkeypatch.setattr(physics, "AISLE_CLEAR_MM", 500)
+    monkeypatch.setattr(_scene, "AISLE_CLEAR_MM", 500)
     l2 = L2Evaluator(twin, hz=200)
     ev = l2.evaluate(twin.solve(order, "tsp"), order, SEED)
     assert ev.collisions >= 1
+
+
+def test_the_twin_builds_its_l2_tier(twin: WarehouseTwin, l2: L2Evaluator,
+                                     order: Order) -> None:
+    """twin.evaluator("L2") is an L2Evaluator at DEFAULT_HZ (or the hz asked for) whose
+    answers are those of one built by hand; it is an Evaluator of tier L2."""
+    built = twin.evaluator("L2")
+    assert isinstance(built, L2Evaluator) and isinstance(built, Evaluator)
+    assert built.tier == "L2" and built.hz == DEFAULT_HZ == l2.hz
+    plan = twin.solve(order, "s_shape")
+    assert built.evaluate(plan, order, SEED) == l2.evaluate(plan, order, SEED)
+    assert twin.evaluator("L2", hz=200).hz == 200
+    with pytest.raises(InvalidPlan, match="at least 100 Hz"):
+        twin.evaluator("L2", hz=50)
+
+
+def test_the_physics_rate_is_declared_once() -> None:
+    """The offered rates and the default live in one place, without mujoco: the evaluator's,
+    scene's and gap report's defaults are DEFAULT_HZ, one of HZ_CHOICES."""
+    assert DEFAULT_HZ in HZ_CHOICES and min(HZ_CHOICES) >= MIN_HZ
+    for fn in (L2Evaluator.__init__, scene_mjcf, l1_l2_gap):
+        assert inspect.signature(fn).parameters["hz"].default == DEFAULT_HZ

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from worlds.errors import InvalidSpec
+from worlds.graph import UNREACHABLE, all_pairs, shortest_path, weight_matrix
 from worlds.spec import graph_from_layout
 
 __all__ = ["Network"]
 
-_UNREACHABLE = 1 << 50
 _FRACTION = 1 << 40  # denominator of the remaining-edge fraction across slot boundaries
 _SEED_CACHE_SIZE = 8
 
@@ -183,15 +183,15 @@ class Network:
         self._reg_dist_list: dict[int, list[list[int]]] = {}
         for r in regimes:
             s = self.regime.index(r)
-            dist, pred = _all_pairs(n, eu, ev, det[s])
-            if (dist >= _UNREACHABLE).any():
+            dist, pred = all_pairs(weight_matrix(n, eu, ev, det[s]))
+            if (dist >= UNREACHABLE).any():
                 raise InvalidSpec("logistics layout is not connected; every node must be "
                                   "reachable")
             self._reg_dist[r], self._reg_pred[r] = dist, pred
             self._reg_dist_list[r] = dist.tolist()
-        self.ff_ms, self._ff_pred = _all_pairs(n, eu, ev, -(-self._num // speed))
+        self.ff_ms, self._ff_pred = all_pairs(weight_matrix(n, eu, ev, -(-self._num // speed)))
         self.ff_list: list[list[int]] = self.ff_ms.tolist()
-        self.dist_mm, _ = _all_pairs(n, eu, ev, length)
+        self.dist_mm, _ = all_pairs(weight_matrix(n, eu, ev, length))
         self._paths: dict[tuple[int, int, int], tuple[int, ...]] = {}
         self._seed_tables: dict[int, SlotTable] = {}
 
@@ -232,11 +232,8 @@ class Network:
         key = (regime, u, v)
         path = self._paths.get(key)
         if path is None:
-            pred = (self._ff_pred if regime < 0 else self._reg_pred[regime])[u]
-            out = [v]
-            while out[-1] != u:
-                out.append(int(pred[out[-1]]))
-            path = tuple(reversed(out))
+            pred = self._ff_pred if regime < 0 else self._reg_pred[regime]
+            path = tuple(shortest_path(pred, u, v))
             self._paths[key] = path
         return path
 
@@ -258,7 +255,7 @@ class Network:
     def _td_astar(self, src: int, dst: int, t0: int,
                   table: SlotTable) -> tuple[tuple[int, ...], int, int]:
         h = self.ff_ms[:, dst].tolist()
-        best = [_UNREACHABLE] * self.n
+        best = [UNREACHABLE] * self.n
         pred = [-1] * self.n
         best[src] = t0
         heap = [(t0 + h[src], t0, src)]
@@ -312,26 +309,3 @@ class Network:
             u = v
         return t, dist
 
-
-def _all_pairs(n: int, eu: np.ndarray, ev: np.ndarray,
-               w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Floyd-Warshall over an undirected edge list with int64 weights `w`.
-
-    Returns:
-        dist: (n, n) int64 shortest distances (>= _UNREACHABLE if unreachable).
-        pred: (n, n) int64, pred[i, j] = node before j on the shortest i->j path.
-    """
-    dist = np.full((n, n), _UNREACHABLE, dtype=np.int64)
-    pred = np.full((n, n), -1, dtype=np.int64)
-    dist[eu, ev] = w
-    dist[ev, eu] = w
-    pred[eu, ev] = eu
-    pred[ev, eu] = ev
-    np.fill_diagonal(dist, 0)
-    np.fill_diagonal(pred, np.arange(n))
-    for k in range(n):
-        via = dist[:, k:k + 1] + dist[k:k + 1, :]
-        better = via < dist
-        dist = np.where(better, via, dist)
-        pred = np.where(better, pred[k:k + 1, :], pred)
-    return dist, pred

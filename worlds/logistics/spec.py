@@ -39,24 +39,12 @@ import networkx as nx
 import numpy as np
 
 from worlds.errors import InvalidSpec
-from worlds.spec import TwinSpec, canonical_layout
+from worlds.spec import TwinSpec, canonical_layout, spec_int
 
 __all__ = ["ENGINE_VERSION", "logistics_spec"]
 
 ENGINE_VERSION = "logistics-l1/1"
 _HOUR_MS = 3_600_000
-
-
-def _int(name: str, value: Any, *, low: int = 1, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InvalidSpec(
-            f"{name} is {value!r} ({type(value).__name__}); expected an int "
-            "(the unit is in the name, so scale instead of using a float)"
-        )
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in {low}..{high}"
-        raise InvalidSpec(f"{name} is {value}; expected an int {bound}")
-    return int(value)
 
 
 def _ff_ms(length_mm: int, speed_mm_s: int) -> int:
@@ -207,9 +195,9 @@ def logistics_spec(
     Raises:
         InvalidSpec: a parameter is out of range, a float, or inconsistent with another.
     """
-    cols = _int("grid_cols", grid_cols, low=2)
-    rows = _int("grid_rows", grid_rows, low=2)
-    ints = {k: _int(k, v) for k, v in dict(
+    cols = spec_int("grid_cols", grid_cols, low=2)
+    rows = spec_int("grid_rows", grid_rows, low=2)
+    ints = {k: spec_int(k, v) for k, v in dict(
         block_mm=block_mm, local_speed_mm_s=local_speed_mm_s,
         arterial_speed_mm_s=arterial_speed_mm_s, n_depots=n_depots, n_trucks=n_trucks,
         truck_capacity_units=truck_capacity_units, truck_max_speed_mm_s=truck_max_speed_mm_s,
@@ -217,7 +205,7 @@ def logistics_spec(
         customers_max=customers_max, demand_min_units=demand_min_units,
         demand_max_units=demand_max_units,
     ).items()}
-    zero_ok = {k: _int(k, v, low=0) for k, v in dict(
+    zero_ok = {k: spec_int(k, v, low=0) for k, v in dict(
         arterial_every=arterial_every, network_seed=network_seed,
         service_time_ms=service_time_ms, reload_time_ms=reload_time_ms,
         incident_slowdown_bps=incident_slowdown_bps, request_rate_per_h=request_rate_per_h,
@@ -225,16 +213,16 @@ def logistics_spec(
         stop_cu=stop_cu, eval_base_cu=eval_base_cu, edge_relaxation_cu=edge_relaxation_cu,
         noise_max_bps=noise_max_bps,
     ).items()}
-    jitter = _int("jitter_bps", jitter_bps, low=0, high=4999)
-    drop_bps = _int("drop_edge_bps", drop_edge_bps, low=0, high=10_000)
-    cust_bps = _int("customer_bps", customer_bps, low=1, high=10_000)
-    inc_bps = _int("incident_bps", incident_bps, low=0, high=10_000)
+    jitter = spec_int("jitter_bps", jitter_bps, low=0, high=4999)
+    drop_bps = spec_int("drop_edge_bps", drop_edge_bps, low=0, high=10_000)
+    cust_bps = spec_int("customer_bps", customer_bps, low=1, high=10_000)
+    inc_bps = spec_int("incident_bps", incident_bps, low=0, high=10_000)
     day, slot = ints["day_ms"], ints["slot_ms"]
     if day % slot:
         raise InvalidSpec(f"slot_ms ({slot}) does not divide day_ms ({day}); pick a divisor "
                           "such as 900000 (15 min) for a 86400000 ms day")
     start = zero_ok["service_start_ms"]
-    end = _int("service_end_ms", service_end_ms, low=start + 1, high=day)
+    end = spec_int("service_end_ms", service_end_ms, low=start + 1, high=day)
     if ints["demand_min_units"] > ints["demand_max_units"]:
         raise InvalidSpec(f"demand_min_units ({demand_min_units}) exceeds demand_max_units "
                           f"({demand_max_units}); swap them")
@@ -251,8 +239,8 @@ def logistics_spec(
     for i, pair in enumerate(peak_periods_ms):
         if len(pair) != 2:
             raise InvalidSpec(f"peak_periods_ms[{i}] is {pair!r}; expected (start_ms, end_ms)")
-        p0 = _int(f"peak_periods_ms[{i}][0]", pair[0], low=0, high=day)
-        p1 = _int(f"peak_periods_ms[{i}][1]", pair[1], low=p0 + 1, high=day)
+        p0 = spec_int(f"peak_periods_ms[{i}][0]", pair[0], low=0, high=day)
+        p1 = spec_int(f"peak_periods_ms[{i}][1]", pair[1], low=p0 + 1, high=day)
         if p0 % slot or p1 % slot:
             raise InvalidSpec(f"peak period ({p0}, {p1}) is not on slot boundaries "
                               f"(multiples of slot_ms={slot}); round it")
@@ -260,7 +248,7 @@ def logistics_spec(
             raise InvalidSpec(f"peak periods overlap or are unsorted at index {i}; sort them "
                               "by start and merge overlaps")
         peaks.append([p0, p1])
-    slow = [_int(f"peak_slowdown_bps[{i}]", v, low=0) for i, v in enumerate(peak_slowdown_bps)]
+    slow = [spec_int(f"peak_slowdown_bps[{i}]", v, low=0) for i, v in enumerate(peak_slowdown_bps)]
     if len(slow) != 2:
         raise InvalidSpec(f"peak_slowdown_bps is {tuple(peak_slowdown_bps)!r}; expected two "
                           "ints (local streets, arterials), e.g. (3000, 30000)")

@@ -45,28 +45,22 @@ from typing import Any
 
 import numpy as np
 
-from twinecon.errors import suggest
-from worlds._canon import sha256_hex
-from worlds._seeding import arrivals, request_id
-from worlds.errors import InvalidPlan, InvalidSpec
+from worlds._base import TwinBase, check_seed
+from worlds.errors import InvalidPlan
 from worlds.logistics import _solvers as S
 from worlds.logistics._network import Network
 from worlds.logistics._types import Evaluation, Order, Plan
 from worlds.logistics.spec import ENGINE_VERSION
-from worlds.receipt import Receipt
-from worlds.spec import TwinSpec, require_spec
 
 __all__ = ["BASELINE_METHOD", "SOLVERS", "LogisticsTwin"]
 
 SOLVERS: tuple[str, ...] = ("shortest_path", "td_shortest_path", "vrp")
 BASELINE_METHOD = "shortest_path"
-TIER = "L1"
-HZ = 0
 _VRP_EXPANDED = 3  # candidates expanded with time-dependent legs (best by static estimate)
 _VRP_OFFSETS = 8  # sweep start angles tried
 
 
-class LogisticsTwin:
+class LogisticsTwin(TwinBase[Order, Plan, Evaluation]):
     """A road network with a truck fleet, evaluated as a time-dependent discrete-event model.
 
     Args:
@@ -76,26 +70,16 @@ class LogisticsTwin:
         InvalidSpec: wrong kind or engine version, or a layout the twin cannot use.
     """
 
+    kind = "logistics"
+    engine_version = ENGINE_VERSION
+    request_type = Order
+    plan_type: type[Plan] = Plan
     solvers: tuple[str, ...] = SOLVERS
     baseline_method: str = BASELINE_METHOD
-    plan_type: type[Plan] = Plan  # what `evaluate` takes: lets a market check deliverables
+    _plan_fields = "routes=..., drops=..."
 
-    def __init__(self, spec: TwinSpec) -> None:
-        body = require_spec(spec, kind="logistics", engine_version=ENGINE_VERSION,
-                            twin="LogisticsTwin")
-        try:
-            self._init(spec, body)
-        except (KeyError, TypeError, IndexError, ValueError) as exc:
-            if isinstance(exc, InvalidSpec):
-                raise
-            raise InvalidSpec(
-                f"logistics spec body lacks or mistypes {exc}; build it with logistics_spec()"
-            ) from None
-
-    def _init(self, spec: TwinSpec, body: dict[str, Any]) -> None:
-        self._spec = spec
-        self._twin_id = spec.id
-        self.net = Network(body, spec.sha256)
+    def _init(self, body: dict[str, Any]) -> None:
+        self.net = Network(body, self._sha256)
         net = self.net
         self.graph = net.graph
         self.depots: tuple[int, ...] = tuple(net.depots)
@@ -113,17 +97,7 @@ class LogisticsTwin:
         self._base_cu = int(meter["eval_base_cu"])
         self._relax_cu = int(meter["edge_relaxation_cu"])
 
-    # --- identity ---------------------------------------------------------------------------
-    @property
-    def spec(self) -> TwinSpec:
-        """The spec the twin was built from."""
-        return self._spec
-
-    @property
-    def twin_id(self) -> str:
-        """``logistics/name@version+sha256[:12]``."""
-        return self._twin_id
-
+    # --- network ----------------------------------------------------------------------------
     def distance_mm(self, u: int, v: int) -> int:
         """Shortest road distance between two nodes."""
         return int(self.net.dist_mm[u, v])
@@ -168,35 +142,18 @@ class LogisticsTwin:
         """The customer nodes of depot `zone` (an index into `depots`)."""
         return tuple(self.net.customers_by_zone[zone])
 
-    def orders(self, rng: np.random.Generator, tick_ms: int) -> list[Order]:
-        """Draw the delivery requests arriving during one tick.
-
-        The count is Poisson with mean ``rate_per_h * tick_ms / 3_600_000``. Each request
-        picks a depot uniformly, ``min(Geometric(1 / mean), max, zone size)`` distinct
-        customers of its zone, a uniform demand per customer and a uniform release time in
-        the service window. The id is ``"o-" + 16 hex digits`` from one 64-bit draw of `rng`.
-
-        Args:
-            rng: the caller's generator for this twin's request process.
-            tick_ms: tick length.
-
-        Returns:
-            The tick's requests, in arrival order.
-        """
-        count = arrivals(rng, self._rate_per_h, tick_ms)
-        out = []
-        for _ in range(count):
-            oid = request_id(rng, "o")
-            zone = int(rng.integers(len(self.depots)))
-            pool = self.net.customers_by_zone[zone]
-            k = min(int(rng.geometric(1.0 / self._cust_mean)), self._cust_max, len(pool))
-            picks = rng.choice(len(pool), size=k, replace=False).tolist()
-            units = rng.integers(self._units[0], self._units[1] + 1, size=k).tolist()
-            release = int(rng.integers(self._window[0], self._window[1]))
-            out.append(self.make_order([pool[i] for i in picks], units,
-                                       depot=self.depots[zone], release_ms=release,
-                                       order_id=oid))
-        return out
+    def _draw_request(self, rng: np.random.Generator, request_id: str) -> Order:
+        """A request at a uniform depot: ``min(Geometric(1 / mean), max, zone size)``
+        distinct customers of its zone, a uniform demand per customer and a uniform release
+        time in the service window (`orders` draws the count and the ``"o-..."`` id)."""
+        zone = int(rng.integers(len(self.depots)))
+        pool = self.net.customers_by_zone[zone]
+        k = min(int(rng.geometric(1.0 / self._cust_mean)), self._cust_max, len(pool))
+        picks = rng.choice(len(pool), size=k, replace=False).tolist()
+        units = rng.integers(self._units[0], self._units[1] + 1, size=k).tolist()
+        release = int(rng.integers(self._window[0], self._window[1]))
+        return self.make_order([pool[i] for i in picks], units, depot=self.depots[zone],
+                               release_ms=release, order_id=request_id)
 
     # --- solving ----------------------------------------------------------------------------
     def solve(self, order: Order, method: str, rng: np.random.Generator | None = None) -> Plan:
@@ -213,12 +170,9 @@ class LogisticsTwin:
         Raises:
             InvalidPlan: unknown method or not an Order.
         """
-        if not isinstance(order, Order):
-            raise InvalidPlan(f"solve needs an Order, got {type(order).__name__}; "
-                              "use twin.orders() or twin.make_order()")
+        self._check_order_type(order, "solve needs")
         if method not in SOLVERS:
-            hint = suggest(str(method), SOLVERS)
-            raise InvalidPlan(f"unknown solver {method!r}; expected one of {SOLVERS}{hint}")
+            raise self._unknown_solver(method)
         if method == "vrp":
             return self._vrp(order, rng)
         trips = self._given_order_trips(order)
@@ -323,8 +277,7 @@ class LogisticsTwin:
         4 candidates and scores ``k^2`` savings for each of its ``2 + 2 * 8`` constructions.
         """
         if method not in SOLVERS:
-            raise InvalidPlan(f"unknown solver {method!r}; expected one of {SOLVERS}"
-                              f"{suggest(str(method), SOLVERS)}")
+            raise self._unknown_solver(method)
         legs = 2 * len(order.lines)
         net = self.net
         if method == "shortest_path":
@@ -339,7 +292,7 @@ class LogisticsTwin:
     # --- evaluation -------------------------------------------------------------------------
     def cu_for(self, plan: Plan, order: Order) -> int:
         """Compute units `evaluate` charges for this plan and request (known up front)."""
-        _check_request(plan, order)
+        self._check_types(plan, order)
         hops = sum(max(len(r) - 1, 0) for r in plan.routes)
         return self._base_cu + hops * self._traversal_cu + len(order.lines) * self._stop_cu
 
@@ -417,9 +370,7 @@ class LogisticsTwin:
             InvalidPlan: `plan` is not a Plan, `order` not an Order, or `seed` not an int.
         """
         cu = self.cu_for(plan, order)
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise InvalidPlan(f"seed is {seed!r}; expected an int >= 0")
-        seed = int(seed)
+        seed = check_seed(seed)
         reason = self._invalid_reason(plan, order)
         distance_mm = time_ms = 0
         route_ms: list[int] = []
@@ -438,16 +389,15 @@ class LogisticsTwin:
                    "drops": _jsonable(plan.drops), "order_id": order.order_id,
                    "lines": list(order.lines), "demand_units": list(order.demand_units),
                    "depot": order.depot, "release_ms": order.release_ms}
-        receipt = Receipt(twin_id=self._twin_id, tier=TIER, hz=HZ, seed=seed,
-                          plan_hash=sha256_hex(request), cu=cu,
-                          engine_version=ENGINE_VERSION, result_hash=sha256_hex(result))
+        receipt = self._receipt(seed=seed, cu=cu, request=request, result=result)
         return Evaluation(valid=not reason, reason=reason, distance_mm=distance_mm,
                           time_ms=time_ms, cu=cu, receipt=receipt,
                           route_time_ms=tuple(route_ms))
 
-    def baseline(self, order: Order, seed: int) -> Evaluation:
-        """Evaluate the baseline plan (`baseline_method`) every seller is compared with."""
-        return self.evaluate(self.solve(order, self.baseline_method), order, seed)
+    def _check_plan_shape(self, plan: Plan) -> None:
+        if not isinstance(plan.routes, tuple | list) or not all(
+                isinstance(r, tuple | list) for r in plan.routes):
+            raise InvalidPlan("plan.routes must be a tuple of routes, each a tuple of node ids")
 
 
 def _jsonable(value: Any) -> Any:
@@ -458,14 +408,3 @@ def _jsonable(value: Any) -> Any:
         return int(value)
     return repr(value)
 
-
-def _check_request(plan: Any, order: Any) -> None:
-    if not isinstance(plan, Plan):
-        raise InvalidPlan(f"expected a Plan, got {type(plan).__name__}; build one with "
-                          "twin.solve() or Plan(solver=..., routes=..., drops=...)")
-    if not isinstance(plan.routes, tuple | list) or not all(
-            isinstance(r, tuple | list) for r in plan.routes):
-        raise InvalidPlan("plan.routes must be a tuple of routes, each a tuple of node ids")
-    if not isinstance(order, Order):
-        raise InvalidPlan(f"expected an Order, got {type(order).__name__}; "
-                          "use twin.orders() or twin.make_order()")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from worlds.receipt import Receipt
 
-__all__ = ["Evaluation", "Order", "Plan"]
+__all__ = ["AisleCongestion", "Evaluation", "Order", "Plan"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,3 +58,26 @@ class Evaluation:
     time_ms: int
     cu: int
     receipt: Receipt
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class AisleCongestion:
+    """The aisles' busy windows under one evaluation seed (`WarehouseTwin.congestion`).
+
+    A picker stepping into aisle ``a`` at time ``t`` (ms since the route started) waits until
+    ``(t + phase_ms[a]) % period_ms[a]`` is no longer below ``busy_ms[a]``; an aisle with
+    period 0 is never busy. The arrays are read-only.
+
+    Attributes:
+        period_ms: (n_aisles,) int64 cycle length, 0 for an uncongested aisle.
+        busy_ms: (n_aisles,) int64 busy part of each cycle.
+        phase_ms: (n_aisles,) int64 offset of the cycle.
+    """
+
+    period_ms: np.ndarray
+    busy_ms: np.ndarray
+    phase_ms: np.ndarray
+
+    def __post_init__(self) -> None:
+        for a in (self.period_ms, self.busy_ms, self.phase_ms):
+            a.flags.writeable = False

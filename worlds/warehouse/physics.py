@@ -7,17 +7,10 @@ Build an evaluator on an L1 twin and evaluate the same `Plan` objects::
     ev = l2.evaluate(plan, order, seed=7)    # ev.time_ms, ev.energy_mj, ev.collisions, ...
     evs = l2.evaluate_many(plans, order, seed=7)   # one batched mujoco.rollout per control period
 
-**Scene** (`scene_mjcf`, MJCF text generated from the spec's geometry alone, so its sha256
-identifies the L2 model together with the engine version): a floor plane; one static box
-per rack run (between neighbouring aisles a double-depth rack, single-depth racks outside
-the first and last aisle, each spanning the slots plus half a slot pitch at both ends, with
-an aisle clear width of ``AISLE_CLEAR_MM``), all in a body named ``shelves``; and
-``n_robots`` differential-drive robots: a chassis on a free joint whose origin is the
-midpoint of the wheel axle, two sphere wheels on hinges driven by velocity actuators
-(``kv``, torque limited, with rotor armature), and one frictionless front caster (a tripod:
-statically determinate). ``integrator="implicitfast"``, ``timestep = 1/hz``. Robot 0 starts
-at the depot facing +y; further robots park to its right. Sensors per robot: both wheel
-actuator torques and joint speeds, and a contact sensor counting robot-shelf contacts.
+`WarehouseTwin.evaluator("L2", hz=...)` builds the same evaluator (``hz`` defaults to
+``DEFAULT_HZ``; ``HZ_CHOICES`` are the rates a market offers). The robot drives the scene of
+`scene_mjcf` (see `worlds.warehouse._scene` for its description); `l1_l2_gap` compares the two
+tiers' answers for the same plans.
 
 **Controller** (closed loop, zero-order hold): the route's node sequence is mapped to floor
 coordinates and cut into straight legs at every corner or reversal, every pick node (first
@@ -34,7 +27,7 @@ in `bench/bench_physics.py`); at 50 Hz it cost about twice that for the same ans
 
 **Dwells**: at a pick node the robot dwells ``pick_time_ms`` per order line; at an aisle entry
 it waits out the aisle's busy window, using the L1 twin's congestion schedule for the seed
-(`WarehouseTwin._congestion`), checked against the L2 clock. While dwelling the robot is
+(`WarehouseTwin.congestion`), checked against the L2 clock. While dwelling the robot is
 braked: its velocities are zeroed and the clock advances without physics steps, since
 nothing moves. So dwells cost no CU and the step budget covers motion only.
 
@@ -67,24 +60,36 @@ version and MJCF hash). Across CPUs or builds MuJoCo's floating point may differ
 from __future__ import annotations
 
 import hashlib
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import mujoco
 import numpy as np
 from mujoco import rollout as mj_rollout
 
+from worlds._base import check_seed
 from worlds._canon import sha256_hex
 from worlds.errors import InvalidPlan, InvalidSpec
 from worlds.receipt import Receipt
-from worlds.warehouse._types import Order, Plan
-from worlds.warehouse.twin import WarehouseTwin, _check_request
+from worlds.tier import Tier
+from worlds.warehouse._gap import GapReport, GapRow, l1_l2_gap
+from worlds.warehouse._scene import (
+    DEFAULT_HZ,
+    HALF_TRACK_MM,
+    HZ_CHOICES,
+    MIN_HZ,
+    WHEEL_RADIUS_MM,
+    check_hz,
+    scene_mjcf,
+)
+from worlds.warehouse._types import AisleCongestion, Order, Plan
+from worlds.warehouse.twin import WarehouseTwin
 
 __all__ = [
+    "DEFAULT_HZ",
     "ENGINE_VERSION",
+    "HZ_CHOICES",
     "MIN_HZ",
     "PHYSICS_ROBOT_STEP_CU",
     "GapReport",
@@ -96,26 +101,8 @@ __all__ = [
 ]
 
 ENGINE_VERSION = "warehouse-l2/1"
-TIER = "L2"
-MIN_HZ = 100
 CONTROL_HZ = 25
 PHYSICS_ROBOT_STEP_CU = 12  # the default of warehouse_spec(l2_robot_step_cu=...)
-
-# Robot and scene constants (mm, kg, N m): part of the engine version and of the MJCF text.
-AISLE_CLEAR_MM = 1200
-RACK_HEIGHT_MM = 2000
-WHEEL_RADIUS_MM = 80
-HALF_TRACK_MM = 230
-CHASSIS_HALF_MM = (250, 200, 50)
-CHASSIS_OFFSET_MM = 100  # chassis centre ahead of the axle
-CASTER_X_MM = 280
-CASTER_RADIUS_MM = 30
-CHASSIS_KG = 20
-WHEEL_KG = 1
-WHEEL_KV = 5  # velocity servo gain, N m per rad/s
-WHEEL_TORQUE_NM = 4
-WHEEL_DAMPING = "0.05"  # N m s/rad: bearing and rolling losses, so cruising costs energy
-PARK_PITCH_MM = 800
 
 # Controller constants.
 ACCEL_MM_S2 = 1000
@@ -147,141 +134,6 @@ _STILL = _STILL_MRAD_S / 1000
 
 _FULL = mujoco.mjtState.mjSTATE_FULLPHYSICS
 _TURN, _DRIVE, _DONE = 0, 1, 2
-
-
-def _m(mm: float) -> str:
-    """Millimetres as a metre string with fixed precision (stable MJCF text)."""
-    return f"{mm / 1000:.4f}"
-
-
-def _geometry(twin: WarehouseTwin) -> dict[str, int]:
-    geo = twin.spec.body["geometry"]
-    pitch, slot, cross = geo["aisle_pitch_mm"], geo["slot_pitch_mm"], geo["cross_aisle_mm"]
-    if pitch < AISLE_CLEAR_MM + 100:
-        raise InvalidSpec(
-            f"aisle_pitch_mm is {pitch}; the L2 scene needs at least {AISLE_CLEAR_MM + 100} "
-            f"(a {AISLE_CLEAR_MM} mm clear aisle plus racks): widen the aisles"
-        )
-    if cross - slot // 2 < 500:
-        raise InvalidSpec(
-            f"cross_aisle_mm - slot_pitch_mm / 2 is {cross - slot // 2}; the L2 scene needs "
-            "at least 500 mm between a rack end and the cross aisle for the robot to turn: "
-            "raise cross_aisle_mm"
-        )
-    return dict(geo)
-
-
-def scene_mjcf(twin: WarehouseTwin, *, hz: int = 500, n_robots: int = 1) -> str:
-    """Generate the MJCF text of the L2 scene for a twin.
-
-    Args:
-        twin: the L1 twin whose spec fixes the layout.
-        hz: physics rate; the timestep is ``1 / hz`` s.
-        n_robots: number of robots; robot 0 starts at the depot, the others park beside it.
-
-    Returns:
-        MJCF text, byte-identical for the same spec, hz and n_robots.
-
-    Raises:
-        InvalidSpec: the layout is too tight for the robot.
-        InvalidPlan: hz or n_robots out of range.
-    """
-    hz = _check_hz(hz)
-    if isinstance(n_robots, bool) or not isinstance(n_robots, int) or n_robots < 1:
-        raise InvalidPlan(f"n_robots is {n_robots!r}; expected an int >= 1")
-    g = _geometry(twin)
-    n, s_max = g["n_aisles"], g["slots_per_aisle"]
-    pitch, slot, cross = g["aisle_pitch_mm"], g["slot_pitch_mm"], g["cross_aisle_mm"]
-    half_clear = AISLE_CLEAR_MM // 2
-    face = (pitch - AISLE_CLEAR_MM) // 2  # depth of one rack face
-    y0 = cross - slot // 2
-    y1 = cross + (s_max - 1) * slot + slot // 2
-    depot = twin.graph.nodes[twin.depot]
-    dx, dy = depot["x_mm"], depot["y_mm"]
-
-    shelves = []
-    for a in range(-1, n):
-        left = a * pitch + half_clear if a >= 0 else -half_clear - face
-        right = (a + 1) * pitch - half_clear if a < n - 1 else (n - 1) * pitch + half_clear + face
-        cx2, hx2 = left + right, right - left  # twice the centre and size, kept integer
-        shelves.append(
-            f'      <geom name="shelf_{a + 1}" type="box" '
-            f'pos="{_m(cx2 / 2)} {_m((y0 + y1) / 2)} {_m(RACK_HEIGHT_MM / 2)}" '
-            f'size="{_m(hx2 / 2)} {_m((y1 - y0) / 2)} {_m(RACK_HEIGHT_MM / 2)}" '
-            'contype="2" conaffinity="2" rgba="0.6 0.45 0.3 1"/>'
-        )
-    span_x = max(abs(-pitch), abs(n * pitch)) + 10_000
-    span_y = max(abs(dy), abs(y1)) + 10_000
-    floor = max(span_x, span_y)
-
-    hx, hy, hz_mm = CHASSIS_HALF_MM
-    robots, actuators, sensors = [], [], []
-    for i in range(n_robots):
-        r = f"r{i}"
-        robots.append(
-            f'    <body name="{r}" pos="{_m(dx + i * PARK_PITCH_MM)} {_m(dy)} '
-            f'{_m(WHEEL_RADIUS_MM)}" euler="0 0 90">\n'
-            f'      <freejoint name="{r}_root"/>\n'
-            f'      <geom name="{r}_chassis" type="box" pos="{_m(CHASSIS_OFFSET_MM)} 0 '
-            f'{_m(hz_mm - 30)}" size="{_m(hx)} {_m(hy)} {_m(hz_mm)}" mass="{CHASSIS_KG}" '
-            'contype="2" conaffinity="2"/>\n'
-            f'      <geom name="{r}_caster" type="sphere" pos="{_m(CASTER_X_MM)} 0 '
-            f'{_m(CASTER_RADIUS_MM - WHEEL_RADIUS_MM)}" size="{_m(CASTER_RADIUS_MM)}" '
-            'mass="0.2" condim="1" priority="1" contype="1" conaffinity="1"/>\n'
-            + "".join(
-                f'      <body name="{r}_w{side}" pos="0 {_m(sign * HALF_TRACK_MM)} 0">\n'
-                f'        <joint name="{r}_j{side}" type="hinge" axis="0 1 0" armature="0.01" '
-                f'damping="{WHEEL_DAMPING}"/>\n'
-                f'        <geom name="{r}_wheel_{side}" type="sphere" '
-                f'size="{_m(WHEEL_RADIUS_MM)}" mass="{WHEEL_KG}" contype="3" conaffinity="3"/>\n'
-                "      </body>\n"
-                for side, sign in (("l", 1), ("r", -1))
-            )
-            + "    </body>"
-        )
-        for side in ("l", "r"):
-            actuators.append(
-                f'    <velocity name="{r}_m{side}" joint="{r}_j{side}" kv="{WHEEL_KV}" '
-                f'forcerange="-{WHEEL_TORQUE_NM} {WHEEL_TORQUE_NM}" ctrlrange="-40 40"/>'
-            )
-        sensors += [f'    <actuatorfrc name="{r}_tau_{s}" actuator="{r}_m{s}"/>' for s in "lr"]
-        sensors += [f'    <jointvel name="{r}_speed_{s}" joint="{r}_j{s}"/>' for s in "lr"]
-        sensors.append(f'    <contact name="{r}_hits" subtree1="{r}" body2="shelves" '
-                       'data="found"/>')
-    return "\n".join([
-        f'<mujoco model="{twin.spec.name}-l2">',
-        '  <compiler angle="degree" autolimits="true"/>',
-        f'  <option timestep="{1 / hz:.9f}" integrator="implicitfast"/>',
-        "  <worldbody>",
-        f'    <geom name="floor" type="plane" size="{_m(floor)} {_m(floor)} 0.1" '
-        'contype="1" conaffinity="1" friction="1 0.005 0.0001"/>',
-        '    <body name="shelves">',
-        *shelves,
-        "    </body>",
-        *robots,
-        "  </worldbody>",
-        "  <actuator>",
-        *actuators,
-        "  </actuator>",
-        "  <sensor>",
-        *sensors,
-        "  </sensor>",
-        "</mujoco>",
-        "",
-    ])
-
-
-def _check_hz(hz: Any) -> int:
-    if isinstance(hz, bool) or not isinstance(hz, int | np.integer):
-        raise InvalidPlan(f"hz is {hz!r} ({type(hz).__name__}); expected an int >= {MIN_HZ}, "
-                          "e.g. 200, 500 or 1000")
-    if hz < MIN_HZ:
-        raise InvalidPlan(
-            f"hz is {hz}; wheeled contact models need at least {MIN_HZ} Hz (below it the "
-            "wheels' contacts go unstable and errors reach decimetres): use 200 (economy), "
-            "500 (default) or 1000 (premium)"
-        )
-    return int(hz)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -338,7 +190,7 @@ class _Run:
                  "phase", "reason", "state", "v_cmd", "w_cmd", "wheels")
 
     def __init__(self, legs: list[_Leg], state0: np.ndarray, budget: int, nsens: int,
-                 cong: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+                 cong: AisleCongestion) -> None:
         self.legs = legs
         self.state = state0.copy()
         self.i_leg = 0
@@ -349,16 +201,21 @@ class _Run:
         self.clock_dwell_ms = 0
         self.n = 0  # physics steps simulated
         self.buf_sd = np.empty((budget, nsens))  # per-step sensor trace
-        self.period, self.busy, self.phase = (a.tolist() for a in cong)
+        self.period = cong.period_ms.tolist()
+        self.busy = cong.busy_ms.tolist()
+        self.phase = cong.phase_ms.tolist()
         self.reason = ""
 
 
 class L2Evaluator:
     """Evaluates warehouse plans by driving a robot through a MuJoCo scene of the layout.
 
+    The warehouse twin's L2 tier (an `Evaluator`: `tier`, `hz`, `cu_for`, `evaluate`).
+
     Args:
         twin: the L1 twin (layout, storage, picker speed and pick time, congestion).
-        hz: physics rate, an int >= `MIN_HZ` (200 economy, 500 default, 1000 premium).
+        hz: physics rate, an int >= `MIN_HZ`; `HZ_CHOICES` are the rates a market offers
+            (200 economy, 500 default, 1000 premium), `DEFAULT_HZ` the default.
         nthread: `mujoco.rollout` worker threads for `evaluate_many` (0: the calling
             thread). Answers do not depend on it.
 
@@ -367,12 +224,15 @@ class L2Evaluator:
         InvalidSpec: the layout is too tight for the robot.
     """
 
-    def __init__(self, twin: WarehouseTwin, hz: int = 500, *, nthread: int = 0) -> None:
+    #: The fidelity tier this evaluator runs.
+    tier: Tier = Tier.L2
+
+    def __init__(self, twin: WarehouseTwin, hz: int = DEFAULT_HZ, *, nthread: int = 0) -> None:
         if not isinstance(twin, WarehouseTwin):
             raise InvalidSpec(f"L2Evaluator needs a WarehouseTwin, got {type(twin).__name__}; "
                               "build one with WarehouseTwin(warehouse_spec())")
         self.twin = twin
-        self.hz = _check_hz(hz)
+        self.hz = check_hz(hz)
         self.mjcf = scene_mjcf(twin, hz=self.hz)
         self.mjcf_sha256 = hashlib.sha256(self.mjcf.encode("ascii")).hexdigest()
         self.engine_version = f"{ENGINE_VERSION}+mujoco-{mujoco.__version__}"
@@ -439,21 +299,15 @@ class L2Evaluator:
 
     def _prepare(self, plan: Plan, order: Order) -> tuple[str, list[_Leg], int]:
         """Validate the request; return (reason, legs, budget_steps)."""
-        l1 = self.twin
-        route = plan.route
-        try:
-            r: np.ndarray | None = np.asarray(route)
-        except (ValueError, TypeError):
-            r = None
-        reason = l1._invalid_reason(route, r, order)
+        reason = self.twin.invalid_reason(plan, order)
         if reason:
             return reason, [], 0
-        legs = self._legs(tuple(int(x) for x in route), order)
+        legs = self._legs(tuple(int(x) for x in plan.route), order)
         return "", legs, self._budget(legs)
 
     def step_budget(self, plan: Plan, order: Order) -> int:
         """Physics steps `evaluate` pays for (0 for an invalid route), known up front."""
-        _check_request(plan, order)
+        self.twin.check_request(plan, order)
         return self._prepare(plan, order)[2]
 
     def cu_for(self, plan: Plan, order: Order) -> int:
@@ -499,11 +353,9 @@ class L2Evaluator:
         if engine not in ("rollout", "loop"):
             raise InvalidPlan(f"engine is {engine!r}; expected 'rollout' or 'loop'")
         for plan in plans:
-            _check_request(plan, order)
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise InvalidPlan(f"seed is {seed!r}; expected an int >= 0")
-        seed = int(seed)
-        cong = self.twin._congestion(seed)
+            self.twin.check_request(plan, order)
+        seed = check_seed(seed)
+        cong = self.twin.congestion(seed)
         nsens = self.model.nsensordata
         prepared = [self._prepare(p, order) for p in plans]
         runs: list[_Run | None] = []
@@ -686,114 +538,13 @@ class L2Evaluator:
                                                    for v in route_ints],
                    "order_id": order.order_id, "lines": list(order.lines),
                    "picks": list(order.picks), "hz": self.hz, "mjcf_sha256": self.mjcf_sha256}
-        receipt = Receipt(twin_id=self.twin.twin_id, tier=TIER, hz=self.hz, seed=seed,
+        receipt = Receipt(twin_id=self.twin.twin_id, tier=self.tier.value, hz=self.hz, seed=seed,
                           plan_hash=sha256_hex(request), cu=cu,
                           engine_version=self.engine_version, result_hash=sha256_hex(result))
         return L2Evaluation(valid=valid, reason=reason, time_ms=time_ms, energy_mj=energy_mj,
                             collisions=collisions, final_pose_error_mm=err_mm,
                             distance_mm=dist_mm, steps=steps, budget_steps=budget, cu=cu,
                             receipt=receipt)
-
-
-# --- the L1/L2 gap ----------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GapRow:
-    """One plan's answers at both tiers.
-
-    Attributes:
-        order_id: the order.
-        solver: the plan's solver label.
-        l1_time_ms: L1 completion time.
-        l2_time_ms: L2 completion time.
-        rel_gap_bps: (L2 - L1) / L1 in basis points.
-        l2_energy_mj: L2 motor energy.
-        l2_collisions: L2 shelf contacts.
-    """
-
-    order_id: str
-    solver: str
-    l1_time_ms: int
-    l2_time_ms: int
-    rel_gap_bps: int
-    l2_energy_mj: int
-    l2_collisions: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GapReport:
-    """How far the L1 answers are from the L2 answers for the same plans.
-
-    Attributes:
-        rows: one per plan.
-        mean_rel_gap: mean of (L2 - L1) / L1 over valid plans (a rate, so a float).
-        max_rel_gap: largest of them.
-        rank_agreement: share of plan pairs of one order that L1 and L2 rank the same way.
-    """
-
-    rows: tuple[GapRow, ...]
-    mean_rel_gap: float
-    max_rel_gap: float
-    rank_agreement: float
-
-    def table(self) -> str:
-        """The per-plan table as aligned text."""
-        head = (f"{'order':<20} {'solver':<12} {'L1 ms':>9} {'L2 ms':>9} {'gap %':>7} "
-                f"{'L2 mJ':>9} {'hits':>4}")
-        lines = [head]
-        for r in self.rows:
-            lines.append(f"{r.order_id:<20} {r.solver:<12} {r.l1_time_ms:>9} {r.l2_time_ms:>9} "
-                         f"{r.rel_gap_bps / 100:>7.2f} {r.l2_energy_mj:>9} {r.l2_collisions:>4}")
-        lines.append(f"mean gap {self.mean_rel_gap:+.2%}, max {self.max_rel_gap:+.2%}, "
-                     f"rank agreement {self.rank_agreement:.0%}")
-        return "\n".join(lines)
-
-
-def l1_l2_gap(twin: WarehouseTwin, plans: Sequence[Plan], orders: Sequence[Order], seed: int,
-              *, hz: int = 500, evaluator: L2Evaluator | None = None) -> GapReport:
-    """Evaluate the same plans at L1 and L2 and report how far apart the answers are.
-
-    The L1 model walks edges at constant speed with instant turns and stops; L2 accelerates,
-    turns on the spot and stops at every corner and pick, so L2 is slower by an amount that
-    depends on the route's shape (corners, picks), not only its length: the reason
-    physics-grade time has a price.
-
-    Args:
-        twin: the L1 twin.
-        plans: plans, `plans[i]` for `orders[i]`.
-        orders: their orders.
-        seed: scenario seed for both tiers.
-        hz: L2 physics rate (ignored if `evaluator` is given).
-        evaluator: an existing L2 evaluator to reuse.
-
-    Returns:
-        The report, with a row for each plan valid at both tiers; `report.table()` prints it.
-
-    Raises:
-        InvalidPlan: `plans` and `orders` differ in length, or a malformed request.
-    """
-    if len(plans) != len(orders):
-        raise InvalidPlan(f"{len(plans)} plans for {len(orders)} orders; pass one order per plan")
-    l2 = evaluator if evaluator is not None else L2Evaluator(twin, hz=hz)
-    rows = []
-    for plan, order in zip(plans, orders, strict=True):
-        e1 = twin.evaluate(plan, order, seed)
-        e2 = l2.evaluate(plan, order, seed)
-        if not (e1.valid and e2.valid):
-            continue
-        rows.append(GapRow(order_id=order.order_id, solver=plan.solver,
-                           l1_time_ms=e1.time_ms, l2_time_ms=e2.time_ms,
-                           rel_gap_bps=(e2.time_ms - e1.time_ms) * 10_000 // max(e1.time_ms, 1),
-                           l2_energy_mj=e2.energy_mj, l2_collisions=e2.collisions))
-    gaps = [(r.l2_time_ms - r.l1_time_ms) / max(r.l1_time_ms, 1) for r in rows]
-    agree = total = 0
-    for a, b in itertools.combinations(rows, 2):
-        if a.order_id != b.order_id or a.l1_time_ms == b.l1_time_ms:
-            continue
-        total += 1
-        agree += (a.l1_time_ms < b.l1_time_ms) == (a.l2_time_ms < b.l2_time_ms)
-    return GapReport(rows=tuple(rows), mean_rel_gap=float(np.mean(gaps)) if gaps else 0.0,
-                     max_rel_gap=max(gaps) if gaps else 0.0,
-                     rank_agreement=agree / total if total else 1.0)
 
 
 # --- helpers ----------------------------------------------------------------------------------

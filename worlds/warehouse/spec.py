@@ -35,7 +35,7 @@ import numpy as np
 
 from twinecon.errors import suggest
 from worlds.errors import InvalidSpec
-from worlds.spec import TwinSpec, canonical_layout
+from worlds.spec import TwinSpec, canonical_layout, spec_int
 
 __all__ = ["ENGINE_VERSION", "warehouse_spec"]
 
@@ -44,20 +44,8 @@ _DEPOTS = ("front_left", "front_middle")
 _STORAGE = ("random", "abc")
 
 
-def _positive(name: str, value: Any, *, zero_ok: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InvalidSpec(
-            f"{name} is {value!r} ({type(value).__name__}); expected an int "
-            "(the unit is in the name, so scale instead of using a float)"
-        )
-    if value < 0 or (value == 0 and not zero_ok):
-        bound = ">= 0" if zero_ok else ">= 1"
-        raise InvalidSpec(f"{name} is {value}; expected an int {bound}")
-    return int(value)
-
-
 def _bps(name: str, shares: Any) -> list[int]:
-    vals = [_positive(f"{name}[{i}]", v, zero_ok=True) for i, v in enumerate(shares)]
+    vals = [spec_int(f"{name}[{i}]", v, low=0) for i, v in enumerate(shares)]
     if len(vals) != 3 or sum(vals) != 10_000:
         raise InvalidSpec(
             f"{name} is {tuple(shares)!r}; expected three ints in basis points (A, B, C) "
@@ -166,10 +154,10 @@ def warehouse_spec(
     Raises:
         InvalidSpec: a parameter is out of range, a float, or an unknown choice.
     """
-    n = _positive("n_aisles", n_aisles)
-    s_max = _positive("slots_per_aisle", slots_per_aisle)
+    n = spec_int("n_aisles", n_aisles)
+    s_max = spec_int("slots_per_aisle", slots_per_aisle)
     ints = {
-        k: _positive(k, v)
+        k: spec_int(k, v)
         for k, v in dict(
             slot_pitch_mm=slot_pitch_mm, aisle_pitch_mm=aisle_pitch_mm,
             cross_aisle_mm=cross_aisle_mm, depot_offset_mm=depot_offset_mm,
@@ -179,7 +167,7 @@ def warehouse_spec(
         ).items()
     }
     zero_ok = {
-        k: _positive(k, v, zero_ok=True)
+        k: spec_int(k, v, low=0)
         for k, v in dict(
             storage_seed=storage_seed, order_rate_per_h=order_rate_per_h,
             pick_time_ms=pick_time_ms, congested_aisle_bps=congested_aisle_bps,

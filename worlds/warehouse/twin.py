@@ -17,8 +17,11 @@ line's node, and, each time it steps from a cross aisle into an aisle, waits out
 busy window if it is in one. Each aisle is congested with chance ``congested_aisle_bps``;
 a congested aisle has a cycle ``period_ms`` in [period_min_ms, period_max_ms], a busy share
 up to ``busy_max_bps`` and a random phase, all drawn from
-``SeedSequence([seed, int(spec.sha256[:16], 16)])``. So a plan's true time depends on when it
-enters which aisle, not only on its distance.
+``SeedSequence([seed, int(spec.sha256[:16], 16)])`` (`congestion(seed)` shows them). So a
+plan's true time depends on when it enters which aisle, not only on its distance.
+
+Tiers: L1 is the twin itself; ``evaluator("L2", hz=...)`` drives the same plans through a
+MuJoCo scene (`worlds.warehouse.physics.L2Evaluator`; mujoco is imported only then).
 
 Compute units at L1: ``(len(route) - 1) * graph_unit_step_cu + len(order.picks) * pick_cu``,
 known before evaluation.
@@ -29,30 +32,31 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twinecon.errors import suggest
-from worlds._canon import sha256_hex
-from worlds._seeding import arrivals, request_id, twin_rng
+from worlds._base import TwinBase, check_seed
+from worlds._seeding import twin_rng
 from worlds.errors import InvalidPlan, InvalidSpec
-from worlds.receipt import Receipt
-from worlds.spec import TwinSpec, graph_from_layout, require_spec
+from worlds.graph import UNREACHABLE, all_pairs, shortest_path
+from worlds.spec import graph_from_layout
+from worlds.tier import Tier
+from worlds.warehouse._scene import DEFAULT_HZ
 from worlds.warehouse._solvers import Geometry, largest_gap, s_shape, tsp
-from worlds.warehouse._types import Evaluation, Order, Plan
+from worlds.warehouse._types import AisleCongestion, Evaluation, Order, Plan
 from worlds.warehouse.spec import ENGINE_VERSION
+
+if TYPE_CHECKING:
+    from worlds.warehouse.physics import L2Evaluator
 
 __all__ = ["SOLVERS", "WarehouseTwin"]
 
 SOLVERS: tuple[str, ...] = ("s_shape", "largest_gap", "tsp")
-TIER = "L1"
-HZ = 0
-_UNREACHABLE = np.int64(1) << 50
 _CONGESTION_CACHE_SIZE = 256
 
 
-class WarehouseTwin:
+class WarehouseTwin(TwinBase[Order, Plan, Evaluation]):
     """A single-block picking warehouse evaluated as a graph / discrete-event model.
 
     Args:
@@ -62,26 +66,16 @@ class WarehouseTwin:
         InvalidSpec: wrong kind or engine version, or a layout the twin cannot use.
     """
 
+    kind = "warehouse"
+    engine_version = ENGINE_VERSION
+    request_type = Order
+    plan_type: type[Plan] = Plan
     solvers: tuple[str, ...] = SOLVERS
-    #: The plan a customer gets without buying a service: the value of a plan is the time it
-    #: saves against this one.
     baseline_method: str = "s_shape"
-    plan_type: type[Plan] = Plan  # what `evaluate` takes: lets a market check deliverables
+    tiers: tuple[Tier, ...] = (Tier.L1, Tier.L2)
+    _plan_fields = "route=..."
 
-    def __init__(self, spec: TwinSpec) -> None:
-        body = require_spec(spec, kind="warehouse", engine_version=ENGINE_VERSION,
-                            twin="WarehouseTwin")
-        try:
-            self._init(spec, body)
-        except (KeyError, TypeError, IndexError) as exc:
-            raise InvalidSpec(
-                f"warehouse spec body lacks or mistypes {exc}; build it with warehouse_spec()"
-            ) from None
-
-    def _init(self, spec: TwinSpec, body: dict[str, Any]) -> None:
-        self._spec = spec
-        self._twin_id = spec.id
-        self._sha256 = spec.sha256
+    def _init(self, body: dict[str, Any]) -> None:
         self.graph = graph_from_layout(body["layout"])
         G = self.graph
         n = G.number_of_nodes()
@@ -99,11 +93,13 @@ class WarehouseTwin:
             length[u, v] = length[v, u] = mm
         self._adj = length > 0
         self._length = length
-        self._dist, self._pred = _all_pairs(length)
-        if (self._dist >= _UNREACHABLE).any():
+        self._dist, self._pred = all_pairs(length)
+        if (self._dist >= UNREACHABLE).any():
             raise InvalidSpec("warehouse layout is not connected; every node must be reachable")
         speed = body["picker"]["speed_mm_s"]
         self._travel_ms = (length * 1000 + speed - 1) // speed  # ceil, integer ms
+        self._dist.flags.writeable = False  # handed out by distances_mm()
+        self._travel_ms.flags.writeable = False  # handed out by travel_times_ms()
         self._pick_ms = int(body["picker"]["pick_time_ms"])
 
         roles = dict(G.nodes(data="role"))
@@ -150,26 +146,33 @@ class WarehouseTwin:
         cong = body["congestion"]
         self._cong = (int(cong["congested_aisle_bps"]), int(cong["period_min_ms"]),
                       int(cong["period_max_ms"]), int(cong["busy_max_bps"]))
-        self._cong_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cong_cache: dict[int, AisleCongestion] = {}
         meter = body["metering"]
         self._step_cu = int(meter["graph_unit_step_cu"])
         self._pick_cu = int(meter["pick_cu"])
         self._paths: dict[tuple[int, int], list[int]] = {}
 
-    # --- identity ---------------------------------------------------------------------------
-    @property
-    def spec(self) -> TwinSpec:
-        """The spec the twin was built from."""
-        return self._spec
-
-    @property
-    def twin_id(self) -> str:
-        """``warehouse/name@version+sha256[:12]``."""
-        return self._twin_id
-
+    # --- layout -----------------------------------------------------------------------------
     def distance_mm(self, u: int, v: int) -> int:
         """Shortest walking distance between two nodes."""
         return int(self._dist[u, v])
+
+    def distances_mm(self) -> np.ndarray:
+        """(n_nodes, n_nodes) int64 shortest walking distances, read-only."""
+        return self._dist
+
+    def travel_ms(self, u: int, v: int) -> int:
+        """Time to walk the edge u - v at the picker speed (rounded up to a whole ms; 0 if
+        u and v are not adjacent)."""
+        return int(self._travel_ms[u, v])
+
+    def travel_times_ms(self) -> np.ndarray:
+        """(n_nodes, n_nodes) int64 edge walking times as `travel_ms`, read-only."""
+        return self._travel_ms
+
+    def sku_node(self, sku: int) -> int:
+        """The layout node SKU `sku` is stored at (an aisle node)."""
+        return self._sku_node_list[sku]
 
     # --- orders -----------------------------------------------------------------------------
     def make_order(self, lines: Sequence[int], *, order_id: str) -> Order:
@@ -188,49 +191,27 @@ class WarehouseTwin:
         picks = tuple(sorted({self._sku_node_list[s] for s in skus}))
         return Order(order_id=order_id, lines=skus, picks=picks)
 
-    def orders(self, rng: np.random.Generator, tick_ms: int) -> list[Order]:
-        """Draw the orders arriving during one tick.
-
-        The count is Poisson with mean ``rate_per_h * tick_ms / 3_600_000``; each order has
-        ``min(Geometric(1 / lines_mean), max_lines)`` distinct SKUs drawn by popularity.
-        The order id is ``"o-" + 16 hex digits`` from one 64-bit draw of `rng`, so it is
-        deterministic given the rng state (and collides with chance ~n^2 / 2^65).
-
-        Args:
-            rng: the caller's generator for this twin's order process.
-            tick_ms: tick length.
-
-        Returns:
-            The tick's orders, in arrival order.
-        """
-        count = arrivals(rng, self._rate_per_h, tick_ms)
-        out = []
-        for _ in range(count):
-            oid = request_id(rng, "o")
-            k = min(int(rng.geometric(1.0 / self._lines_mean)), self._max_lines, self.n_skus)
-            skus: list[int] = []
-            # Draw with replacement and keep first occurrences until k distinct SKUs.
-            while len(skus) < k:
-                draws = np.searchsorted(self._sku_cdf, rng.random(2 * k), side="right")
-                for s in draws.tolist():
-                    if s not in skus:
-                        skus.append(s)
-                        if len(skus) == k:
-                            break
-            out.append(self.make_order(skus, order_id=oid))
-        return out
+    def _draw_request(self, rng: np.random.Generator, request_id: str) -> Order:
+        """An order of ``min(Geometric(1 / lines_mean), max_lines)`` distinct SKUs drawn by
+        popularity (`orders` draws the count and the ``"o-..."`` id)."""
+        k = min(int(rng.geometric(1.0 / self._lines_mean)), self._max_lines, self.n_skus)
+        skus: list[int] = []
+        # Draw with replacement and keep first occurrences until k distinct SKUs.
+        while len(skus) < k:
+            draws = np.searchsorted(self._sku_cdf, rng.random(2 * k), side="right")
+            for s in draws.tolist():
+                if s not in skus:
+                    skus.append(s)
+                    if len(skus) == k:
+                        break
+        return self.make_order(skus, order_id=request_id)
 
     # --- solving ----------------------------------------------------------------------------
     def _path(self, u: int, v: int) -> list[int]:
         key = (u, v)
         path = self._paths.get(key)
         if path is None:
-            path = [v]
-            pred = self._pred[u]
-            while path[-1] != u:
-                path.append(int(pred[path[-1]]))
-            path.reverse()
-            self._paths[key] = path
+            path = self._paths[key] = shortest_path(self._pred, u, v)
         return path
 
     def expand(self, stops: Sequence[int]) -> tuple[int, ...]:
@@ -256,9 +237,7 @@ class WarehouseTwin:
         Raises:
             InvalidPlan: unknown method or not an Order.
         """
-        if not isinstance(order, Order):
-            raise InvalidPlan(f"solve needs an Order, got {type(order).__name__}; "
-                              "use twin.orders() or twin.make_order()")
+        self._check_order_type(order, "solve needs")
         if method == "tsp":
             stops = tsp(self._geo, order.picks, rng)
         elif method == "s_shape":
@@ -266,18 +245,28 @@ class WarehouseTwin:
         elif method == "largest_gap":
             stops = largest_gap(self._geo, order.picks)
         else:
-            hint = suggest(str(method), SOLVERS)
-            raise InvalidPlan(f"unknown solver {method!r}; expected one of {SOLVERS}{hint}")
+            raise self._unknown_solver(method)
         return Plan(solver=method, route=self.expand(stops))
 
     # --- evaluation -------------------------------------------------------------------------
     def cu_for(self, plan: Plan, order: Order) -> int:
         """Compute units `evaluate` charges for this plan and order (known up front)."""
-        _check_request(plan, order)
+        self._check_types(plan, order)
         return max(len(plan.route) - 1, 0) * self._step_cu + len(order.picks) * self._pick_cu
 
-    def _congestion(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-aisle (period_ms, busy_ms, phase_ms) for a seed; period 0 = never busy."""
+    def _check_plan_shape(self, plan: Plan) -> None:
+        if not isinstance(plan.route, tuple | list):
+            raise InvalidPlan(f"plan.route is a {type(plan.route).__name__}; expected a tuple "
+                              "of node ids")
+
+    def congestion(self, seed: int) -> AisleCongestion:
+        """The aisles' busy windows under evaluation seed `seed` (what `evaluate` and the L2
+        tier wait out at aisle entries); the same object for the same seed while cached.
+
+        Raises:
+            InvalidPlan: `seed` is not an int >= 0.
+        """
+        seed = check_seed(seed)
         cached = self._cong_cache.get(seed)
         if cached is not None:
             return cached
@@ -289,11 +278,21 @@ class WarehouseTwin:
         busy = period * rng.integers(0, busy_max + 1, size=n) // 10_000
         phase = rng.integers(0, period)
         period = np.where(congested, period, 0)
-        out = (period, busy, phase)
+        out = AisleCongestion(period_ms=period, busy_ms=busy, phase_ms=phase)
         if len(self._cong_cache) >= _CONGESTION_CACHE_SIZE:
             self._cong_cache.pop(next(iter(self._cong_cache)))
         self._cong_cache[seed] = out
         return out
+
+    def invalid_reason(self, plan: Plan, order: Order) -> str:
+        """What is wrong with the plan's route for the order ("" if it is a depot-to-depot
+        walk over the layout visiting every pick): the reason `evaluate` reports.
+
+        Raises:
+            InvalidPlan: `plan` is not a Plan or `order` not an Order.
+        """
+        self._check_types(plan, order)
+        return self._invalid_reason(plan.route, _as_array(plan.route), order)
 
     def _invalid_reason(self, route: tuple[int, ...], r: np.ndarray | None,
                         order: Order) -> str:
@@ -334,14 +333,9 @@ class WarehouseTwin:
             InvalidPlan: `plan` is not a Plan, `order` not an Order, or `seed` not an int.
         """
         cu = self.cu_for(plan, order)
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise InvalidPlan(f"seed is {seed!r}; expected an int >= 0")
-        seed = int(seed)
+        seed = check_seed(seed)
         route = plan.route
-        try:
-            r: np.ndarray | None = np.asarray(route)
-        except (ValueError, TypeError):
-            r = None
+        r = _as_array(route)
         reason = self._invalid_reason(route, r, order)
         distance_mm = time_ms = 0
         if not reason:
@@ -354,9 +348,7 @@ class WarehouseTwin:
         request = {"solver": plan.solver, "route": route_ints,
                    "order_id": order.order_id, "lines": list(order.lines),
                    "picks": list(order.picks)}
-        receipt = Receipt(twin_id=self._twin_id, tier=TIER, hz=HZ, seed=seed,
-                          plan_hash=sha256_hex(request), cu=cu,
-                          engine_version=ENGINE_VERSION, result_hash=sha256_hex(result))
+        receipt = self._receipt(seed=seed, cu=cu, request=request, result=result)
         return Evaluation(valid=not reason, reason=reason, distance_mm=distance_mm,
                           time_ms=time_ms, cu=cu, receipt=receipt)
 
@@ -370,7 +362,8 @@ class WarehouseTwin:
         entries = np.flatnonzero(~self._is_aisle[a] & self._is_aisle[b])
         if not len(entries):
             return total, distance_mm
-        period, busy, phase = self._congestion(seed)
+        cong = self.congestion(seed)
+        period, busy, phase = cong.period_ms, cong.busy_ms, cong.phase_ms
         aisles = self._node_aisle[b[entries]]
         live = period[aisles] > 0
         if not live.any():
@@ -389,38 +382,18 @@ class WarehouseTwin:
                 wait += bz - pos
         return total + wait, distance_mm
 
-    def baseline(self, order: Order, seed: int) -> Evaluation:
-        """Evaluate the S-shape plan: the quality baseline every seller is compared with."""
-        return self.evaluate(self.solve(order, "s_shape"), order, seed)
+    # --- tiers ------------------------------------------------------------------------------
+    def _evaluator_at(self, tier: Tier, hz: int | None) -> L2Evaluator:
+        """L2: `L2Evaluator(self, hz=hz or DEFAULT_HZ)` (imports mujoco)."""
+        from worlds.warehouse.physics import L2Evaluator  # mujoco: loaded only when used
+
+        return L2Evaluator(self, hz=DEFAULT_HZ if hz is None else hz)
 
 
-def _check_request(plan: Any, order: Any) -> None:
-    if not isinstance(plan, Plan):
-        raise InvalidPlan(f"expected a Plan, got {type(plan).__name__}; "
-                          "build one with twin.solve() or Plan(solver=..., route=...)")
-    if not isinstance(plan.route, tuple | list):
-        raise InvalidPlan(f"plan.route is a {type(plan.route).__name__}; expected a tuple of "
-                          "node ids")
-    if not isinstance(order, Order):
-        raise InvalidPlan(f"expected an Order, got {type(order).__name__}; "
-                          "use twin.orders() or twin.make_order()")
+def _as_array(route: Any) -> np.ndarray | None:
+    """The route as a numpy array, or None if numpy cannot make one of it."""
+    try:
+        return np.asarray(route)
+    except (ValueError, TypeError):
+        return None
 
-
-def _all_pairs(length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Floyd-Warshall over an (n, n) int64 edge-length matrix (0 = no edge).
-
-    Returns:
-        dist: (n, n) int64 shortest distances (>= _UNREACHABLE if unreachable).
-        pred: (n, n) int64, pred[i, j] = node before j on the shortest i->j path.
-    """
-    n = len(length)
-    dist = np.where(length > 0, length, _UNREACHABLE)
-    np.fill_diagonal(dist, 0)
-    pred = np.where(length > 0, np.arange(n)[:, None], -1)
-    np.fill_diagonal(pred, np.arange(n))
-    for k in range(n):
-        via = dist[:, k:k + 1] + dist[k:k + 1, :]
-        better = via < dist
-        dist = np.where(better, via, dist)
-        pred = np.where(better, pred[k:k + 1, :], pred)
-    return dist, pred

@@ -46,11 +46,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from twinecon.errors import suggest
 from worlds.errors import InvalidSpec
-from worlds.spec import TwinSpec
+from worlds.spec import TwinSpec, spec_int
 
 __all__ = ["DEFAULT_COMPONENTS", "ENGINE_VERSION", "windfarm_spec"]
 
@@ -110,18 +108,6 @@ _FAILURE_KEYS = {
 }
 
 
-def _int(name: str, value: Any, *, lo: int = 1, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InvalidSpec(
-            f"{name} is {value!r} ({type(value).__name__}); expected an int "
-            "(the unit is in the name, so scale instead of using a float)"
-        )
-    if value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
-        raise InvalidSpec(f"{name} is {value}; expected an int {rng}")
-    return int(value)
-
-
 def _keys(where: str, got: Mapping[str, Any], allowed: Sequence[str]) -> None:
     for key in got:
         if key not in allowed:
@@ -141,16 +127,17 @@ def _failure(where: str, f: Any) -> dict[str, Any]:
     _keys(where, {k: v for k, v in f.items() if k != "model"}, _FAILURE_KEYS[model])
     out: dict[str, Any] = {"model": model}
     if model == "weibull":
-        out["shape_milli"] = _int(f"{where}.shape_milli", f["shape_milli"], lo=100, hi=20_000)
-        out["scale_h"] = _int(f"{where}.scale_h", f["scale_h"])
+        out["shape_milli"] = spec_int(f"{where}.shape_milli", f["shape_milli"], low=100,
+                                      high=20_000)
+        out["scale_h"] = spec_int(f"{where}.scale_h", f["scale_h"])
     else:
-        out["shape_per_year_milli"] = _int(f"{where}.shape_per_year_milli",
-                                           f["shape_per_year_milli"])
-        out["time_exp_milli"] = _int(f"{where}.time_exp_milli", f["time_exp_milli"],
-                                     lo=100, hi=5000)
-        out["scale_milli"] = _int(f"{where}.scale_milli", f["scale_milli"])
-        out["failure_wear"] = _int(f"{where}.failure_wear", f["failure_wear"])
-        out["condition_wear"] = _int(f"{where}.condition_wear", f["condition_wear"])
+        out["shape_per_year_milli"] = spec_int(f"{where}.shape_per_year_milli",
+                                               f["shape_per_year_milli"])
+        out["time_exp_milli"] = spec_int(f"{where}.time_exp_milli", f["time_exp_milli"],
+                                         low=100, high=5000)
+        out["scale_milli"] = spec_int(f"{where}.scale_milli", f["scale_milli"])
+        out["failure_wear"] = spec_int(f"{where}.failure_wear", f["failure_wear"])
+        out["condition_wear"] = spec_int(f"{where}.condition_wear", f["condition_wear"])
         if out["condition_wear"] > out["failure_wear"]:
             raise InvalidSpec(f"{where}.condition_wear ({out['condition_wear']}) exceeds "
                               f"failure_wear ({out['failure_wear']}); lower it")
@@ -174,16 +161,16 @@ def _components(components: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
         comp: dict[str, Any] = {"name": name, "failure": _failure(f"{where}.failure",
                                                                    c["failure"])}
         for key in _COMPONENT_INTS:
-            comp[key] = _int(f"{where}.{key}", c[key], lo=0)
+            comp[key] = spec_int(f"{where}.{key}", c[key], low=0)
         for key in ("repair_duration_ms", "replace_duration_ms", "initial_age_max_h",
                     "age_threshold_h"):
-            _int(f"{where}.{key}", comp[key])
+            spec_int(f"{where}.{key}", comp[key])
         out.append(comp)
     return out
 
 
 def _monthly(name: str, values: Sequence[int]) -> list[int]:
-    vals = [_int(f"{name}[{i}]", v, lo=0, hi=9_999) for i, v in enumerate(values)]
+    vals = [spec_int(f"{name}[{i}]", v, low=0, high=9_999) for i, v in enumerate(values)]
     if len(vals) != 12:
         raise InvalidSpec(f"{name} has {len(vals)} values; expected 12 (one per month, "
                           "January first), basis points in 0..9999")
@@ -260,53 +247,54 @@ def windfarm_spec(
         InvalidSpec: a parameter is out of range, a float, or an unknown choice.
     """
     comps = _components(components)
-    n = _int("n_turbines", n_turbines, hi=1000)
+    n = spec_int("n_turbines", n_turbines, high=1000)
     body: dict[str, Any] = {
         "engine_version": ENGINE_VERSION,
         "turbines": {
             "n_turbines": n,
-            "rated_power_kw": _int("rated_power_kw", rated_power_kw),
-            "capacity_factor_bps": _int("capacity_factor_bps", capacity_factor_bps,
-                                        hi=10_000),
+            "rated_power_kw": spec_int("rated_power_kw", rated_power_kw),
+            "capacity_factor_bps": spec_int("capacity_factor_bps", capacity_factor_bps,
+                                            high=10_000),
         },
         "components": comps,
-        "crews": {"n_crews": _int("n_crews", n_crews, hi=64),
-                  "availability_bps": _int("crew_availability_bps", crew_availability_bps,
-                                           hi=10_000)},
+        "crews": {"n_crews": spec_int("n_crews", n_crews, high=64),
+                  "availability_bps": spec_int("crew_availability_bps", crew_availability_bps,
+                                               high=10_000)},
         "weather": {
             "model": "markov2-monthly",
             "p_stay_good_bps": _monthly("p_stay_good_bps", p_stay_good_bps),
             "p_stay_bad_bps": _monthly("p_stay_bad_bps", p_stay_bad_bps),
         },
-        "energy": {"price_eur_per_mwh": _int("energy_price_eur_per_mwh",
-                                             energy_price_eur_per_mwh, lo=0)},
+        "energy": {"price_eur_per_mwh": spec_int("energy_price_eur_per_mwh",
+                                                 energy_price_eur_per_mwh, low=0)},
         "planning": {
-            "horizon_days": _int("horizon_days", horizon_days, hi=3650),
-            "tail_days": _int("tail_days", tail_days, lo=0, hi=3650),
-            "mc_samples": _int("mc_samples", mc_samples, hi=100_000),
+            "horizon_days": spec_int("horizon_days", horizon_days, high=3650),
+            "tail_days": spec_int("tail_days", tail_days, low=0, high=3650),
+            "mc_samples": spec_int("mc_samples", mc_samples, high=100_000),
         },
         "requests": {
             "type": "poisson",
-            "rate_per_h": _int("request_rate_per_h", request_rate_per_h, lo=0),
-            "turbines_max": _int("request_turbines_max", min(5, n) if request_turbines_max is None
-                                 else request_turbines_max, hi=n),
+            "rate_per_h": spec_int("request_rate_per_h", request_rate_per_h, low=0),
+            "turbines_max": spec_int("request_turbines_max", min(5, n)
+                                     if request_turbines_max is None else request_turbines_max,
+                                     high=n),
         },
         "scheduler": {
-            "seeds": [_int(f"scheduler_seeds[{i}]", s, lo=0)
+            "seeds": [spec_int(f"scheduler_seeds[{i}]", s, low=0)
                       for i, s in enumerate(scheduler_seeds)],
-            "samples": _int("scheduler_samples", scheduler_samples, hi=100_000),
-            "scales_bps": [_int(f"scheduler_scales_bps[{i}]", s, lo=0, hi=100_000)
+            "samples": spec_int("scheduler_samples", scheduler_samples, high=100_000),
+            "scales_bps": [spec_int(f"scheduler_scales_bps[{i}]", s, low=0, high=100_000)
                            for i, s in enumerate(scheduler_scales_bps)],
         },
         "metering": {
             "schedule": "cu-1",
-            "base_cu": _int("base_cu", base_cu, lo=0),
-            "sample_day_cu_milli": _int("sample_day_cu_milli", sample_day_cu_milli, lo=0),
-            "sample_day_turbine_cu_milli": _int("sample_day_turbine_cu_milli",
-                                                sample_day_turbine_cu_milli, lo=0),
-            "search_run_cu": _int("search_run_cu", search_run_cu, lo=0),
-            "search_sample_day_turbine_cu_milli": _int(
-                "search_sample_day_turbine_cu_milli", search_sample_day_turbine_cu_milli, lo=0),
+            "base_cu": spec_int("base_cu", base_cu, low=0),
+            "sample_day_cu_milli": spec_int("sample_day_cu_milli", sample_day_cu_milli, low=0),
+            "sample_day_turbine_cu_milli": spec_int("sample_day_turbine_cu_milli",
+                                                    sample_day_turbine_cu_milli, low=0),
+            "search_run_cu": spec_int("search_run_cu", search_run_cu, low=0),
+            "search_sample_day_turbine_cu_milli": spec_int(
+                "search_sample_day_turbine_cu_milli", search_sample_day_turbine_cu_milli, low=0),
         },
     }
     if not body["scheduler"]["seeds"] or not body["scheduler"]["scales_bps"]:

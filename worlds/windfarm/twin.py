@@ -56,12 +56,9 @@ from typing import Any
 
 import numpy as np
 
-from twinecon.errors import suggest
-from worlds._canon import sha256_hex
-from worlds._seeding import arrivals, request_id
+from twinecon.seeds import twin_sequence
+from worlds._base import TwinBase, check_seed
 from worlds.errors import InvalidPlan
-from worlds.receipt import Receipt
-from worlds.spec import TwinSpec, require_spec
 from worlds.windfarm._farm import HOUR_MS, Farm, farm_from_body
 from worlds.windfarm._futures import Futures, Outcome, Request, draw_futures, run_schedule
 from worlds.windfarm._solvers import (
@@ -81,13 +78,11 @@ __all__ = ["BASELINE", "SOLVERS", "WindfarmTwin"]
 SOLVERS: tuple[str, ...] = ("corrective", "age_replacement", "condition_threshold",
                             "sim_scheduler")
 BASELINE = "corrective"
-TIER = "L1"
-HZ = 0
 _FUTURES_CACHE_SIZE = 16
 _SCHEDULER_STREAM = 0x5C4ED  # keeps the scheduler's futures apart from any evaluation's
 
 
-class WindfarmTwin:
+class WindfarmTwin(TwinBase[Order, Plan, Evaluation]):
     """A wind farm's maintenance evaluated over seeded Monte Carlo futures.
 
     Args:
@@ -97,31 +92,22 @@ class WindfarmTwin:
         InvalidSpec: wrong kind or engine version, or a body the twin cannot use.
     """
 
+    kind = "windfarm"
+    engine_version = ENGINE_VERSION
+    request_type = Order
+    plan_type: type[Plan] = Plan
     solvers: tuple[str, ...] = SOLVERS
     baseline_method: str = BASELINE
-    plan_type: type[Plan] = Plan  # what `evaluate` takes: lets a market check deliverables
+    _plan_fields = "schedule=..."
+    _request_prefix = "wf"
 
-    def __init__(self, spec: TwinSpec) -> None:
-        body = require_spec(spec, kind="windfarm", engine_version=ENGINE_VERSION,
-                            twin="WindfarmTwin")
-        self._spec = spec
-        self._twin_id = spec.id
-        self._sha_int = int(spec.sha256[:16], 16)
+    def _init(self, body: dict[str, Any]) -> None:
         self._farm = farm_from_body(body)
+        self._rate_per_h = self._farm.rate_per_h
         self._dur_days = duration_days(self._farm)
         self._futures_cache: OrderedDict[tuple[Any, ...], Futures] = OrderedDict()
 
-    # --- identity ---------------------------------------------------------------------------
-    @property
-    def spec(self) -> TwinSpec:
-        """The spec the twin was built from."""
-        return self._spec
-
-    @property
-    def twin_id(self) -> str:
-        """``windfarm/name@version+sha256[:12]``."""
-        return self._twin_id
-
+    # --- the farm ---------------------------------------------------------------------------
     @property
     def farm(self) -> Farm:
         """The spec read into arrays (per-component parameters, weather, planning)."""
@@ -190,35 +176,18 @@ class WindfarmTwin:
             return f"order {order.order_id!r}: start_doy is {order.start_doy!r}; expected 0..364"
         return ""
 
-    def orders(self, rng: np.random.Generator, tick_ms: int) -> list[Order]:
-        """Draw the maintenance-planning requests arriving during one tick.
-
-        The count is Poisson with mean ``rate_per_h * tick_ms / 3_600_000``. Each request
-        covers ``Uniform{1..turbines_max}`` distinct turbines; each component's age is
-        uniform in ``0..initial_age_max_h``; a gamma-process component's wear is drawn from
-        its process at that age (redrawn at a younger age if it would already have failed,
-        then kept below the failure level); the horizon starts on a uniform day of the year.
-        The id is ``"wf-" + 16 hex digits`` from one 64-bit draw of `rng`.
-
-        Args:
-            rng: the caller's generator for this twin's request process.
-            tick_ms: tick length.
-
-        Returns:
-            The tick's requests, in arrival order.
-        """
+    def _draw_request(self, rng: np.random.Generator, request_id: str) -> Order:
+        """A request covering ``Uniform{1..turbines_max}`` distinct turbines; each
+        component's age is uniform in ``0..initial_age_max_h``; a gamma-process component's
+        wear is drawn from its process at that age (redrawn at a younger age if it would
+        already have failed, then kept below the failure level); the horizon starts on a
+        uniform day of the year (`orders` draws the count and the ``"wf-..."`` id)."""
         farm = self._farm
-        count = arrivals(rng, farm.rate_per_h, tick_ms)
-        return [self._draw_order(rng) for _ in range(count)]
-
-    def _draw_order(self, rng: np.random.Generator) -> Order:
-        farm = self._farm
-        oid = request_id(rng, "wf")
         k = int(rng.integers(1, farm.turbines_max + 1))
         turbines = np.sort(rng.choice(farm.n_turbines, size=k, replace=False))
         start_doy = int(rng.integers(0, 365))
         age, wear = draw_states(farm, rng, k)
-        return Order(order_id=oid, lines=tuple(int(t) for t in turbines),
+        return Order(order_id=request_id, lines=tuple(int(t) for t in turbines),
                      age_h=tuple(int(v) for v in age.ravel()),
                      wear=tuple(int(v) for v in wear.ravel()), start_doy=start_doy)
 
@@ -260,8 +229,7 @@ class WindfarmTwin:
 
             schedule = search(farm, order.lines, order.age_h, order.wear, costs)
         else:
-            hint = suggest(str(method), SOLVERS)
-            raise InvalidPlan(f"unknown solver {method!r}; expected one of {SOLVERS}{hint}")
+            raise self._unknown_solver(method)
         return Plan(solver=method, schedule=schedule)
 
     def _rule(self, order: Order, scales: tuple[int, ...], condition: bool) -> Schedule:
@@ -271,7 +239,7 @@ class WindfarmTwin:
     # --- evaluation -------------------------------------------------------------------------
     def cu_for(self, plan: Plan, order: Order) -> int:
         """Compute units `evaluate` charges for this plan and request (known up front)."""
-        _check_types(plan, order)
+        self._check_types(plan, order)
         farm = self._farm
         # CU x 1000 of one simulated future: its weather and its turbines' components.
         unit = farm.run_days * (farm.day_cu_milli + len(order.lines) * farm.turbine_cu_milli)
@@ -303,9 +271,7 @@ class WindfarmTwin:
         """
         cu = self.cu_for(plan, order)
         self._check_order(order)
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise InvalidPlan(f"seed is {seed!r}; expected an int >= 0")
-        seed = int(seed)
+        seed = check_seed(seed)
         reason, jobs = self._jobs(plan.schedule, order)
         figures = dict.fromkeys(("cost", "downtime_ms", "energy_lost_kwh", "time_ms",
                                  "failures_milli", "replacements_milli"), 0)
@@ -327,20 +293,12 @@ class WindfarmTwin:
                    "order_id": order.order_id, "lines": list(order.lines),
                    "age_h": list(order.age_h), "wear": list(order.wear),
                    "start_doy": order.start_doy}
-        receipt = Receipt(twin_id=self._twin_id, tier=TIER, hz=HZ, seed=seed,
-                          plan_hash=sha256_hex(request), cu=cu, engine_version=ENGINE_VERSION,
-                          result_hash=sha256_hex(result))
+        receipt = self._receipt(seed=seed, cu=cu, request=request, result=result)
         return Evaluation(valid=not reason, reason=reason, cu=cu, receipt=receipt, **figures)
-
-    def baseline(self, order: Order, seed: int) -> Evaluation:
-        """Evaluate the corrective plan: the baseline every seller is compared with."""
-        return self.evaluate(self.solve(order, BASELINE), order, seed)
 
     # --- internals --------------------------------------------------------------------------
     def _check_order(self, order: Any) -> None:
-        if not isinstance(order, Order):
-            raise InvalidPlan(f"expected an Order, got {type(order).__name__}; "
-                              "use twin.orders() or twin.make_order()")
+        self._check_order_type(order, "expected")
         reason = self._order_reason(order)
         if reason:
             raise InvalidPlan(reason + "; build requests with twin.make_order()")
@@ -368,9 +326,10 @@ class WindfarmTwin:
         if fut is not None:
             self._futures_cache.move_to_end(key)
             return fut
-        entropy = [seed, self._sha_int] + ([stream] if stream else [])
-        fut = draw_futures(self._farm, self._request(order), np.random.SeedSequence(entropy),
-                           n_samples)
+        ss = twin_sequence(seed, self._sha256)
+        if stream:  # a stream of its own: [seed, twin key, stream]
+            ss = np.random.SeedSequence([*ss.entropy, stream])
+        fut = draw_futures(self._farm, self._request(order), ss, n_samples)
         self._futures_cache[key] = fut
         if len(self._futures_cache) > _FUTURES_CACHE_SIZE:
             self._futures_cache.popitem(last=False)
@@ -443,11 +402,3 @@ def _plain(schedule: Any) -> Any:
         return schedule
     return repr(schedule)
 
-
-def _check_types(plan: Any, order: Any) -> None:
-    if not isinstance(plan, Plan):
-        raise InvalidPlan(f"expected a Plan, got {type(plan).__name__}; "
-                          "build one with twin.solve() or Plan(solver=..., schedule=...)")
-    if not isinstance(order, Order):
-        raise InvalidPlan(f"expected an Order, got {type(order).__name__}; "
-                          "use twin.orders() or twin.make_order()")

@@ -49,6 +49,8 @@ from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import wrappers
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
+from worlds._seeding import episode_sequence
+from worlds._twin_cache import shared_twin
 from worlds.errors import InvalidPlan
 from worlds.logistics._types import Order
 from worlds.logistics.spec import logistics_spec
@@ -62,29 +64,6 @@ _HOUR_MS = 3_600_000
 _HORIZON_MS = 8 * _HOUR_MS
 _N_GLOBAL = 8
 _N_PER_NEIGHBOUR = 4
-_TWINS: dict[str, LogisticsTwin] = {}
-_TWIN_CACHE_SIZE = 8
-
-
-def _twin_for(spec: TwinSpec | None) -> LogisticsTwin:
-    """One twin per spec hash (building one precomputes all-pairs paths: ~0.1 s)."""
-    if spec is None:
-        spec = _default_spec()
-    twin = _TWINS.get(spec.sha256)
-    if twin is None:
-        if len(_TWINS) >= _TWIN_CACHE_SIZE:
-            _TWINS.pop(next(iter(_TWINS)))
-        twin = _TWINS[spec.sha256] = LogisticsTwin(spec)
-    return twin
-
-
-_DEFAULT: list[TwinSpec] = []
-
-
-def _default_spec() -> TwinSpec:
-    if not _DEFAULT:
-        _DEFAULT.append(logistics_spec())
-    return _DEFAULT[0]
 
 
 class LogisticsParallelEnv(ParallelEnv):
@@ -109,7 +88,7 @@ class LogisticsParallelEnv(ParallelEnv):
             raise InvalidPlan(f"render_mode {render_mode!r} is not supported; pass None")
         if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
             raise InvalidPlan(f"max_cycles is {max_cycles!r}; expected an int >= 1")
-        self.twin = _twin_for(spec)
+        self.twin = shared_twin(LogisticsTwin, spec, logistics_spec)
         self.render_mode = render_mode
         self.max_cycles = max_cycles
         self.wait_ms = int(wait_ms)
@@ -158,10 +137,23 @@ class LogisticsParallelEnv(ParallelEnv):
     # --- episode ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[dict, dict]:
-        rng = np.random.default_rng(seed)
+        """Start an episode: one delivery request, every truck loaded at its depot.
+
+        Args:
+            seed: seeds the episode, ``twinecon.seeds.twin_sequence(seed, spec.sha256)`` as
+                every twin stream: its first child draws the request, its second the
+                evaluation seed; None draws fresh entropy from the OS.
+            options: ``{"order": Order}`` to drive a given request, ``{"eval_seed": int}``
+                for given travel times (each replaces its draw).
+
+        Returns:
+            (observations, infos) for every agent.
+        """
+        order_ss, eval_ss = episode_sequence(seed, self.twin.spec.sha256).spawn(2)
         options = options or {}
         order = options.get("order")
         if order is None:
+            rng = np.random.default_rng(order_ss)
             drawn: list[Order] = []
             while not drawn:
                 drawn = self.twin.orders(rng, _HOUR_MS)
@@ -171,7 +163,7 @@ class LogisticsParallelEnv(ParallelEnv):
                               "from twin.orders() or twin.make_order()")
         eval_seed = options.get("eval_seed")
         if eval_seed is None:
-            eval_seed = int(rng.integers(0, 2**31))
+            eval_seed = int(np.random.default_rng(eval_ss).integers(0, 2**31))
         self._order = order
         self.eval_seed = int(eval_seed)
         self._table = self._net.seed_table(self.eval_seed)

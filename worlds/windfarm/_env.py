@@ -50,6 +50,7 @@ import numpy as np
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec, wrappers
 
+from worlds._seeding import episode_sequence
 from worlds.errors import InvalidSpec
 from worlds.spec import TwinSpec
 from worlds.windfarm._farm import DAY_MS, HOURS_PER_YEAR, farm_from_body
@@ -93,7 +94,6 @@ class WindfarmParallelEnv(ParallelEnv):
         self.metadata: dict[str, Any] = {"name": NAME, "twin_id": spec.id, "render_modes": [],
                                          "is_parallelizable": True}
         farm = self._farm = farm_from_body(spec.body)
-        self._sha_int = int(spec.sha256[:16], 16)
         n_t, n_c, n_k = farm.n_turbines, farm.n_components, farm.n_crews
         self.possible_agents = [f"crew_{k}" for k in range(n_k)]
         self.agents: list[str] = []
@@ -133,12 +133,14 @@ class WindfarmParallelEnv(ParallelEnv):
     # --- episode ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None,
               options: dict | None = None) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-        """Start an episode; the same seed gives the same episode for the same actions."""
-        if seed is not None:
-            ss = np.random.SeedSequence([int(seed), self._sha_int])
-            self._rng = np.random.Generator(np.random.PCG64(ss))
-        elif self._rng is None:
-            self._rng = np.random.default_rng()
+        """Start an episode; the same seed gives the same episode for the same actions.
+
+        Args:
+            seed: seeds the episode's stream, ``twinecon.seeds.twin_sequence(seed,
+                spec.sha256)`` as every twin stream; None draws fresh entropy from the OS.
+            options: ignored.
+        """
+        self._rng = np.random.default_rng(episode_sequence(seed, self.spec.sha256))
         farm, rng = self._farm, self._rng
         age, wear = draw_states(farm, rng, farm.n_turbines)
         self._age_h = age.astype(np.float64)

@@ -57,7 +57,8 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils import wrappers
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
-from worlds._seeding import twin_rng
+from worlds._seeding import episode_sequence
+from worlds._twin_cache import shared_twin
 from worlds.errors import InvalidPlan, InvalidSpec
 from worlds.spec import TwinSpec
 from worlds.warehouse._types import Order
@@ -71,16 +72,6 @@ ACTIONS: tuple[str, ...] = ("wait", "north", "south", "east", "west", "pick")
 WAIT, NORTH, SOUTH, EAST, WEST, PICK = range(6)
 _DIRS = (NORTH, SOUTH, EAST, WEST)
 _ORDER_TICK_MS = 3_600_000
-_TWINS: dict[str, WarehouseTwin] = {}  # by spec sha256: building a twin runs Floyd-Warshall
-
-
-def _twin(spec: TwinSpec) -> WarehouseTwin:
-    twin = _TWINS.get(spec.sha256)
-    if twin is None:
-        if len(_TWINS) >= 8:
-            _TWINS.pop(next(iter(_TWINS)))
-        twin = _TWINS[spec.sha256] = WarehouseTwin(spec)
-    return twin
 
 
 class WarehouseParallelEnv(ParallelEnv):
@@ -116,7 +107,7 @@ class WarehouseParallelEnv(ParallelEnv):
         if render_mode is not None:
             raise InvalidPlan(f"render_mode is {render_mode!r}; {NAME} does not render: "
                               "pass render_mode=None")
-        twin = _twin(warehouse_spec() if spec is None else spec)
+        twin = shared_twin(WarehouseTwin, spec, warehouse_spec)
         self.twin = twin
         self.render_mode = render_mode
         self.max_cycles = max_cycles
@@ -169,10 +160,10 @@ class WarehouseParallelEnv(ParallelEnv):
                                       f"{NAME} needs at most one per direction")
                 nbr[a][d] = b
         self._nbr = nbr
-        dist = twin._dist
+        dist = twin.distances_mm()
         self._dist = dist.tolist()
         self._dist_scale = 1.0 / max(int(dist.max()), 1)
-        self._travel_ms = twin._travel_ms.tolist()
+        self._travel_ms = twin.travel_times_ms().tolist()
         self._depot = twin.depot
         # Static part of the mask per node: wait always, the four moves where an edge exists.
         self._move_mask = [[1] + [int(nbr[v][d] >= 0) for d in _DIRS] for v in range(n)]
@@ -191,16 +182,14 @@ class WarehouseParallelEnv(ParallelEnv):
         """Start an episode: all robots at the depot, each with a fresh order.
 
         Args:
-            seed: seeds the order stream (with the spec hash, as every twin stream is);
-                None draws a fresh seed from the OS.
+            seed: seeds the episode's order stream, ``twinecon.seeds.twin_sequence(seed,
+                spec.sha256)`` as every twin stream; None draws fresh entropy from the OS.
             options: ignored.
 
         Returns:
             (observations, infos) for every agent.
         """
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        self._rng = twin_rng(int(seed), self.twin.spec.sha256)
+        self._rng = np.random.default_rng(episode_sequence(seed, self.twin.spec.sha256))
         self._queue.clear()
         self.agents = self.possible_agents[:]
         self._cycle = 0
@@ -219,10 +208,10 @@ class WarehouseParallelEnv(ParallelEnv):
         while not self._queue:
             self._queue.extend(self.twin.orders(self._rng, _ORDER_TICK_MS))
         order = self._queue.popleft()
-        sku_node = self.twin._sku_node_list
+        sku_node = self.twin.sku_node
         remaining: dict[int, int] = {}
         for s in order.lines:
-            node = sku_node[s]
+            node = sku_node(s)
             remaining[node] = remaining.get(node, 0) + 1
         self._remaining[i] = remaining
         self._order_ids[i] = order.order_id
