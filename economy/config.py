@@ -32,4 +32,4 @@ class EconomyConfig:
     debug_invariants: bool = True
     strict: bool = False
     agents_every: int = 1
-    l2_hz: int | None = 200
+    l2_hz: int | None = None

@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from economy.errors import ActionRejected
+from worlds import Tier, UnknownTier
 from worlds.cache import EvaluationCache
 from worlds.protocols import ServiceTwin
 
-__all__ = ["TIERS", "TierEvaluators"]
-
-#: Fidelity tiers a job may be judged at and evaluations bought for.
-TIERS = ("L1", "L2")
+__all__ = ["TierEvaluators"]
 
 
 class TierEvaluators:
-    """Evaluations in the twin at each tier it offers; a tier is built at first use.
+    """Evaluations in the twin at each tier it offers (`twin.tiers`), each built at first use.
 
     The twin is deterministic, so equal requests give equal results (the receipts say so)
     and are computed once.
@@ -28,7 +26,7 @@ class TierEvaluators:
     def __init__(self, twin: ServiceTwin, hz: int | None = None) -> None:
         self._twin = twin
         self._hz = hz
-        self._tiers: dict[str, EvaluationCache] = {"L1": EvaluationCache(twin)}
+        self._tiers: dict[str, EvaluationCache] = {Tier.L1.value: EvaluationCache(twin)}
 
     def get(self, tier: str) -> EvaluationCache:
         """The (memoised) evaluator of `tier`.
@@ -39,17 +37,11 @@ class TierEvaluators:
         cache = self._tiers.get(tier)
         if cache is not None:
             return cache
-        if tier not in TIERS:
-            raise ActionRejected("bad_tier", f"tier must be one of {', '.join(TIERS)}, got "
-                                 f"{tier!r}")
-        from worlds.warehouse import WarehouseTwin
-
-        if not isinstance(self._twin, WarehouseTwin):
-            raise ActionRejected("bad_tier", f"the {self._twin.spec.kind} twin has no {tier} "
-                                 "tier; only warehouse twins have L2 physics")
-        from worlds.warehouse.physics import L2Evaluator  # mujoco: loaded only when used
-
-        cache = self._tiers[tier] = EvaluationCache(L2Evaluator(self._twin, hz=self._hz))
+        try:
+            evaluator = self._twin.evaluator(tier, hz=self._hz if tier == Tier.L2 else None)
+        except UnknownTier as e:
+            raise ActionRejected(e.code, str(e)) from None
+        cache = self._tiers[tier] = EvaluationCache(evaluator)
         return cache
 
     def evaluate(self, plan: Any, order: Any, seed: int, tier: str = "L1") -> Any:
@@ -58,4 +50,4 @@ class TierEvaluators:
 
     def cu_for(self, tier: str, plan: Any, order: Any) -> int:
         """The CU evaluating `plan` for `order` at `tier` costs."""
-        return self.get(tier).twin.cu_for(plan, order)
+        return self.get(tier).cu_for(plan, order)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +29,8 @@ from scenarios.loading import LoadedScenario
 from scenarios.schema import Scenario, to_base_units
 from twinecon.errors import suggest
 from twinecon.seeds import SYSTEM_INDEX, Stream
-from worlds import InvalidSpec
+from worlds import InvalidSpec, WorldError, registry
+from worlds.protocols import ServiceTwin
 
 __all__ = ["Built", "build", "system_identities"]
 
@@ -228,31 +227,24 @@ def _ip(sc: Scenario, src: str, agents: list[EconAgent], world: str,
     return assets, pools
 
 
-#: Twin kinds: the module that defines them, its spec builder and its twin class.
-TWIN_KINDS = {
-    "warehouse": ("worlds.warehouse", "warehouse_spec", "WarehouseTwin"),
-    "logistics": ("worlds.logistics", "logistics_spec", "LogisticsTwin"),
-    "windfarm": ("worlds.windfarm", "windfarm_spec", "WindfarmTwin"),
-}
+def _build_twin(sc: Scenario, src: str) -> ServiceTwin:
+    """The scenario's twin, made by the kind's registered spec builder and class.
 
-
-def _build_twin(sc: Scenario, src: str) -> Any:
-    module_name, spec_name, class_name = TWIN_KINDS[sc.twin.kind]
+    Raises:
+        ScenarioError: a kind that cannot be loaded, or spec parameters its builder refuses.
+    """
+    kind = sc.twin.kind
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ScenarioError(src, "twin.kind", f"twin kind {sc.twin.kind!r} is not available "
-                            f"in this installation ({e})") from None
-    spec_fn, twin_cls = getattr(module, spec_name), getattr(module, class_name)
-    accepted = [p for p in inspect.signature(spec_fn).parameters
-                if p not in ("name", "version")]
+        accepted = registry.spec_params(kind)
+    except (WorldError, ImportError) as e:
+        raise ScenarioError(src, "twin.kind", f"twin kind {kind!r} is not available in this "
+                            f"installation ({e})") from None
     for k in sc.twin.params:
         if k not in accepted:
-            raise ScenarioError(src, f"twin.params.{k}", f"unknown {sc.twin.kind} parameter"
+            raise ScenarioError(src, f"twin.params.{k}", f"unknown {kind} parameter"
                                 f"{suggest(k, accepted)}; allowed: {', '.join(accepted)}")
     names = {"name": sc.twin.name} if sc.twin.name else {}
     try:
-        spec = spec_fn(**names, version=sc.twin.version, **sc.twin.params)
-        return twin_cls(spec)
+        return registry.make(kind, **names, version=sc.twin.version, **sc.twin.params)
     except (InvalidSpec, TypeError, ValueError) as e:
         raise ScenarioError(src, "twin.params", str(e)) from None

@@ -14,10 +14,14 @@ from pydantic import (
     ConfigDict,
     Field,
     create_model,
+    field_validator,
     model_validator,
 )
 
 from economy.rules import SECTIONS, ParamSpec, specs
+from twinecon.errors import suggest
+from worlds import registry
+from worlds.warehouse import DEFAULT_HZ, HZ_CHOICES
 
 __all__ = ["MOVED_KEYS", "RULE_SECTIONS", "AgentGroup", "AssetSpec", "EconomySection",
            "LedgerSection", "PoolSpec", "RulesSection", "Scenario", "TwinSection",
@@ -96,8 +100,9 @@ class EconomySection(_Section):
         description="tokens an hour of the twin's time saved is worth to a customer (picking "
         "time in a warehouse, truck time in logistics, turbine downtime in a wind farm); "
         "the old name picker_cost_per_h is still read")
-    l2_hz: Literal[200, 500, 1000] = Field(
-        200, description="physics rate of the L2 tier (jobs and evaluations with tier = L2)")
+    l2_hz: Literal[HZ_CHOICES] | None = Field(  # type: ignore[valid-type]
+        None, description="physics rate of the L2 tier (jobs and evaluations with tier = L2); "
+        f"default: the twin's ({DEFAULT_HZ} Hz for warehouses)")
     debug_invariants: bool = Field(True, description="check ledger invariants every tick")
     agents_every: NonNegInt = Field(1, description="record balances every N ticks (0: end)")
 
@@ -105,13 +110,24 @@ class EconomySection(_Section):
 class TwinSection(_Section):
     """The world services are sold in."""
 
-    kind: Literal["warehouse", "logistics", "windfarm"] = "warehouse"
+    kind: str = Field("warehouse", description="a registered twin kind (worlds.registry): "
+                      f"{', '.join(registry.kinds())}",
+                      json_schema_extra={"enum": list(registry.kinds())})
     name: str | None = Field(None, description="the twin's name (default: the kind's default)")
     version: str = "1.0.0"
     params: dict[str, Any] = Field(
-        default_factory=dict, description="arguments of the kind's spec builder: "
-        "worlds.warehouse.warehouse_spec, worlds.logistics.logistics_spec or "
-        "worlds.windfarm.windfarm_spec")
+        default_factory=dict, description="arguments of the kind's spec builder (for the "
+        "shipped kinds: worlds.warehouse.warehouse_spec, worlds.logistics.logistics_spec, "
+        "worlds.windfarm.windfarm_spec, worlds.toy.toy_spec)")
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str) -> str:
+        if kind not in registry.kinds():
+            raise ValueError(f"no twin kind {kind!r} is registered"
+                             f"{suggest(kind, registry.kinds())}; registered kinds: "
+                             f"{', '.join(registry.kinds())}")
+        return kind
     licence_per_cu: TokenAmount = Field(
         0, description="tokens per compute unit of sim time in the twin, paid to its owner "
         "(the world provider) when a lease is claimed")

@@ -96,7 +96,7 @@ class ComputeHandler:
         if not all(isinstance(plan, plan_type) for plan in plans):
             raise ActionRejected("bad_plan", f"every candidate must be a {type_name(plan_type)}")
         tier = view.tier if a.tier is None else a.tier
-        evaluator = self._tiers.get(tier).twin
+        evaluator = self._tiers.get(tier)
         cu = sum(evaluator.cu_for(plan, view.order) for plan in plans)
         pending = PendingSimulation(buyer=p.address, job=view, plans=plans, cu=cu, tier=tier)
         market = self.market
