@@ -27,7 +27,7 @@ def test_readme_sweep_workflow_runs_as_written(tmp_path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     results = pd.read_parquet(tmp_path / "runs" / "fees" / "results.parquet")
     assert len(results) == 18 and (results.status == "ok").all()
-    assert "ledger_transfer_fee_bps" in done.stdout  # the query's and analyze's tables
+    assert "rules_fees_transfer_fee_bps" in done.stdout  # the query's and analyze's tables
     assert "mean" in done.stdout and "diff" in done.stdout
     assert (tmp_path / "runs" / "fees" / "report.html").stat().st_size > 10_000
 

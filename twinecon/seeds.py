@@ -47,8 +47,6 @@ class Stream(IntEnum):
     POLICY_RESET = 5
     #: (IDENTITY, i): agent i's key (not a numpy stream: see `IDENTITY_DOMAIN`).
     IDENTITY = 6
-    #: (ENV, episode): a learning environment's episode seeds.
-    ENV = 7
 
 
 #: Key indices of the system accounts, far above any agent index.
