@@ -39,7 +39,7 @@ from chain.errors import (
 from chain.flows import Flow
 from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent
-from chain.ops import MAX_PARAMS, OPS, Op, ref_of, values_of
+from chain.ops import KIND_INDEX, MAX_PARAMS, Op, ref_of, values_of
 from chain.protocols import (
     BURN_ADDRESS,
     Asset,
@@ -56,8 +56,6 @@ from chain.protocols import (
 
 __all__ = ["KIND_INDEX", "ContractLedger", "Outcome", "Transport"]
 
-#: An operation's `kind` argument of Hub.execute: its index in chain.ops.OPS.
-KIND_INDEX: dict[type[Op], int] = {cls: i for i, cls in enumerate(OPS.values())}
 _STATES = (None, JobState.OPEN, JobState.FUNDED, JobState.SUBMITTED, JobState.COMPLETED,
            JobState.REJECTED, JobState.EXPIRED)
 _LIVE = (JobState.FUNDED, JobState.SUBMITTED)

@@ -51,6 +51,7 @@ from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent, recover
 from chain.ops import (
     MAX_PARAMS,
+    STRING_LIMITS,
     ClaimLease,
     ClaimRefund,
     CloseLease,
@@ -99,23 +100,6 @@ from chain.royalty import MAX_PARENTS, graph_problem, pro_rata, royalty_payouts
 
 __all__ = ["ESCROW_ADDRESS", "MemoryLedger"]
 
-#: String fields and the most bytes (UTF-8) the contracts accept in each.
-STRING_LIMITS: dict[type[Op], tuple[tuple[str, int], ...]] = {
-    Transfer: (("flow", 32),),
-    Mint: (("flow", 32),),
-    RegisterTwin: (("key", 64), ("version", 32)),
-    PublishVersion: (("key", 64), ("version", 32)),
-    TransferTwin: (("key", 64),),
-    Post: (("topic", 32),),
-    SubmitJob: (("policy", 64),),
-    SetLicence: (("key", 64),),
-    OpenLease: (("twin", 64),),
-    RegisterAsset: (("key", 64), ("kind", 16)),
-    LinkAsset: (("child", 64), ("parent", 64)),
-    CreatePool: (("key", 64),),
-    Contribute: (("pool", 64),),
-    UseData: (("pool", 64),),
-}
 _INTENT_ABI = ("address", "uint256", "uint256")
 _FULL_ABI: dict[type, tuple[str, ...]] = {}
 
