@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent
@@ -15,6 +15,8 @@ __all__ = [
     "EVENT_COLUMNS",
     "TERMINAL",
     "Asset",
+    "Event",
+    "EventRow",
     "Job",
     "JobState",
     "Lease",
@@ -29,10 +31,29 @@ __all__ = [
 #: Mints come from, and burns go to, the zero address (the ERC-20 convention).
 BURN_ADDRESS: Address = "0x0000000000000000000000000000000000000000"
 
-#: Columns of an event row, in order. `amount` is an int in base units; `payer`/`payee` are
-#: addresses (the zero address for mint and burn); `ref` names the job or twin concerned.
-EVENT_COLUMNS = ("tick", "tx", "kind", "payer", "payee", "amount", "flow", "ref", "detail")
-Event = tuple[int, int, str, str, str, int, str, str, str]
+
+class EventRow(NamedTuple):
+    """One row of the ledger's event log: a movement of tokens or a change of state.
+
+    A NamedTuple, so it is still a plain tuple to the recorder and to every comparison; hash
+    `tuple(row)`, not the row, where a repr is hashed (its repr names the fields).
+    """
+
+    tick: int
+    tx: int  # the ledger's count of actions executed, this one included
+    kind: str  # "transfer", "mint", "burn", "rejected", "job_created", ...
+    payer: Address  # the zero address for a mint
+    payee: Address  # the zero address for a burn
+    amount: int  # base units; 0 for a change of state
+    flow: str  # the movement's purpose (chain.Flow), "" for a change of state
+    ref: str  # the job, lease, twin, asset or pool concerned ("" if none)
+    detail: str = ""
+
+
+#: Columns of an event row, in order.
+EVENT_COLUMNS: tuple[str, ...] = EventRow._fields
+#: The old name of an event row's type.
+Event = EventRow
 
 
 class JobState(StrEnum):
@@ -221,6 +242,6 @@ class Ledger(Protocol):
     def stake_of(self, account: Address) -> int: ...
     def asset(self, key: str) -> Asset | None: ...
     def pool(self, key: str) -> Pool | None: ...
-    def drain_events(self) -> list[Event]: ...
+    def drain_events(self) -> list[EventRow]: ...
     def check_invariants(self) -> None: ...
     def state_hash(self) -> str: ...
