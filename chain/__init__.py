@@ -4,6 +4,7 @@ The bottom layer of twinecon beside `worlds`; it knows nothing of worlds or the 
 """
 
 from chain.backends import BACKENDS, Backend, open_ledger
+from chain.checks import check_ledger
 from chain.deployment import ASSETS_ADDRESS, COMPUTE_ADDRESS
 from chain.errors import (
     CapExceeded,
@@ -157,6 +158,7 @@ __all__ = [
     "Unstake",
     "UseData",
     "WrongDomain",
+    "check_ledger",
     "job_id_for",
     "open_ledger",
     "params_hash",

@@ -136,7 +136,7 @@ class LedgerCheckFailed(ChainError, AssertionError):
     def __init__(self, rule: str, what: str, expected: object, got: object, fix: str,
                  steps: str = "") -> None:
         self.rule, self.expected, self.got = rule, expected, got
-        message = (f"check_ledger: rule {rule!r} broken: {what}: expected {expected!r}, got "
+        message = (f'check_ledger: rule "{rule}" broken: {what}: expected {expected!r}, got '
                    f"{got!r}; {fix}")
         if steps:
             message += f"\nsteps that led there:\n{steps}"
