@@ -14,13 +14,7 @@ from chain._memory_state import State, b32, positive
 from chain.errors import InsufficientFunds, InvalidState, Unauthorized
 from chain.flows import Flow
 from chain.identity import Address
-from chain.ops import (
-    Contribute,
-    CreatePool,
-    LinkAsset,
-    RegisterAsset,
-    UseData,
-)
+from chain.ops import Contribute, CreatePool, LinkAsset, RegisterAsset, UseData
 from chain.protocols import Asset, Pool
 from chain.royalty import MAX_PARENTS, graph_problem, pro_rata
 

@@ -14,15 +14,7 @@ from chain.deployment import COMPUTE_ADDRESS
 from chain.errors import InsufficientFunds, InvalidState, Unauthorized
 from chain.flows import Flow
 from chain.identity import Address
-from chain.ops import (
-    ClaimLease,
-    CloseLease,
-    OpenLease,
-    Slash,
-    Stake,
-    Unstake,
-    job_id_for,
-)
+from chain.ops import ClaimLease, CloseLease, OpenLease, Slash, Stake, Unstake, job_id_for
 from chain.protocols import BURN_ADDRESS, Lease, LeaseState
 
 __all__ = ["claim_lease", "close_lease", "open_lease", "slash", "stake", "unstake"]

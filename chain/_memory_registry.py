@@ -12,12 +12,7 @@ from dataclasses import replace
 from chain._memory_state import MODULES, State, b32, checked
 from chain.errors import InvalidState, Unauthorized
 from chain.identity import Address
-from chain.ops import (
-    PublishVersion,
-    RegisterTwin,
-    SetLicence,
-    TransferTwin,
-)
+from chain.ops import PublishVersion, RegisterTwin, SetLicence, TransferTwin
 from chain.protocols import Twin
 
 __all__ = ["owned_twin", "publish_version", "register_twin", "set_licence", "transfer_twin"]

@@ -11,10 +11,7 @@ from chain._memory_state import MODULES, State, checked, positive
 from chain.errors import CapExceeded, InsufficientFunds, InvalidState, Unauthorized
 from chain.flows import Flow
 from chain.identity import Address
-from chain.ops import (
-    Mint,
-    Transfer,
-)
+from chain.ops import Mint, Transfer
 from chain.protocols import BURN_ADDRESS
 
 __all__ = ["mint", "transfer"]

@@ -14,7 +14,6 @@ at all (`malformed`). Both refusals change nothing, as in the reference ledger.
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple, Protocol
@@ -31,6 +30,7 @@ from chain._contract_events import (
     selector,
     uint_at,
 )
+from chain._state_hash import state_hash
 from chain.abi import Unencodable, encode, encode_bytes, is_address, malformed, word
 from chain.compile import compile_all
 from chain.deployment import DEPLOYER
@@ -453,29 +453,16 @@ class ContractLedger:
     def state_hash(self) -> str:
         """sha256 over the whole state, in MemoryLedger's canonical order and format: the same
         state on any backend gives the same hash."""
-        h = hashlib.sha256()
-        h.update(f"{self._now}|{self.minted}|{self.burned}".encode())
-        for a, b in sorted(self.balances().items()):
-            h.update(f"b{a}{b}".encode())
-        for a in sorted(self._senders):
-            h.update(f"n{a}{self.nonce_of(a)}".encode())
-        for j in sorted(self._job_ids):
-            h.update(repr(self.job(j)).encode())
-        for k in sorted(self._twin_keys):
-            h.update(repr(self.twin(k)).encode())
-        for i in sorted(self._lease_ids):
-            h.update(repr(self.lease(i)).encode())
-        for a in sorted(self._stakers):
-            stake = self.stake_of(a)
-            if stake:
-                h.update(f"s{a}{stake}".encode())
-        for k in sorted(self._asset_keys):
-            h.update(repr(self.asset(k)).encode())
-        for k in sorted(self._pool_keys):
-            h.update(repr(self.pool(k)).encode())
-        for r in sorted(self._records):
-            h.update(r)
-        return h.hexdigest()
+        return state_hash(
+            now=self._now, minted=self.minted, burned=self.burned,
+            balances=sorted(self.balances().items()),
+            nonces=((a, self.nonce_of(a)) for a in sorted(self._senders)),
+            jobs=map(self.job, sorted(self._job_ids)),
+            twins=map(self.twin, sorted(self._twin_keys)),
+            leases=map(self.lease, sorted(self._lease_ids)),
+            stakes=((a, self.stake_of(a)) for a in sorted(self._stakers)),
+            assets=map(self.asset, sorted(self._asset_keys)),
+            pools=map(self.pool, sorted(self._pool_keys)), records=sorted(self._records))
 
     def _mirrors(self) -> tuple:
         return (self._now, self._tx, self._nonces, self._accounts, self._senders,

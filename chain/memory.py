@@ -18,17 +18,11 @@ its own private module (`chain/_memory_token.py`, `_memory_escrow`, `_memory_reg
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 
-from chain import (
-    _memory_assets,
-    _memory_compute,
-    _memory_escrow,
-    _memory_registry,
-    _memory_token,
-)
+from chain import _memory_assets, _memory_compute, _memory_escrow, _memory_registry, _memory_token
 from chain._memory_state import LIVE, State, b32, checked
+from chain._state_hash import state_hash
 from chain.abi import malformed, validator
 from chain.deployment import (
     ASSETS_ADDRESS,
@@ -285,29 +279,17 @@ class MemoryLedger:
     def state_hash(self) -> str:
         """sha256 over the whole state in a canonical order: equal states, equal hashes."""
         s = self._state
-        h = hashlib.sha256()
-        h.update(f"{s.now}|{s.minted}|{s.burned}".encode())
-        for a in sorted(s.balances):
-            if s.balances[a]:
-                h.update(f"b{a}{s.balances[a]}".encode())
-        for a in sorted(s.nonces):
-            h.update(f"n{a}{s.nonces[a]}".encode())
-        for j in sorted(s.jobs):
-            h.update(repr(s.jobs[j]).encode())
-        for k in sorted(s.twins):
-            h.update(repr(s.twins[k]).encode())
-        for i in sorted(s.leases):
-            h.update(repr(s.leases[i]).encode())
-        for a in sorted(s.stakes):
-            if s.stakes[a]:
-                h.update(f"s{a}{s.stakes[a]}".encode())
-        for k in sorted(s.assets):
-            h.update(repr(s.assets[k]).encode())
-        for k in sorted(s.pools):
-            h.update(repr(s.pools[k]).encode())
-        for r in sorted(s.records):
-            h.update(r)
-        return h.hexdigest()
+
+        def ordered(table: dict) -> list:
+            return [table[k] for k in sorted(table)]
+
+        return state_hash(
+            now=s.now, minted=s.minted, burned=s.burned,
+            balances=((a, s.balances[a]) for a in sorted(s.balances)),
+            nonces=((a, s.nonces[a]) for a in sorted(s.nonces)), jobs=ordered(s.jobs),
+            twins=ordered(s.twins), leases=ordered(s.leases),
+            stakes=((a, s.stakes[a]) for a in sorted(s.stakes)), assets=ordered(s.assets),
+            pools=ordered(s.pools), records=sorted(s.records))
 
     def snapshot(self) -> object:
         """An opaque copy of the state, for `revert` (tests, what-if queries)."""

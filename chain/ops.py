@@ -11,8 +11,9 @@ To add an operation:
 1. here, its class (fields, `KIND`, `ABI`) and a row at the end of `_ROWS` (its module and
    the bound of each string field; never reorder rows: the index is signed);
 2. `python -m chain.ops_vyper`, which rewrites `chain/contracts/ops.vy` (`ops.KIND_<NAME>`);
-3. its rule: a method named like its kind on the reference module of `chain/_memory_<module>.py`
-   and a branch on `ops.KIND_<NAME>` in that module contract's `run`;
+3. its rule, twice: a function named like its kind in `chain/_memory_<module>.py` (the
+   reference; MemoryLedger finds it through the table) and a branch on `ops.KIND_<NAME>` in
+   that module contract's `run` (chain/contracts/<Module>.vy);
 4. if it logs a new event, its decoder in `chain/_contract_events.py`.
 The Hub needs no change: it dispatches on `ops.MODULE_OF[kind]`.
 """

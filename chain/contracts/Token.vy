@@ -35,7 +35,7 @@ exports: (
 )
 
 BPS: constant(uint256) = 10_000
-# Flows only the ledger's own rules may record (chain.memory._RESERVED_FLOWS).
+# Flows only the ledger's own rules may record (chain._memory_token._RESERVED_FLOWS).
 RESERVED_FLOWS: constant(bytes32[20]) = [
     keccak256("genesis"),
     keccak256("mint"),
