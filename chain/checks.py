@@ -12,9 +12,11 @@ events and state. With `reference=True` the reference `MemoryLedger` runs beside
 backend must make the same decisions, record the same events and hold the same state.
 
 It uses only the `Ledger` protocol (chain.protocols), so any ledger with that surface can be
-checked; its module accounts must sit at the canonical addresses (chain.deployment), as every
-backend's do. The first broken rule raises `LedgerCheckFailed` naming the rule, what was
-expected and got, and the (shrunk) steps that led there.
+checked. Its accounts must sit at the canonical addresses (chain.deployment), as on a fresh
+chain: the module accounts appear in the event rows, and the Hub is the verifying contract of
+every signature. On a node, have the factory go back to a snapshot of the empty chain before it
+deploys (tests/chain/test_parity.py does). The first broken rule raises `LedgerCheckFailed`
+naming the rule, what was expected and got, and the (shrunk) steps that led there.
 
 hypothesis drives it and is imported only when `check_ledger` is called.
 """
