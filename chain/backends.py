@@ -6,32 +6,46 @@ pyrevm nor web3 at import time.
 
 from __future__ import annotations
 
+from difflib import get_close_matches
+from enum import StrEnum
+
 from chain.errors import ChainError
 from chain.identity import Address
 from chain.protocols import Ledger, LedgerParams
 
-__all__ = ["BACKENDS", "open_ledger"]
-
-BACKENDS = ("memory", "evm", "rpc")
+__all__ = ["BACKENDS", "Backend", "open_ledger"]
 
 
-def open_ledger(backend: str, params: LedgerParams, *, protocol: Address, treasury: Address,
-                rpc_url: str | None = None) -> Ledger:
-    """A fresh ledger of kind `backend` with the contracts (if any) deployed.
+class Backend(StrEnum):
+    """Where the ledger runs."""
+
+    MEMORY = "memory"  # the reference ledger, in plain Python
+    EVM = "evm"  # the contracts on an in-process EVM (pyrevm)
+    RPC = "rpc"  # the contracts on a JSON-RPC node
+
+
+#: The backends' names, in order.
+BACKENDS: tuple[str, ...] = tuple(Backend)
+
+
+def open_ledger(backend: Backend | str, params: LedgerParams, *, protocol: Address,
+                treasury: Address, rpc_url: str | None = None) -> Ledger:
+    """A fresh ledger of kind `backend` (a Backend or its name) with the contracts (if any)
+    deployed.
 
     Raises:
         ChainError: an unknown backend, `rpc` without a url (and no node started by
             `twinecon node start` in this folder), or a node that cannot be reached.
     """
-    if backend == "memory":
+    if backend == Backend.MEMORY:
         from chain.memory import MemoryLedger
 
         return MemoryLedger(params, protocol=protocol, treasury=treasury)
-    if backend == "evm":
+    if backend == Backend.EVM:
         from chain.evm import EvmLedger
 
         return EvmLedger(params, protocol=protocol, treasury=treasury)
-    if backend == "rpc":
+    if backend == Backend.RPC:
         if not rpc_url:
             from chain.node import status
 
@@ -43,4 +57,7 @@ def open_ledger(backend: str, params: LedgerParams, *, protocol: Address, treasu
         from chain.rpc import RpcLedger
 
         return RpcLedger(params, protocol=protocol, treasury=treasury, url=rpc_url)
-    raise ChainError(f"unknown ledger backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    near = get_close_matches(str(backend), BACKENDS, n=1)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    raise ChainError(f"unknown ledger backend {backend!r}{hint}; choose one of "
+                     f"{', '.join(BACKENDS)}")

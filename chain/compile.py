@@ -21,7 +21,7 @@ from pathlib import Path
 
 from chain.errors import ChainError
 
-__all__ = ["CONTRACTS_DIR", "Artifact", "artifact", "cache_dir", "compile_all"]
+__all__ = ["CONTRACTS_DIR", "Artifact", "artifact", "cache_dir", "compile_all", "contract_names"]
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
 #: The EVM rules the contracts are compiled for: pyrevm, hardhat 2 and current chains run them.
@@ -43,6 +43,13 @@ class Artifact:
 def cache_dir() -> Path:
     root = os.environ.get("TWINECON_CACHE") or Path.home() / ".cache" / "twinecon"
     return Path(root) / "contracts"
+
+
+def contract_names() -> list[str]:
+    """The contracts to compile and deploy: each `*.vy` named in CapWords. A lowercase one
+    (`ops.vy`, the constants rendered from the operations table) is a module the contracts
+    import, never deployed; its text still counts in the cache key."""
+    return sorted(p.stem for p in CONTRACTS_DIR.glob("*.vy") if p.stem[:1].isupper())
 
 
 def _sources_hash() -> str:
@@ -88,7 +95,7 @@ def compile_all() -> dict[str, Artifact]:
     try:
         data = json.loads(target.read_text())
     except (OSError, ValueError):
-        names = sorted(p.stem for p in CONTRACTS_DIR.glob("*.vy"))
+        names = contract_names()
         data = {name: _compile(name) for name in names}
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")

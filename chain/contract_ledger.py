@@ -14,16 +14,23 @@ at all (`malformed`). Both refusals change nothing, as in the reference ledger.
 from __future__ import annotations
 
 import copy
-import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
+from chain._contract_events import (
+    address_of,
+    build_decoders,
+    dyn_at,
+    revert_code,
+    selector,
+    uint_at,
+)
+from chain._state_hash import state_hash
 from chain.abi import Unencodable, encode, encode_bytes, is_address, malformed, word
 from chain.compile import compile_all
 from chain.deployment import DEPLOYER
@@ -36,14 +43,13 @@ from chain.errors import (
     UnknownOp,
     WrongDomain,
 )
-from chain.flows import Flow
 from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent
-from chain.ops import MAX_PARAMS, OPS, Op, ref_of, values_of
+from chain.ops import KIND_INDEX, MAX_PARAMS, Op, ref_of, values_of
 from chain.protocols import (
     BURN_ADDRESS,
     Asset,
-    Event,
+    EventRow,
     Job,
     JobState,
     Lease,
@@ -54,10 +60,8 @@ from chain.protocols import (
     TxResult,
 )
 
-__all__ = ["KIND_INDEX", "ContractLedger", "Outcome", "Transport"]
+__all__ = ["KIND_INDEX", "ContractLedger", "Outcome", "Transport", "revert_code"]
 
-#: An operation's `kind` argument of Hub.execute: its index in chain.ops.OPS.
-KIND_INDEX: dict[type[Op], int] = {cls: i for i, cls in enumerate(OPS.values())}
 _STATES = (None, JobState.OPEN, JobState.FUNDED, JobState.SUBMITTED, JobState.COMPLETED,
            JobState.REJECTED, JobState.EXPIRED)
 _LIVE = (JobState.FUNDED, JobState.SUBMITTED)
@@ -65,15 +69,6 @@ _LEASE_STATES = (None, LeaseState.OPEN, LeaseState.CLAIMED, LeaseState.EXPIRED)
 _LEASE_ABI = ["(address,address,string,uint256,uint256,uint256,uint256,uint8,uint256)"]
 _ASSET_ABI = ["string", "address", "bytes32", "uint256", "string[]", "uint256"]
 _POOL_ABI = ["address", "uint256", "uint256", "(address,uint256)[]", "uint256"]
-#: How a Moved event's `ref` word reads, by flow (any other flow: a number, "" for 0): the
-#: stake flows name the staker, the data flows the pool (a dust row not from the escrow is a
-#: data use's); a burn by the compute module after a Slashed event names the offender.
-_REF_ADDRESS = frozenset({Flow.STAKE, Flow.UNSTAKE, Flow.SLASH})
-_REF_POOL = frozenset({Flow.DATA, Flow.DATA_FEE, Flow.POOL_FEE})
-_REF_SPECIAL = _REF_ADDRESS | _REF_POOL | {Flow.BURN, Flow.DUST}
-_TERMINAL_EVENTS = ("job_completed", "job_rejected", "job_expired")
-_CODES = frozenset({"bad_signature", "bad_nonce", "deadline_passed", "unauthorized",
-                    "insufficient_funds", "invalid_state", "cap_exceeded", "unknown_op"})
 
 
 class Outcome(NamedTuple):
@@ -101,16 +96,7 @@ class Transport(Protocol):
     # optional: `storage(address, slot) -> int` reads a storage word without a call frame
 
 
-@lru_cache(maxsize=256)
-def _selector(signature: str) -> bytes:
-    return keccak(text=signature)[:4]
-
-
-def _topic(signature: str) -> bytes:
-    return keccak(text=signature)
-
-
-_EXECUTE = _selector("execute(address,uint256,uint256,uint8,bytes,bytes)")
+_EXECUTE = selector("execute(address,uint256,uint256,uint8,bytes,bytes)")
 _PARAMS_AT = word(192)  # the offset of `params` in execute's arguments
 _KIND_WORDS = [word(i) for i in range(len(KIND_INDEX))]
 _HEADS: dict[str, bytes] = {}  # selector ++ sender word, per sender
@@ -133,40 +119,8 @@ def _uint256(value: object) -> bytes:
     raise Unencodable(f"nonce and deadline must be ints in [0, 2**256), got {value!r}")
 
 
-_ERROR = _selector("Error(string)")
-
-
-@lru_cache(maxsize=65_536)
-def _address(word_: bytes) -> Address:
-    return to_checksum_address(word_[-20:])
-
-
 _checksum = lru_cache(maxsize=65_536)(to_checksum_address)
 _ZERO_WORD = b"\x00" * 32
-
-
-def _int(data: bytes, i: int) -> int:
-    return int.from_bytes(data[32 * i: 32 * i + 32], "big")
-
-
-def _dyn(data: bytes, i: int) -> bytes:
-    """The dynamic `bytes`/`string` value whose offset is head word `i`."""
-    offset = _int(data, i)
-    length = int.from_bytes(data[offset: offset + 32], "big")
-    return data[offset + 32: offset + 32 + length]
-
-
-def revert_code(output: bytes) -> str:
-    """The rule code a contract reverted with (empty revert data: an undecodable argument)."""
-    if output[:4] == _ERROR:
-        try:
-            (text,) = abi_decode(["string"], output[4:])
-        except (DecodingError, UnicodeDecodeError):  # garbled reason: no rule code to report
-            return "invalid_state"
-        if text.startswith("ecdsa:"):  # snekmate refused the signature's form (s, v, r)
-            return "bad_signature"
-        return text if text in _CODES else "invalid_state"
-    return "invalid_state"
 
 
 class ContractLedger:
@@ -232,7 +186,7 @@ class ContractLedger:
                                    self.escrow, self.compute, self.assets})
         self._now = self._view_int(self.hub, "now()")
         self._tx = 0
-        self._events: list[Event] = []
+        self._events: list[EventRow] = []
         self._nonces: dict[Address, int] = {}
         self._accounts: set[Address] = set()  # every account tokens ever moved to or from
         self._senders: set[Address] = set()  # every account whose nonce moved
@@ -247,7 +201,7 @@ class ContractLedger:
         self._records: set[bytes] = set()  # data usage records consumed
         self._pool_by_id: dict[bytes, str] = {}  # keccak256(key) -> key (never wrong: kept)
         self._slashed = ""  # the offender of the slash being decoded
-        self._decoders = self._build_decoders()
+        self._decoders = build_decoders(self)
         # a transport that reads storage directly (pyrevm) answers balances without a call
         self._storage = getattr(transport, "storage", None)
         self._balance_map = word(art["Token"].storage["erc20"]["balanceOf"]["slot"])
@@ -257,13 +211,13 @@ class ContractLedger:
     # -- plumbing ---------------------------------------------------------------------------
     def _owner_call(self, to: Address, signature: str, types: list[str], args: list) -> None:
         out = self._t.send(self._deployer.address, to,
-                           _selector(signature) + abi_encode(types, args))
+                           selector(signature) + abi_encode(types, args))
         if not out.ok:
             raise ChainError(f"{signature} failed on the ledger contracts: "
                              f"{revert_code(out.output)}")
 
     def _view(self, to: Address, signature: str, data: bytes = b"") -> bytes:
-        return self._t.call(to, _selector(signature) + data)
+        return self._t.call(to, selector(signature) + data)
 
     def _view_int(self, to: Address, signature: str, data: bytes = b"") -> int:
         return int.from_bytes(self._view(to, signature, data)[:32], "big")
@@ -324,18 +278,18 @@ class ContractLedger:
         # decoded by hand (a hot path: the economy and the invariant check read every live
         # job): one dynamic tuple, its head of 12 words, the policy string after it
         out = self._view(self.escrow, "jobs(uint64)", word(job_id))
-        t = out[_int(out, 0):]
-        state = _int(t, 6)
+        t = out[uint_at(out, 0):]
+        state = uint_at(t, 6)
         if state == 0:
             return None
         provider = t[96:128]
         return Job(
-            job_id=job_id, client=_address(t[0:32]), evaluator=_address(t[32:64]),
-            assigner=_address(t[64:96]),
-            provider=None if provider == _ZERO_WORD else _address(provider),
-            budget=_int(t, 4), expires_at=_int(t, 5), state=_STATES[state],
-            spec_hash=t[256:288], deliverable=t[288:320] if _int(t, 7) else None,
-            eval_deposit=_int(t, 10), policy=_dyn(t, 11).decode(),
+            job_id=job_id, client=address_of(t[0:32]), evaluator=address_of(t[32:64]),
+            assigner=address_of(t[64:96]),
+            provider=None if provider == _ZERO_WORD else address_of(provider),
+            budget=uint_at(t, 4), expires_at=uint_at(t, 5), state=_STATES[state],
+            spec_hash=t[256:288], deliverable=t[288:320] if uint_at(t, 7) else None,
+            eval_deposit=uint_at(t, 10), policy=dyn_at(t, 11).decode(),
         )
 
     def twin(self, key: str) -> Twin | None:
@@ -391,7 +345,7 @@ class ContractLedger:
         found = {a: self.balance_of(a) for a in sorted(self._accounts)}
         return {a: b for a, b in found.items() if b}
 
-    def drain_events(self) -> list[Event]:
+    def drain_events(self) -> list[EventRow]:
         events, self._events = self._events, []
         return events
 
@@ -460,169 +414,8 @@ class ContractLedger:
 
     def _emit(self, kind: str, payer: str, payee: str, amount: int, flow: str, ref: str,
               detail: str = "") -> None:
-        self._events.append((self._now, self._tx, kind, payer, payee, amount, flow, ref, detail))
-
-    # -- event decoding ----------------------------------------------------------------------
-    def _build_decoders(self) -> dict[bytes, tuple[str, Callable[[list[bytes], bytes, Op],
-                                                                  str | None]]]:
-        hub, token = self.hub.lower(), self.token.lower()
-        escrow, registry = self.escrow.lower(), self.registry.lower()
-        compute, assets = self.compute.lower(), self.assets.lower()
-        escrow_account, compute_account = self.escrow, self.compute
-        zero = BURN_ADDRESS
-        pool_by_id = self._pool_by_id
-
-        def moved(topics: list[bytes], data: bytes, op: Op) -> None:
-            payer, payee = _address(topics[1]), _address(topics[2])
-            amount = _int(data, 0)
-            flow = _dyn(data, 1).decode()
-            kind = "mint" if payer == zero else "burn" if payee == zero else "transfer"
-            self._accounts.update((payer, payee))
-            if flow in _REF_SPECIAL:
-                ref = _special_ref(flow, payer, data[64:96])
-            else:
-                number = _int(data, 2)
-                ref = str(number) if number else ""
-            self._emit(kind, payer, payee, amount, flow, ref,
-                       "funded" if flow == Flow.ESCROW_FUND else "")
-
-        def _special_ref(flow: str, payer: str, ref: bytes) -> str:
-            if flow in _REF_ADDRESS:
-                if flow == Flow.STAKE:
-                    self._stakers.add(payer)
-                return _address(ref)
-            if flow in _REF_POOL or (flow == Flow.DUST and payer != escrow_account):
-                return pool_by_id[ref]
-            if flow == Flow.BURN and payer == compute_account and self._slashed:
-                return self._slashed  # a slash's burned share (its Slashed event came first)
-            number = int.from_bytes(ref, "big")
-            return str(number) if number else ""
-
-        def rejected(topics: list[bytes], data: bytes, op: Op) -> str:
-            code = revert_code(_dyn(data, 2))
-            self._emit("rejected", _address(topics[1]), zero, 0, "", ref_of(op),
-                       f"{op.KIND}:{code}")
-            return code
-
-        def posted(topics: list[bytes], data: bytes, op: Op) -> None:
-            self._emit("post", _address(topics[1]), zero, 0, _dyn(data, 0).decode(),
-                       str(_int(data, 1)), data[64:96].hex())
-
-        def job_event(kind: str, detail: Callable[[bytes], str]) -> Callable:
-            def decode(topics: list[bytes], data: bytes, op: Op) -> None:
-                job_id = _int(topics[1], 0)
-                if kind == "job_created":
-                    self._job_ids.add(job_id)
-                    self._open_jobs.add(job_id)
-                elif kind in _TERMINAL_EVENTS:
-                    self._open_jobs.discard(job_id)
-                self._emit(kind, _address(topics[2]), _address(data[:32]), 0, "", str(job_id),
-                           detail(data))
-            return decode
-
-        def twin_event(kind: str) -> Callable:
-            def decode(topics: list[bytes], data: bytes, op: Op) -> None:
-                owner = _address(topics[2])  # topics[1] is the twin's token id
-                if kind == "twin_transferred":
-                    key = _dyn(data, 0).decode()
-                    self._emit(kind, owner, _address(topics[3]), 0, "", key, "")
-                    return
-                if kind == "licence_set":
-                    self._emit(kind, owner, owner, 0, "", _dyn(data, 0).decode(),
-                               str(_int(data, 1)))
-                    return
-                key, version = _dyn(data, 0).decode(), _dyn(data, 1).decode()
-                self._twin_keys.add(key)
-                self._emit(kind, owner, owner, 0, "", key, version)
-            return decode
-
-        def lease_event(kind: str, detail: Callable[[bytes], str]) -> Callable:
-            def decode(topics: list[bytes], data: bytes, op: Op) -> None:
-                lease_id = _int(topics[1], 0)
-                if kind == "lease_opened":
-                    self._lease_ids.add(lease_id)
-                    self._open_leases.add(lease_id)
-                else:
-                    self._open_leases.discard(lease_id)
-                self._emit(kind, _address(topics[2]), _address(data[:32]), 0, "",
-                           str(lease_id), detail(data))
-            return decode
-
-        def slashed(topics: list[bytes], data: bytes, op: Op) -> None:
-            ref = _int(data, 1)
-            self._slashed = offender = _address(topics[1])
-            self._emit("slashed", offender, _address(topics[2]), 0, "",
-                       str(ref) if ref else "", str(_int(data, 0)))
-
-        def asset_registered(topics: list[bytes], data: bytes, op: Op) -> None:
-            owner, key = _address(topics[2]), _dyn(data, 0).decode()
-            self._asset_keys.add(key)
-            self._emit("asset_registered", owner, owner, 0, "", key,
-                       f"{_dyn(data, 1).decode()}:{_int(data, 2)}")
-
-        def asset_linked(topics: list[bytes], data: bytes, op: Op) -> None:
-            owner = _address(topics[2])
-            self._emit("asset_linked", owner, owner, 0, "", _dyn(data, 0).decode(),
-                       _dyn(data, 1).decode())
-
-        def pool_created(topics: list[bytes], data: bytes, op: Op) -> None:
-            owner, key = _address(topics[2]), _dyn(data, 0).decode()
-            pool_by_id[topics[1]] = key
-            self._pool_keys.add(key)
-            self._emit("pool_created", owner, owner, 0, "", key, str(_int(data, 1)))
-
-        def pool_event(kind: str) -> Callable:
-            def decode(topics: list[bytes], data: bytes, op: Op) -> None:
-                key = _dyn(data, 1).decode()
-                if kind == "data_used":
-                    record = data[64:96]
-                    self._records.add(record)
-                    detail = record.hex()
-                else:
-                    detail = str(_int(data, 2))
-                self._emit(kind, _address(topics[2]), _address(data[:32]), 0, "", key, detail)
-            return decode
-
-        return {
-            _topic("Moved(address,address,uint256,string,uint256)"): (token, moved),
-            _topic("Rejected(address,uint256,uint8,bytes)"): (hub, rejected),
-            _topic("Posted(address,string,uint256,bytes32)"): (hub, posted),
-            _topic("JobCreated(uint64,address,address,uint256)"):
-                (escrow, job_event("job_created", lambda d: str(_int(d, 1)))),
-            _topic("ProviderSet(uint64,address,address,uint256)"):
-                (escrow, job_event("job_provider_set", lambda d: str(_int(d, 1)))),
-            _topic("JobSubmitted(uint64,address,address,bytes32)"):
-                (escrow, job_event("job_submitted", lambda d: d[32:64].hex())),
-            _topic("JobCompleted(uint64,address,address,bytes32)"):
-                (escrow, job_event("job_completed", lambda d: d[32:64].hex())),
-            _topic("JobRejected(uint64,address,address,bytes32)"):
-                (escrow, job_event("job_rejected", lambda d: d[32:64].hex())),
-            _topic("JobExpired(uint64,address,address)"):
-                (escrow, job_event("job_expired", lambda d: "")),
-            _topic("TwinRegistered(uint256,address,string,string,bytes32)"):
-                (registry, twin_event("twin_registered")),
-            _topic("TwinVersion(uint256,address,string,string,bytes32)"):
-                (registry, twin_event("twin_version")),
-            _topic("TwinTransferred(uint256,address,address,string)"):
-                (registry, twin_event("twin_transferred")),
-            _topic("LicenceSet(uint256,address,string,uint256)"):
-                (registry, twin_event("licence_set")),
-            _topic("LeaseOpened(uint64,address,address,uint256)"):
-                (compute, lease_event("lease_opened", lambda d: str(_int(d, 1)))),
-            _topic("LeaseClaimed(uint64,address,address,bytes32)"):
-                (compute, lease_event("lease_claimed", lambda d: d[32:64].hex())),
-            _topic("LeaseExpired(uint64,address,address)"):
-                (compute, lease_event("lease_expired", lambda d: "")),
-            _topic("Slashed(address,address,uint256,uint256)"): (compute, slashed),
-            _topic("AssetRegistered(bytes32,address,string,string,uint256)"):
-                (assets, asset_registered),
-            _topic("AssetLinked(bytes32,address,string,string)"): (assets, asset_linked),
-            _topic("PoolCreated(bytes32,address,string,uint256)"): (assets, pool_created),
-            _topic("Contributed(bytes32,address,address,string,uint256)"):
-                (assets, pool_event("contributed")),
-            _topic("DataUsed(bytes32,address,address,string,bytes32)"):
-                (assets, pool_event("data_used")),
-        }
+        self._events.append(EventRow(self._now, self._tx, kind, payer, payee, amount, flow, ref,
+                                     detail))
 
     # -- invariants, hashing, snapshots ----------------------------------------------------
     def check_invariants(self) -> None:
@@ -660,29 +453,16 @@ class ContractLedger:
     def state_hash(self) -> str:
         """sha256 over the whole state, in MemoryLedger's canonical order and format: the same
         state on any backend gives the same hash."""
-        h = hashlib.sha256()
-        h.update(f"{self._now}|{self.minted}|{self.burned}".encode())
-        for a, b in sorted(self.balances().items()):
-            h.update(f"b{a}{b}".encode())
-        for a in sorted(self._senders):
-            h.update(f"n{a}{self.nonce_of(a)}".encode())
-        for j in sorted(self._job_ids):
-            h.update(repr(self.job(j)).encode())
-        for k in sorted(self._twin_keys):
-            h.update(repr(self.twin(k)).encode())
-        for i in sorted(self._lease_ids):
-            h.update(repr(self.lease(i)).encode())
-        for a in sorted(self._stakers):
-            stake = self.stake_of(a)
-            if stake:
-                h.update(f"s{a}{stake}".encode())
-        for k in sorted(self._asset_keys):
-            h.update(repr(self.asset(k)).encode())
-        for k in sorted(self._pool_keys):
-            h.update(repr(self.pool(k)).encode())
-        for r in sorted(self._records):
-            h.update(r)
-        return h.hexdigest()
+        return state_hash(
+            now=self._now, minted=self.minted, burned=self.burned,
+            balances=sorted(self.balances().items()),
+            nonces=((a, self.nonce_of(a)) for a in sorted(self._senders)),
+            jobs=map(self.job, sorted(self._job_ids)),
+            twins=map(self.twin, sorted(self._twin_keys)),
+            leases=map(self.lease, sorted(self._lease_ids)),
+            stakes=((a, self.stake_of(a)) for a in sorted(self._stakers)),
+            assets=map(self.asset, sorted(self._asset_keys)),
+            pools=map(self.pool, sorted(self._pool_keys)), records=sorted(self._records))
 
     def _mirrors(self) -> tuple:
         return (self._now, self._tx, self._nonces, self._accounts, self._senders,

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidState",
     "InvariantViolation",
     "KeystoreError",
+    "LedgerCheckFailed",
     "Malformed",
     "NonceMismatch",
     "Unauthorized",
@@ -121,3 +122,22 @@ class InvariantViolation(ChainError, AssertionError):
 
 class KeystoreError(ChainError, ValueError):
     code = "keystore"
+
+
+class LedgerCheckFailed(ChainError, AssertionError):
+    """`chain.checks.check_ledger` found a ledger breaking a rule of the Ledger protocol.
+
+    `rule` names the rule broken (e.g. "events reconstruct balances"); `steps` is the action
+    log that led there, shortest first found, one line a step.
+    """
+
+    code = "ledger_check_failed"
+
+    def __init__(self, rule: str, what: str, expected: object, got: object, fix: str,
+                 steps: str = "") -> None:
+        self.rule, self.expected, self.got = rule, expected, got
+        message = (f'check_ledger: rule "{rule}" broken: {what}: expected {expected!r}, got '
+                   f"{got!r}; {fix}")
+        if steps:
+            message += f"\nsteps that led there:\n{steps}"
+        super().__init__(message)

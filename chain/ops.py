@@ -1,13 +1,27 @@
-"""The ledger's operations: what a signed action asks the ledger to do.
+"""The ledger's operations: what a signed action asks the ledger to do, and their one table.
 
 Each operation is a frozen value with a `KIND` (its name in the signed envelope and the event
 log) and `ABI` (the Solidity types of its fields, in order), which fix how its parameters are
-hashed into the EIP-712 envelope.
+hashed into the EIP-712 envelope. `TABLE` is the one table of operations: per op its kind
+index (Hub.execute's `kind`), the module contract that runs it and the bounds of its string
+fields. Everything else is derived from it: `OPS`, `KIND_INDEX`, `STRING_LIMITS` here, and the
+contracts' constants (`chain/contracts/ops.vy`, rendered by `python -m chain.ops_vyper`).
+
+To add an operation:
+1. here, its class (fields, `KIND`, `ABI`) and a row at the end of `_ROWS` (its module and
+   the bound of each string field; never reorder rows: the index is signed);
+2. `python -m chain.ops_vyper`, which rewrites `chain/contracts/ops.vy` (`ops.KIND_<NAME>`);
+3. its rule, twice: a function named like its kind in `chain/_memory_<module>.py` (the
+   reference; MemoryLedger finds it through the table) and a branch on `ops.KIND_<NAME>` in
+   that module contract's `run` (chain/contracts/<Module>.vy);
+4. if it logs a new event, its decoder in `chain/_contract_events.py`.
+The Hub needs no change: it dispatches on `ops.MODULE_OF[kind]`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from operator import attrgetter
 from typing import ClassVar
 
@@ -18,8 +32,12 @@ from chain.errors import Malformed
 from chain.identity import Address
 
 __all__ = [
+    "KIND_INDEX",
     "MAX_PARAMS",
     "OPS",
+    "STRING_BOUNDS",
+    "STRING_LIMITS",
+    "TABLE",
     "ClaimLease",
     "ClaimRefund",
     "CloseLease",
@@ -30,7 +48,9 @@ __all__ = [
     "FundJob",
     "LinkAsset",
     "Mint",
+    "Module",
     "Op",
+    "OpSpec",
     "OpenLease",
     "Post",
     "PublishVersion",
@@ -419,12 +439,97 @@ def ref_of(op: Op) -> str:
     return ""
 
 
-OPS: dict[str, type[Op]] = {
-    cls.KIND: cls
-    for cls in (
-        Transfer, Mint, CreateJob, FundJob, SetProvider, SubmitJob, CompleteJob, RejectJob,
-        ClaimRefund, RegisterTwin, PublishVersion, TransferTwin, Post, Stake, Unstake, Slash,
-        SetLicence, OpenLease, ClaimLease, CloseLease, RegisterAsset, LinkAsset, CreatePool,
-        Contribute, UseData,
-    )
-}
+class Module(StrEnum):
+    """The contract that runs an operation; its reference rules are MemoryLedger's module of
+    the same name. The order is the contracts' module id (`ops.MODULE_TOKEN` = 0, ...)."""
+
+    TOKEN = "token"
+    ESCROW = "escrow"
+    REGISTRY = "registry"
+    HUB = "hub"
+    COMPUTE = "compute"
+    ASSETS = "assets"
+
+
+#: The contracts' string bounds, by name: the most bytes (UTF-8) a string of that name holds
+#: (`String[ops.MAX_KEY]` in the contracts). A longer one breaks a rule (`invalid_state`).
+STRING_BOUNDS: dict[str, int] = {"flow": 32, "topic": 32, "key": 64, "version": 32,
+                                 "asset_kind": 16}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpSpec:
+    """One row of the operations table: everything the ledgers and contracts know of an op."""
+
+    index: int  # its `kind` argument of Hub.execute, and its place in OPS
+    op: type[Op]
+    module: Module  # the contract that runs it
+    strings: tuple[tuple[str, str], ...]  # (string field, its bound's name in STRING_BOUNDS)
+
+    @property
+    def kind(self) -> str:
+        return self.op.KIND
+
+    @property
+    def abi(self) -> tuple[str, ...]:
+        return self.op.ABI
+
+    @property
+    def limits(self) -> tuple[tuple[str, int], ...]:
+        """(string field, most bytes it holds), in field order."""
+        return tuple((name, STRING_BOUNDS[bound]) for name, bound in self.strings)
+
+
+#: The one table of operations, in kind-index order (never reorder: the index is signed).
+#: Each row: the op, the module contract that runs it, its string fields' bounds.
+_ROWS: tuple[tuple[type[Op], Module, dict[str, str]], ...] = (
+    (Transfer, Module.TOKEN, {"flow": "flow"}),
+    (Mint, Module.TOKEN, {"flow": "flow"}),
+    (CreateJob, Module.ESCROW, {}),
+    (FundJob, Module.ESCROW, {}),
+    (SetProvider, Module.ESCROW, {}),
+    (SubmitJob, Module.ESCROW, {"policy": "key"}),
+    (CompleteJob, Module.ESCROW, {}),
+    (RejectJob, Module.ESCROW, {}),
+    (ClaimRefund, Module.ESCROW, {}),
+    (RegisterTwin, Module.REGISTRY, {"key": "key", "version": "version"}),
+    (PublishVersion, Module.REGISTRY, {"key": "key", "version": "version"}),
+    (TransferTwin, Module.REGISTRY, {"key": "key"}),
+    (Post, Module.HUB, {"topic": "topic"}),
+    (Stake, Module.COMPUTE, {}),
+    (Unstake, Module.COMPUTE, {}),
+    (Slash, Module.COMPUTE, {}),
+    (SetLicence, Module.REGISTRY, {"key": "key"}),
+    (OpenLease, Module.COMPUTE, {"twin": "key"}),
+    (ClaimLease, Module.COMPUTE, {}),
+    (CloseLease, Module.COMPUTE, {}),
+    (RegisterAsset, Module.ASSETS, {"key": "key", "kind": "asset_kind"}),
+    (LinkAsset, Module.ASSETS, {"child": "key", "parent": "key"}),
+    (CreatePool, Module.ASSETS, {"key": "key"}),
+    (Contribute, Module.ASSETS, {"pool": "key"}),
+    (UseData, Module.ASSETS, {"pool": "key"}),
+)
+
+
+def _table(rows: tuple[tuple[type[Op], Module, dict[str, str]], ...]) -> tuple[OpSpec, ...]:
+    """The rows as OpSpecs, refusing a row whose string fields and bounds do not match."""
+    table = []
+    for index, (op, module, strings) in enumerate(rows):
+        names = [f.name for f in fields(op)]
+        declared = {n for n, t in zip(names, op.ABI, strict=True) if t == "string"}
+        if set(strings) != declared or not set(strings.values()) <= set(STRING_BOUNDS):
+            raise TypeError(f"the ops table row of {op.__name__} must bound exactly its string "
+                            f"fields {sorted(declared)} by names in STRING_BOUNDS, got {strings}")
+        table.append(OpSpec(index=index, op=op, module=module,
+                            strings=tuple((n, strings[n]) for n in names if n in strings)))
+    return tuple(table)
+
+
+TABLE: tuple[OpSpec, ...] = _table(_ROWS)
+#: Each operation's kind name -> its class, in kind-index order.
+OPS: dict[str, type[Op]] = {spec.kind: spec.op for spec in TABLE}
+#: An operation's `kind` argument of Hub.execute: its row in TABLE.
+KIND_INDEX: dict[type[Op], int] = {spec.op: spec.index for spec in TABLE}
+#: String fields and the most bytes (UTF-8) the contracts accept in each, per op that has any.
+STRING_LIMITS: dict[type[Op], tuple[tuple[str, int], ...]] = {
+    spec.op: spec.limits for spec in TABLE if spec.strings}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from chain.identity import Address, Identity
 from chain.intents import Domain, SignedIntent
@@ -15,13 +15,18 @@ __all__ = [
     "EVENT_COLUMNS",
     "TERMINAL",
     "Asset",
+    "Event",
+    "EventRow",
     "Job",
     "JobState",
     "Lease",
     "LeaseState",
     "Ledger",
     "LedgerParams",
+    "ParamSpec",
     "Pool",
+    "RoyaltyMode",
+    "SignatureMode",
     "Twin",
     "TxResult",
 ]
@@ -29,10 +34,29 @@ __all__ = [
 #: Mints come from, and burns go to, the zero address (the ERC-20 convention).
 BURN_ADDRESS: Address = "0x0000000000000000000000000000000000000000"
 
-#: Columns of an event row, in order. `amount` is an int in base units; `payer`/`payee` are
-#: addresses (the zero address for mint and burn); `ref` names the job or twin concerned.
-EVENT_COLUMNS = ("tick", "tx", "kind", "payer", "payee", "amount", "flow", "ref", "detail")
-Event = tuple[int, int, str, str, str, int, str, str, str]
+
+class EventRow(NamedTuple):
+    """One row of the ledger's event log: a movement of tokens or a change of state.
+
+    A NamedTuple, so it is still a plain tuple to the recorder and to every comparison; hash
+    `tuple(row)`, not the row, where a repr is hashed (its repr names the fields).
+    """
+
+    tick: int
+    tx: int  # the ledger's count of actions executed, this one included
+    kind: str  # "transfer", "mint", "burn", "rejected", "job_created", ...
+    payer: Address  # the zero address for a mint
+    payee: Address  # the zero address for a burn
+    amount: int  # base units; 0 for a change of state
+    flow: str  # the movement's purpose (chain.Flow), "" for a change of state
+    ref: str  # the job, lease, twin, asset or pool concerned ("" if none)
+    detail: str = ""
+
+
+#: Columns of an event row, in order.
+EVENT_COLUMNS: tuple[str, ...] = EventRow._fields
+#: The old name of an event row's type.
+Event = EventRow
 
 
 class JobState(StrEnum):
@@ -49,48 +73,116 @@ class JobState(StrEnum):
 TERMINAL = frozenset({JobState.COMPLETED, JobState.REJECTED, JobState.EXPIRED})
 
 
+class RoyaltyMode(StrEnum):
+    """How a service payment pays royalties up the asset graph (chain.royalty)."""
+
+    LRP = "lrp"  # relative shares compound up the graph
+    LAP = "lap"  # each ancestor takes its share of the payment itself
+
+
+class SignatureMode(StrEnum):
+    """Whether the ledger checks each action's signature."""
+
+    VERIFY = "verify"  # every action's signature is checked
+    OFF = "off"  # signatures are skipped (a trusted simulation)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamSpec:
+    """What a LedgerParams field holds: its default, bounds (inclusive; None: unbounded) or
+    choices, and what it means. Scenario schemas and economy rules derive theirs from it."""
+
+    name: str
+    default: object
+    doc: str
+    min: int | None = None
+    max: int | None = None
+    choices: tuple[str, ...] | None = None
+    unit: str = ""
+
+
+def _param(default: object, doc: str, *, min: int | None = None, max: int | None = None,
+           choices: type[StrEnum] | None = None, unit: str = "") -> Any:
+    """A LedgerParams field with its bounds and meaning as metadata."""
+    return field(default=default, metadata={"doc": doc, "min": min, "max": max,
+                                            "choices": choices, "unit": unit})
+
+
+def _bps(default: int, doc: str) -> Any:
+    return _param(default, doc, min=0, max=10_000, unit="basis points")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LedgerParams:
-    """Protocol rules the ledger enforces; each is a scenario parameter."""
+    """Protocol rules the ledger enforces; each is a scenario parameter.
 
-    chain_id: int = 31337
-    decimals: int = 18
-    supply_cap: int = 10**9 * 10**18  # base units that may ever be minted
-    transfer_fee_bps: int = 0  # taken from each Transfer, paid by the recipient's side
-    fee_burn_bps: int = 5_000  # share of a transfer fee burned; the rest to the treasury
-    platform_fee_bps: int = 200  # of a job's budget, to the treasury on completion
-    evaluator_fee_bps: int = 300  # of a job's budget, to the evaluator on completion
-    signatures: str = "verify"  # "verify": every action's signature is checked; "off": skipped
-    evaluator_paid_on_reject: bool = False  # the client deposits the evaluator's fee at
-    # funding, beside the budget, and the evaluator is paid it on reject as on complete
-    min_expiry: int = 2  # ticks from creation a job's expiry must be at least
-    royalty_mode: str = "lrp"  # "lrp": relative shares compound up the graph; "lap": each
-    # ancestor takes its share of the payment itself
-    min_stake: int = 0  # stake a compute provider must hold to have a lease opened with it
-    slash_reward_bps: int = 5_000  # share of a slash paid to the beneficiary; the rest burned
-    data_fee_bps: int = 0  # protocol's share of each data use, to the treasury
+    Each field's default, bounds and meaning are data (`LedgerParams.spec()`), checked when
+    the params are made; `royalty_mode` and `signatures` take the enum or its string and hold
+    the enum (equal to its string).
+    """
+
+    chain_id: int = _param(31337, "the EVM chain id actions are signed for")
+    decimals: int = _param(18, "decimals of the token", min=0)
+    supply_cap: int = _param(10**9 * 10**18, "base units that may ever be minted", min=0)
+    transfer_fee_bps: int = _bps(0, "taken from each Transfer, paid by the recipient's side")
+    fee_burn_bps: int = _bps(5_000, "share of a transfer fee burned; the rest to the treasury")
+    platform_fee_bps: int = _bps(200, "of a job's budget, to the treasury on completion")
+    evaluator_fee_bps: int = _bps(300, "of a job's budget, to the evaluator on completion")
+    # (ruff RUF009: _param returns a dataclasses.field, so the default is not shared state)
+    signatures: SignatureMode | str = _param(  # noqa: RUF009
+        SignatureMode.VERIFY, "verify: every action's signature is checked; off: skipped",
+        choices=SignatureMode)
+    evaluator_paid_on_reject: bool = _param(
+        False, "the client deposits the evaluator's fee at funding, beside the budget, and the "
+        "evaluator is paid it on reject as on complete")
+    min_expiry: int = _param(2, "ticks from creation a job's expiry must be at least", min=1,
+                             unit="ticks")
+    royalty_mode: RoyaltyMode | str = _param(  # noqa: RUF009
+        RoyaltyMode.LRP, "lrp: relative shares compound up the graph; lap: each ancestor takes "
+        "its share of the payment itself", choices=RoyaltyMode)
+    min_stake: int = _param(0, "stake a compute provider must hold to have a lease opened "
+                            "with it", min=0, unit="base units")
+    slash_reward_bps: int = _bps(5_000, "share of a slash paid to the beneficiary; the rest "
+                                 "burned")
+    data_fee_bps: int = _bps(0, "protocol's share of each data use, to the treasury")
+
+    @classmethod
+    def spec(cls) -> dict[str, ParamSpec]:
+        """Each field's default, bounds, choices and meaning, by name, in field order."""
+        out = {}
+        for f in fields(cls):
+            m = f.metadata
+            choices = tuple(c.value for c in m["choices"]) if m["choices"] else None
+            out[f.name] = ParamSpec(name=f.name, default=f.default, doc=m["doc"], min=m["min"],
+                                    max=m["max"], choices=choices, unit=m["unit"])
+        return out
 
     def __post_init__(self) -> None:
         from chain.errors import ChainError
 
-        for name in ("transfer_fee_bps", "fee_burn_bps", "platform_fee_bps", "evaluator_fee_bps",
-                     "slash_reward_bps", "data_fee_bps"):
-            value = getattr(self, name)
-            if not 0 <= value <= 10_000:
-                raise ChainError(f"{name} must be in [0, 10000] basis points, got {value}")
+        for f in fields(self):
+            value, m = getattr(self, f.name), f.metadata
+            if m["choices"] is not None:
+                try:
+                    object.__setattr__(self, f.name, m["choices"](value))
+                except ValueError:
+                    allowed = " or ".join(repr(c.value) for c in m["choices"])
+                    raise ChainError(f"{f.name} must be {allowed}, got {value!r}; use one of "
+                                     "those") from None
+                continue
+            low, high = m["min"], m["max"]
+            if (low is not None and value < low) or (high is not None and value > high):
+                if high is not None:
+                    want = f"in [{low}, {high}]" + (f" {m['unit']}" if m["unit"] else "")
+                else:
+                    want = "non-negative" if low == 0 else f"at least {low}"
+                raise ChainError(f"{f.name} must be {want}, got {value}; set it within its "
+                                 "bounds (LedgerParams.spec())")
         if self.platform_fee_bps + self.evaluator_fee_bps > 10_000:
             raise ChainError(
                 "platform_fee_bps + evaluator_fee_bps must not exceed 10000 (the whole budget), "
-                f"got {self.platform_fee_bps + self.evaluator_fee_bps}"
+                f"got {self.platform_fee_bps + self.evaluator_fee_bps}; lower one of them"
             )
-        if self.signatures not in ("verify", "off"):
-            raise ChainError(f"signatures must be 'verify' or 'off', got {self.signatures!r}")
-        if self.supply_cap < 0 or self.decimals < 0:
-            raise ChainError("supply_cap and decimals must be non-negative")
-        if self.royalty_mode not in ("lrp", "lap"):
-            raise ChainError(f"royalty_mode must be 'lrp' or 'lap', got {self.royalty_mode!r}")
-        if self.min_expiry < 1 or self.min_stake < 0:
-            raise ChainError("min_expiry must be >= 1 tick and min_stake >= 0")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,6 +313,6 @@ class Ledger(Protocol):
     def stake_of(self, account: Address) -> int: ...
     def asset(self, key: str) -> Asset | None: ...
     def pool(self, key: str) -> Pool | None: ...
-    def drain_events(self) -> list[Event]: ...
+    def drain_events(self) -> list[EventRow]: ...
     def check_invariants(self) -> None: ...
     def state_hash(self) -> str: ...

@@ -61,7 +61,7 @@ class Table:
         rows, self._rows = self._rows, []
         self.n_rows += len(rows)
         for row in rows:
-            self._digest.update(repr(row).encode())
+            self._digest.update(repr(tuple(row)).encode())
         columns: list[Sequence] = [list(c) for c in zip(*rows, strict=True)]
         for i in self._decimal:
             columns[i] = [Decimal(v) for v in columns[i]]

@@ -17,9 +17,10 @@
         Payments go straight from the user: this contract never holds tokens.
 """
 
+import ops
+
 from snekmate.utils import math
 
-MAX_PARAMS: constant(uint256) = 320
 BPS: constant(uint256) = 10_000
 MAX_PARENTS: constant(uint256) = 4
 MAX_ANCESTORS: constant(uint256) = 16
@@ -27,11 +28,6 @@ MAX_ANCESTORS: constant(uint256) = 16
 MAX_QUEUE: constant(uint256) = MAX_PARENTS * (MAX_ANCESTORS + 1)
 MAX_CONTRIBUTORS: constant(uint256) = 64
 
-KIND_REGISTER: constant(uint8) = 20
-KIND_LINK: constant(uint8) = 21
-KIND_CREATE_POOL: constant(uint8) = 22
-KIND_CONTRIBUTE: constant(uint8) = 23
-KIND_USE: constant(uint8) = 24
 
 # Asset kinds (0: no such asset).
 DATA: constant(uint8) = 1
@@ -40,17 +36,17 @@ TWIN: constant(uint8) = 3
 
 
 interface Token:
-    def module_move(payer: address, payee: address, amount: uint256, flow: String[32],
+    def module_move(payer: address, payee: address, amount: uint256, flow: String[ops.MAX_FLOW],
                     ref: uint256): nonpayable
     def balanceOf(owner: address) -> uint256: view
 
 
 interface Registry:
-    def licence_of(key: String[64]) -> (address, uint256): view
+    def licence_of(key: String[ops.MAX_KEY]) -> (address, uint256): view
 
 
 struct Asset:
-    key: String[64]
+    key: String[ops.MAX_KEY]
     kind: uint8
     owner: address
     content_hash: bytes32
@@ -75,7 +71,7 @@ struct Contribution:
 
 
 struct Pool:
-    key: String[64]
+    key: String[ops.MAX_KEY]
     owner: address
     price_per_unit: uint256
     owner_fee_bps: uint256
@@ -100,22 +96,22 @@ consumed: public(HashMap[bytes32, bool])  # usage records
 event AssetRegistered:
     asset_id: indexed(bytes32)
     owner: indexed(address)
-    key: String[64]
-    kind: String[16]
+    key: String[ops.MAX_KEY]
+    kind: String[ops.MAX_ASSET_KIND]
     royalty_bps: uint256
 
 
 event AssetLinked:
     child_id: indexed(bytes32)
     owner: indexed(address)
-    child: String[64]
-    parent: String[64]
+    child: String[ops.MAX_KEY]
+    parent: String[ops.MAX_KEY]
 
 
 event PoolCreated:
     pool_id: indexed(bytes32)
     owner: indexed(address)
-    key: String[64]
+    key: String[ops.MAX_KEY]
     price_per_unit: uint256
 
 
@@ -123,7 +119,7 @@ event Contributed:
     pool_id: indexed(bytes32)
     contributor: indexed(address)
     owner: address
-    key: String[64]
+    key: String[ops.MAX_KEY]
     units: uint256
 
 
@@ -131,7 +127,7 @@ event DataUsed:
     pool_id: indexed(bytes32)
     user: indexed(address)
     owner: address
-    key: String[64]
+    key: String[ops.MAX_KEY]
     record: bytes32
 
 
@@ -147,39 +143,41 @@ def __init__(hub_: address, token_: address, registry_: address, treasury_: addr
 
 
 @external
-def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[MAX_PARAMS]):
+def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[ops.MAX_PARAMS]):
     """
     @dev Applies an authenticated asset or data pool action (hub only); reverts with the
          rule's code.
     """
     assert msg.sender == HUB, "unauthorized"
-    key: String[64] = ""
-    if kind == KIND_REGISTER:
-        asset_kind: String[16] = ""
+    key: String[ops.MAX_KEY] = ""
+    if kind == ops.KIND_REGISTER_ASSET:
+        asset_kind: String[ops.MAX_ASSET_KIND] = ""
         content_hash: bytes32 = empty(bytes32)
         royalty_bps: uint256 = 0
         key, asset_kind, content_hash, royalty_bps = abi_decode(
-            params, (String[64], String[16], bytes32, uint256))
+            params, (String[ops.MAX_KEY], String[ops.MAX_ASSET_KIND], bytes32, uint256))
         self._register(sender, key, asset_kind, content_hash, royalty_bps)
-    elif kind == KIND_LINK:
-        parent: String[64] = ""
-        key, parent = abi_decode(params, (String[64], String[64]))
+    elif kind == ops.KIND_LINK_ASSET:
+        parent: String[ops.MAX_KEY] = ""
+        key, parent = abi_decode(params, (String[ops.MAX_KEY], String[ops.MAX_KEY]))
         self._link(sender, key, parent)
-    elif kind == KIND_CREATE_POOL:
+    elif kind == ops.KIND_CREATE_POOL:
         price_per_unit: uint256 = 0
         owner_fee_bps: uint256 = 0
-        key, price_per_unit, owner_fee_bps = abi_decode(params, (String[64], uint256, uint256))
+        key, price_per_unit, owner_fee_bps = abi_decode(
+            params, (String[ops.MAX_KEY], uint256, uint256))
         self._create_pool(sender, key, price_per_unit, owner_fee_bps)
-    elif kind == KIND_CONTRIBUTE:
+    elif kind == ops.KIND_CONTRIBUTE:
         content_hash: bytes32 = empty(bytes32)
         units: uint256 = 0
-        key, content_hash, units = abi_decode(params, (String[64], bytes32, uint256))
+        key, content_hash, units = abi_decode(params, (String[ops.MAX_KEY], bytes32, uint256))
         self._contribute(sender, key, content_hash, units)
-    elif kind == KIND_USE:
+    elif kind == ops.KIND_USE_DATA:
         units: uint256 = 0
         record: bytes32 = empty(bytes32)
         ref: uint256 = 0
-        key, units, record, ref = abi_decode(params, (String[64], uint256, bytes32, uint256))
+        key, units, record, ref = abi_decode(
+            params, (String[ops.MAX_KEY], uint256, bytes32, uint256))
         self._use(sender, key, units, record)
     else:
         raise "unknown_op"
@@ -188,14 +186,14 @@ def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Byte
 # -- reading ---------------------------------------------------------------------------------
 @external
 @view
-def asset(key: String[64]) -> (String[16], address, bytes32, uint256,
-                               DynArray[String[64], MAX_PARENTS], uint256):
+def asset(key: String[ops.MAX_KEY]) -> (String[ops.MAX_ASSET_KIND], address, bytes32, uint256,
+                               DynArray[String[ops.MAX_KEY], MAX_PARENTS], uint256):
     """
     @dev Asset `key`: kind ("" if none), owner (its registrant), content hash, royalty share,
          parents' keys in link order, number of children.
     """
     asset: Asset = self.assets[keccak256(key)]
-    parents: DynArray[String[64], MAX_PARENTS] = []
+    parents: DynArray[String[ops.MAX_KEY], MAX_PARENTS] = []
     for parent: bytes32 in asset.parents:
         parents.append(self.assets[parent].key)
     return self._kind_name(asset.kind), asset.owner, asset.content_hash, asset.royalty_bps, \
@@ -204,7 +202,7 @@ def asset(key: String[64]) -> (String[16], address, bytes32, uint256,
 
 @external
 @view
-def exists(key: String[64]) -> bool:
+def exists(key: String[ops.MAX_KEY]) -> bool:
     return self.assets[keccak256(key)].kind != 0
 
 
@@ -244,7 +242,7 @@ def lap_shares(asset_id: bytes32) -> DynArray[Share, MAX_ANCESTORS]:
 
 @external
 @view
-def pool(key: String[64]) -> (address, uint256, uint256,
+def pool(key: String[ops.MAX_KEY]) -> (address, uint256, uint256,
                               DynArray[Contribution, MAX_CONTRIBUTORS], uint256):
     """
     @dev Pool `key`: owner (the zero address if none), price per unit, the owner's fee,
@@ -256,7 +254,7 @@ def pool(key: String[64]) -> (address, uint256, uint256,
 
 @internal
 @pure
-def _kind_name(kind: uint8) -> String[16]:
+def _kind_name(kind: uint8) -> String[ops.MAX_ASSET_KIND]:
     if kind == DATA:
         return "data"
     if kind == POLICY:
@@ -307,7 +305,8 @@ def _ancestors(parents: DynArray[bytes32, MAX_PARENTS]) -> (
 
 # -- the royalty graph -----------------------------------------------------------------------
 @internal
-def _register(sender: address, key: String[64], kind_name: String[16], content_hash: bytes32,
+def _register(sender: address, key: String[ops.MAX_KEY], kind_name: String[ops.MAX_ASSET_KIND],
+              content_hash: bytes32,
               royalty_bps: uint256):
     assert len(key) != 0, "invalid_state"
     name: bytes32 = keccak256(kind_name)
@@ -335,7 +334,7 @@ def _register(sender: address, key: String[64], kind_name: String[16], content_h
 
 
 @internal
-def _link(sender: address, child: String[64], parent: String[64]):
+def _link(sender: address, child: String[ops.MAX_KEY], parent: String[ops.MAX_KEY]):
     child_id: bytes32 = keccak256(child)
     parent_id: bytes32 = keccak256(parent)
     assert self.assets[child_id].kind != 0 and self.assets[parent_id].kind != 0, \
@@ -363,7 +362,7 @@ def _link(sender: address, child: String[64], parent: String[64]):
 
 # -- data pools ------------------------------------------------------------------------------
 @internal
-def _create_pool(sender: address, key: String[64], price_per_unit: uint256,
+def _create_pool(sender: address, key: String[ops.MAX_KEY], price_per_unit: uint256,
                  owner_fee_bps: uint256):
     assert len(key) != 0, "invalid_state"
     pool_id: bytes32 = keccak256(key)
@@ -376,7 +375,7 @@ def _create_pool(sender: address, key: String[64], price_per_unit: uint256,
 
 
 @internal
-def _contribute(sender: address, key: String[64], content_hash: bytes32, units: uint256):
+def _contribute(sender: address, key: String[ops.MAX_KEY], content_hash: bytes32, units: uint256):
     pool_id: bytes32 = keccak256(key)
     owner: address = self.pools[pool_id].owner
     assert owner != empty(address), "invalid_state"
@@ -398,7 +397,7 @@ def _contribute(sender: address, key: String[64], content_hash: bytes32, units: 
 
 
 @internal
-def _use(sender: address, key: String[64], units: uint256, record: bytes32):
+def _use(sender: address, key: String[ops.MAX_KEY], units: uint256, record: bytes32):
     pool_id: bytes32 = keccak256(key)
     pool: Pool = self.pools[pool_id]
     assert pool.owner != empty(address), "invalid_state"
@@ -428,6 +427,6 @@ def _use(sender: address, key: String[64], units: uint256, record: bytes32):
 
 
 @internal
-def _pay(payer: address, payee: address, amount: uint256, flow: String[32], ref: uint256):
+def _pay(payer: address, payee: address, amount: uint256, flow: String[ops.MAX_FLOW], ref: uint256):
     if amount != 0:
         extcall Token(TOKEN).module_move(payer, payee, amount, flow, ref)

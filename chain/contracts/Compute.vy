@@ -15,17 +15,12 @@
         stakes. A lease's id is derived like a job's: keccak256(buyer ++ uint256(nonce))[:8].
 """
 
+import ops
+
 from snekmate.utils import math
 
-MAX_PARAMS: constant(uint256) = 320
 BPS: constant(uint256) = 10_000
 
-KIND_STAKE: constant(uint8) = 13
-KIND_UNSTAKE: constant(uint8) = 14
-KIND_SLASH: constant(uint8) = 15
-KIND_OPEN: constant(uint8) = 17
-KIND_CLAIM: constant(uint8) = 18
-KIND_CLOSE: constant(uint8) = 19
 
 # Lease states (0: no such lease).
 OPEN: constant(uint8) = 1
@@ -34,15 +29,15 @@ EXPIRED: constant(uint8) = 3
 
 
 interface Token:
-    def module_move(payer: address, payee: address, amount: uint256, flow: String[32],
+    def module_move(payer: address, payee: address, amount: uint256, flow: String[ops.MAX_FLOW],
                     ref: uint256): nonpayable
-    def module_pay(payer: address, payee: address, amount: uint256, flow: String[32],
+    def module_pay(payer: address, payee: address, amount: uint256, flow: String[ops.MAX_FLOW],
                    ref: uint256): nonpayable
     def module_burn(amount: uint256, ref: uint256): nonpayable
 
 
 interface Registry:
-    def licence_of(key: String[64]) -> (address, uint256): view
+    def licence_of(key: String[ops.MAX_KEY]) -> (address, uint256): view
 
 
 interface Hub:
@@ -53,7 +48,7 @@ interface Hub:
 struct Lease:
     buyer: address
     provider: address
-    twin: String[64]
+    twin: String[ops.MAX_KEY]
     cu: uint256
     price_per_cu: uint256
     licence_per_cu: uint256
@@ -116,19 +111,19 @@ def __init__(hub_: address, token_: address, registry_: address, protocol_: addr
 
 
 @external
-def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[MAX_PARAMS]):
+def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[ops.MAX_PARAMS]):
     """
     @dev Applies an authenticated stake or lease action (hub only); reverts with the rule's
          code.
     """
     assert msg.sender == HUB, "unauthorized"
-    if kind == KIND_STAKE or kind == KIND_UNSTAKE:
+    if kind == ops.KIND_STAKE or kind == ops.KIND_UNSTAKE:
         amount: uint256 = abi_decode(params, uint256)
-        if kind == KIND_STAKE:
+        if kind == ops.KIND_STAKE:
             self._stake(sender, amount)
         else:
             self._unstake(sender, amount)
-    elif kind == KIND_SLASH:
+    elif kind == ops.KIND_SLASH:
         offender: address = empty(address)
         amount: uint256 = 0
         beneficiary: address = empty(address)
@@ -136,22 +131,22 @@ def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Byte
         offender, amount, beneficiary, ref = abi_decode(
             params, (address, uint256, address, uint256))
         self._slash(sender, offender, amount, beneficiary, ref)
-    elif kind == KIND_OPEN:
+    elif kind == ops.KIND_OPEN_LEASE:
         provider: address = empty(address)
-        twin: String[64] = ""
+        twin: String[ops.MAX_KEY] = ""
         cu: uint256 = 0
         price_per_cu: uint256 = 0
         expires_at: uint256 = 0
         provider, twin, cu, price_per_cu, expires_at = abi_decode(
-            params, (address, String[64], uint256, uint256, uint256))
+            params, (address, String[ops.MAX_KEY], uint256, uint256, uint256))
         self._open(sender, nonce, now, provider, twin, cu, price_per_cu, expires_at)
-    elif kind == KIND_CLAIM:
+    elif kind == ops.KIND_CLAIM_LEASE:
         lease_id: uint64 = 0
         cu: uint256 = 0
         receipt: bytes32 = empty(bytes32)
         lease_id, cu, receipt = abi_decode(params, (uint64, uint256, bytes32))
         self._claim(sender, now, lease_id, cu, receipt)
-    elif kind == KIND_CLOSE:
+    elif kind == ops.KIND_CLOSE_LEASE:
         self._close(sender, now, abi_decode(params, uint64))
     else:
         raise "unknown_op"
@@ -218,7 +213,8 @@ def _locked(lease: Lease) -> uint256:
 
 
 @internal
-def _open(sender: address, nonce: uint256, now: uint256, provider: address, twin: String[64],
+def _open(sender: address, nonce: uint256, now: uint256, provider: address,
+          twin: String[ops.MAX_KEY],
           cu: uint256, price_per_cu: uint256, expires_at: uint256):
     assert provider != sender and not self._is_module(provider), "invalid_state"
     owner: address = empty(address)
@@ -296,6 +292,6 @@ def _close(sender: address, now: uint256, lease_id: uint64):
 
 
 @internal
-def _pay(payee: address, amount: uint256, flow: String[32], ref: uint256):
+def _pay(payee: address, amount: uint256, flow: String[ops.MAX_FLOW], ref: uint256):
     if amount != 0:
         extcall Token(TOKEN).module_move(self, payee, amount, flow, ref)

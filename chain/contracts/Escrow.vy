@@ -21,20 +21,14 @@
         keccak256(client ++ uint256(nonce)) of the action that created it.
 """
 
+import ops
+
 from snekmate.utils import math
 
-MAX_PARAMS: constant(uint256) = 320
 BPS: constant(uint256) = 10_000
 MAX_PARENTS: constant(uint256) = 4
 MAX_ANCESTORS: constant(uint256) = 16
 
-KIND_CREATE: constant(uint8) = 2
-KIND_FUND: constant(uint8) = 3
-KIND_SET_PROVIDER: constant(uint8) = 4
-KIND_SUBMIT: constant(uint8) = 5
-KIND_COMPLETE: constant(uint8) = 6
-KIND_REJECT: constant(uint8) = 7
-KIND_CLAIM: constant(uint8) = 8
 
 # Job states (0: no such job).
 OPEN: constant(uint8) = 1
@@ -46,7 +40,7 @@ EXPIRED: constant(uint8) = 6
 
 
 interface Token:
-    def module_move(payer: address, payee: address, amount: uint256, flow: String[32],
+    def module_move(payer: address, payee: address, amount: uint256, flow: String[ops.MAX_FLOW],
                     ref: uint256): nonpayable
 
 
@@ -61,7 +55,7 @@ struct Share:
 
 
 interface Assets:
-    def exists(key: String[64]) -> bool: view
+    def exists(key: String[ops.MAX_KEY]) -> bool: view
     def parents_of(asset_id: bytes32) -> DynArray[Parent, MAX_PARENTS]: view
     def payee(asset_id: bytes32) -> address: view
     def lap_shares(asset_id: bytes32) -> DynArray[Share, MAX_ANCESTORS]: view
@@ -79,7 +73,7 @@ struct Job:
     spec_hash: bytes32
     deliverable: bytes32
     eval_deposit: uint256
-    policy: String[64]
+    policy: String[ops.MAX_KEY]
 
 
 HUB: public(immutable(address))
@@ -179,12 +173,12 @@ def _job_id(client: address, nonce: uint256) -> uint64:
 
 
 @external
-def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[MAX_PARAMS]):
+def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[ops.MAX_PARAMS]):
     """
     @dev Applies an authenticated job action (hub only); reverts with the rule's code.
     """
     assert msg.sender == HUB, "unauthorized"
-    if kind == KIND_CREATE:
+    if kind == ops.KIND_CREATE_JOB:
         evaluator: address = empty(address)
         assigner: address = empty(address)
         budget: uint256 = 0
@@ -196,29 +190,29 @@ def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Byte
         self._create(sender, nonce, now, evaluator, assigner, budget, expires_at, spec_hash)
         return
     job_id: uint64 = 0
-    if kind == KIND_FUND:
+    if kind == ops.KIND_FUND_JOB:
         expected: uint256 = 0
         job_id, expected = abi_decode(params, (uint64, uint256))
         self._fund(sender, now, job_id, expected)
-    elif kind == KIND_SET_PROVIDER:
+    elif kind == ops.KIND_SET_PROVIDER:
         provider: address = empty(address)
         budget: uint256 = 0
         job_id, provider, budget = abi_decode(params, (uint64, address, uint256))
         self._set_provider(sender, now, job_id, provider, budget)
-    elif kind == KIND_CLAIM:
+    elif kind == ops.KIND_CLAIM_REFUND:
         job_id = abi_decode(params, uint64)
         self._claim_refund(now, job_id)
-    elif kind == KIND_SUBMIT:
+    elif kind == ops.KIND_SUBMIT_JOB:
         deliverable: bytes32 = empty(bytes32)
-        policy: String[64] = ""
-        job_id, deliverable, policy = abi_decode(params, (uint64, bytes32, String[64]))
+        policy: String[ops.MAX_KEY] = ""
+        job_id, deliverable, policy = abi_decode(params, (uint64, bytes32, String[ops.MAX_KEY]))
         self._submit(sender, now, job_id, deliverable, policy)
     else:
         word: bytes32 = empty(bytes32)
         job_id, word = abi_decode(params, (uint64, bytes32))
-        if kind == KIND_COMPLETE:
+        if kind == ops.KIND_COMPLETE_JOB:
             self._complete(sender, now, job_id, word)
-        elif kind == KIND_REJECT:
+        elif kind == ops.KIND_REJECT_JOB:
             self._reject(sender, now, job_id, word)
         else:
             raise "unknown_op"
@@ -311,7 +305,7 @@ def _set_provider(sender: address, now: uint256, job_id: uint64, provider: addre
 
 @internal
 def _submit(sender: address, now: uint256, job_id: uint64, deliverable: bytes32,
-            policy: String[64]):
+            policy: String[ops.MAX_KEY]):
     job: Job = self._live(job_id, FUNDED, FUNDED)
     assert sender == job.provider, "unauthorized"
     self._not_expired(job, now)
@@ -471,6 +465,6 @@ def _refund(job: Job, job_id: uint64, rejected: bool):
 
 
 @internal
-def _pay(payee: address, amount: uint256, flow: String[32], ref: uint256):
+def _pay(payee: address, amount: uint256, flow: String[ops.MAX_FLOW], ref: uint256):
     if amount != 0:
         extcall Token(TOKEN).module_move(self, payee, amount, flow, ref)

@@ -14,6 +14,8 @@
         The clock (`now`, the simulation tick) is set by the owner and never goes back.
 """
 
+import ops
+
 from snekmate.auth import ownable
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
@@ -32,43 +34,12 @@ interface EscrowAdmin:
     def set_modules(compute: address, assets: address): nonpayable
 
 
-MAX_PARAMS: constant(uint256) = 320
 MAX_REASON: constant(uint256) = 256
-N_KINDS: constant(uint8) = 25
-KIND_POST: constant(uint8) = 12
 RUN_SELECTOR: constant(Bytes[4]) = method_id("run(uint8,address,uint256,uint256,bytes)")
 
 INTENT_TYPEHASH: constant(bytes32) = keccak256(
     "Intent(address sender,uint256 nonce,uint256 deadline,string kind,bytes32 params)"
 )
-# keccak256 of each operation's kind, in the order of `kind` (chain.ops.OPS).
-KIND_HASHES: constant(bytes32[25]) = [
-    keccak256("transfer"),
-    keccak256("mint"),
-    keccak256("create_job"),
-    keccak256("fund_job"),
-    keccak256("set_provider"),
-    keccak256("submit_job"),
-    keccak256("complete_job"),
-    keccak256("reject_job"),
-    keccak256("claim_refund"),
-    keccak256("register_twin"),
-    keccak256("publish_version"),
-    keccak256("transfer_twin"),
-    keccak256("post"),
-    keccak256("stake"),
-    keccak256("unstake"),
-    keccak256("slash"),
-    keccak256("set_licence"),
-    keccak256("open_lease"),
-    keccak256("claim_lease"),
-    keccak256("close_lease"),
-    keccak256("register_asset"),
-    keccak256("link_asset"),
-    keccak256("create_pool"),
-    keccak256("contribute"),
-    keccak256("use_data"),
-]
 verify_signatures: public(immutable(bool))
 nonces: public(HashMap[address, uint256])
 now: public(uint256)
@@ -88,7 +59,7 @@ event Rejected:
 
 event Posted:
     sender: indexed(address)
-    topic: String[32]
+    topic: String[ops.MAX_TOPIC]
     ref: uint256
     data: bytes32
 
@@ -147,7 +118,7 @@ def set_time(tick: uint256):
 @external
 @view
 def digest(sender: address, nonce: uint256, deadline: uint256, kind: uint8,
-           params: Bytes[MAX_PARAMS]) -> bytes32:
+           params: Bytes[ops.MAX_PARAMS]) -> bytes32:
     """
     @dev The EIP-712 digest a sender signs for this intent (for wallets and tests).
     """
@@ -157,21 +128,22 @@ def digest(sender: address, nonce: uint256, deadline: uint256, kind: uint8,
 @internal
 @view
 def _digest(sender: address, nonce: uint256, deadline: uint256, kind: uint8,
-            params: Bytes[MAX_PARAMS]) -> bytes32:
+            params: Bytes[ops.MAX_PARAMS]) -> bytes32:
     struct_hash: bytes32 = keccak256(
-        abi_encode(INTENT_TYPEHASH, sender, nonce, deadline, KIND_HASHES[kind], keccak256(params))
+        abi_encode(INTENT_TYPEHASH, sender, nonce, deadline, ops.KIND_HASHES[kind],
+                   keccak256(params))
     )
     return eip712_domain_separator._hash_typed_data_v4(struct_hash)
 
 
 @external
 def execute(sender: address, nonce: uint256, deadline: uint256, kind: uint8,
-            params: Bytes[MAX_PARAMS], signature: Bytes[65]) -> bool:
+            params: Bytes[ops.MAX_PARAMS], signature: Bytes[65]) -> bool:
     """
     @dev Authenticates and applies one signed action.
     @return bool True if the action was applied, False if a rule rejected it (nonce consumed).
     """
-    assert kind < N_KINDS, "unknown_op"
+    assert kind < ops.N_KINDS, "unknown_op"
     # no key exists for the zero address or a module account
     assert sender != empty(address) and sender != self.escrow, "bad_signature"
     assert sender != self.compute and sender != self.assets, "bad_signature"
@@ -185,19 +157,18 @@ def execute(sender: address, nonce: uint256, deadline: uint256, kind: uint8,
     assert self.now <= deadline, "deadline_passed"
     self.nonces[sender] = nonce + 1
 
-    # the module that owns the kind (chain.ops.OPS order); `post` (12) runs here
+    # the module that runs the kind (chain.ops.TABLE); `post` runs here
+    module: uint8 = ops.MODULE_OF[kind]
     target: address = self
-    if kind <= 1:
+    if module == ops.MODULE_TOKEN:
         target = self.token
-    elif kind <= 8:
+    elif module == ops.MODULE_ESCROW:
         target = self.escrow
-    elif kind <= 11 or kind == 16:
+    elif module == ops.MODULE_REGISTRY:
         target = self.registry
-    elif kind == 12:
-        target = self
-    elif kind <= 19:
+    elif module == ops.MODULE_COMPUTE:
         target = self.compute
-    else:
+    elif module == ops.MODULE_ASSETS:
         target = self.assets
     ok: bool = False
     reason: Bytes[MAX_REASON] = b""
@@ -213,14 +184,14 @@ def execute(sender: address, nonce: uint256, deadline: uint256, kind: uint8,
 
 
 @external
-def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[MAX_PARAMS]):
+def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[ops.MAX_PARAMS]):
     """
     @dev The hub's own operation, `post`: a message that moves nothing but the nonce.
     """
     assert msg.sender == self, "unauthorized"
-    assert kind == KIND_POST, "unknown_op"
-    topic: String[32] = ""
+    assert kind == ops.KIND_POST, "unknown_op"
+    topic: String[ops.MAX_TOPIC] = ""
     ref: uint256 = 0
     data: bytes32 = empty(bytes32)
-    topic, ref, data = abi_decode(params, (String[32], uint256, bytes32))
+    topic, ref, data = abi_decode(params, (String[ops.MAX_TOPIC], uint256, bytes32))
     log Posted(sender=sender, topic=topic, ref=ref, data=data)

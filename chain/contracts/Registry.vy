@@ -12,6 +12,8 @@
         the Compute module charges on every lease of sim time in the twin.
 """
 
+import ops
+
 from snekmate.auth import ownable
 from snekmate.tokens import erc721
 
@@ -27,12 +29,7 @@ exports: (
     ownable.owner,
 )
 
-MAX_PARAMS: constant(uint256) = 320
 MAX_VERSIONS: constant(uint256) = 256
-KIND_REGISTER: constant(uint8) = 9
-KIND_PUBLISH: constant(uint8) = 10
-KIND_TRANSFER: constant(uint8) = 11
-KIND_SET_LICENCE: constant(uint8) = 16
 
 
 interface Hub:
@@ -42,7 +39,7 @@ interface Hub:
 
 
 struct Version:
-    name: String[32]
+    name: String[ops.MAX_VERSION]
     spec_hash: bytes32
 
 
@@ -56,23 +53,23 @@ licence_per_cu: public(HashMap[uint256, uint256])
 event TwinRegistered:
     twin_id: indexed(uint256)
     owner: indexed(address)
-    key: String[64]
-    version: String[32]
+    key: String[ops.MAX_KEY]
+    version: String[ops.MAX_VERSION]
     spec_hash: bytes32
 
 
 event TwinVersion:
     twin_id: indexed(uint256)
     owner: indexed(address)
-    key: String[64]
-    version: String[32]
+    key: String[ops.MAX_KEY]
+    version: String[ops.MAX_VERSION]
     spec_hash: bytes32
 
 
 event LicenceSet:
     twin_id: indexed(uint256)
     owner: indexed(address)
-    key: String[64]
+    key: String[ops.MAX_KEY]
     fee_per_cu: uint256
 
 
@@ -80,7 +77,7 @@ event TwinTransferred:
     twin_id: indexed(uint256)
     owner: indexed(address)
     to: indexed(address)
-    key: String[64]
+    key: String[ops.MAX_KEY]
 
 
 @deploy
@@ -92,7 +89,7 @@ def __init__(hub_: address):
 
 @external
 @view
-def twin(key: String[64]) -> (address, uint256, DynArray[Version, MAX_VERSIONS]):
+def twin(key: String[ops.MAX_KEY]) -> (address, uint256, DynArray[Version, MAX_VERSIONS]):
     """
     @dev The owner, the licence per CU and the version history (oldest first) of `key`; the
          zero address if none.
@@ -105,7 +102,7 @@ def twin(key: String[64]) -> (address, uint256, DynArray[Version, MAX_VERSIONS])
 
 @external
 @view
-def licence_of(key: String[64]) -> (address, uint256):
+def licence_of(key: String[ops.MAX_KEY]) -> (address, uint256):
     """
     @dev The owner of twin `key` (the zero address if none) and its licence fee per CU.
     """
@@ -116,30 +113,31 @@ def licence_of(key: String[64]) -> (address, uint256):
 
 
 @external
-def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[MAX_PARAMS]):
+def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[ops.MAX_PARAMS]):
     """
     @dev Applies an authenticated registry action (hub only); reverts with the rule's code.
     """
     assert msg.sender == HUB, "unauthorized"
-    key: String[64] = ""
-    if kind == KIND_SET_LICENCE:
+    key: String[ops.MAX_KEY] = ""
+    if kind == ops.KIND_SET_LICENCE:
         fee_per_cu: uint256 = 0
-        key, fee_per_cu = abi_decode(params, (String[64], uint256))
+        key, fee_per_cu = abi_decode(params, (String[ops.MAX_KEY], uint256))
         twin_id: uint256 = self._owned(sender, key)
         self.licence_per_cu[twin_id] = fee_per_cu
         log LicenceSet(twin_id=twin_id, owner=sender, key=key, fee_per_cu=fee_per_cu)
         return
-    if kind == KIND_TRANSFER:
+    if kind == ops.KIND_TRANSFER_TWIN:
         to: address = empty(address)
-        key, to = abi_decode(params, (String[64], address))
+        key, to = abi_decode(params, (String[ops.MAX_KEY], address))
         self._transfer_twin(sender, key, to)
         return
-    version: String[32] = ""
+    version: String[ops.MAX_VERSION] = ""
     spec_hash: bytes32 = empty(bytes32)
-    key, version, spec_hash = abi_decode(params, (String[64], String[32], bytes32))
-    if kind == KIND_REGISTER:
+    key, version, spec_hash = abi_decode(
+        params, (String[ops.MAX_KEY], String[ops.MAX_VERSION], bytes32))
+    if kind == ops.KIND_REGISTER_TWIN:
         self._register(sender, key, version, spec_hash)
-    elif kind == KIND_PUBLISH:
+    elif kind == ops.KIND_PUBLISH_VERSION:
         self._publish(sender, key, version, spec_hash)
     else:
         raise "unknown_op"
@@ -147,7 +145,7 @@ def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Byte
 
 @internal
 @pure
-def _has_slash(key: String[64]) -> bool:
+def _has_slash(key: String[ops.MAX_KEY]) -> bool:
     raw: Bytes[64] = convert(key, Bytes[64])
     for i: uint256 in range(64):
         if i >= len(raw):
@@ -158,7 +156,8 @@ def _has_slash(key: String[64]) -> bool:
 
 
 @internal
-def _register(sender: address, key: String[64], version: String[32], spec_hash: bytes32):
+def _register(sender: address, key: String[ops.MAX_KEY], version: String[ops.MAX_VERSION],
+              spec_hash: bytes32):
     assert self._has_slash(key) and len(version) != 0, "invalid_state"
     twin_id: uint256 = convert(keccak256(key), uint256)
     assert not erc721._exists(twin_id), "invalid_state"
@@ -169,7 +168,7 @@ def _register(sender: address, key: String[64], version: String[32], spec_hash: 
 
 
 @internal
-def _owned(sender: address, key: String[64]) -> uint256:
+def _owned(sender: address, key: String[ops.MAX_KEY]) -> uint256:
     twin_id: uint256 = convert(keccak256(key), uint256)
     assert erc721._exists(twin_id), "invalid_state"
     assert erc721._owner_of(twin_id) == sender, "unauthorized"
@@ -177,7 +176,8 @@ def _owned(sender: address, key: String[64]) -> uint256:
 
 
 @internal
-def _publish(sender: address, key: String[64], version: String[32], spec_hash: bytes32):
+def _publish(sender: address, key: String[ops.MAX_KEY], version: String[ops.MAX_VERSION],
+             spec_hash: bytes32):
     twin_id: uint256 = self._owned(sender, key)
     assert len(version) != 0, "invalid_state"
     assert not self.has_version[twin_id][keccak256(version)], "invalid_state"
@@ -186,14 +186,14 @@ def _publish(sender: address, key: String[64], version: String[32], spec_hash: b
 
 
 @internal
-def _append(twin_id: uint256, version: String[32], spec_hash: bytes32):
+def _append(twin_id: uint256, version: String[ops.MAX_VERSION], spec_hash: bytes32):
     assert len(self.versions[twin_id]) < MAX_VERSIONS, "invalid_state"
     self.versions[twin_id].append(Version(name=version, spec_hash=spec_hash))
     self.has_version[twin_id][keccak256(version)] = True
 
 
 @internal
-def _transfer_twin(sender: address, key: String[64], to: address):
+def _transfer_twin(sender: address, key: String[ops.MAX_KEY], to: address):
     twin_id: uint256 = self._owned(sender, key)
     assert to != empty(address) and to != staticcall Hub(HUB).escrow(), "invalid_state"
     assert to != staticcall Hub(HUB).compute() and to != staticcall Hub(HUB).assets(), \

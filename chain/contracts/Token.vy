@@ -16,6 +16,8 @@
         record. Module accounts receive tokens only through their modules.
 """
 
+import ops
+
 from snekmate.auth import ownable
 from snekmate.tokens import erc20
 from snekmate.utils import math
@@ -32,11 +34,8 @@ exports: (
     ownable.owner,
 )
 
-MAX_PARAMS: constant(uint256) = 320
 BPS: constant(uint256) = 10_000
-KIND_TRANSFER: constant(uint8) = 0
-KIND_MINT: constant(uint8) = 1
-# Flows only the ledger's own rules may record (chain.memory._RESERVED_FLOWS).
+# Flows only the ledger's own rules may record (chain._memory_token._RESERVED_FLOWS).
 RESERVED_FLOWS: constant(bytes32[20]) = [
     keccak256("genesis"),
     keccak256("mint"),
@@ -78,7 +77,7 @@ event Moved:
     payer: indexed(address)
     payee: indexed(address)
     amount: uint256
-    flow: String[32]
+    flow: String[ops.MAX_FLOW]
     ref: uint256
 
 
@@ -109,30 +108,31 @@ def set_modules(escrow_: address, compute_: address, assets_: address):
 
 
 @external
-def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[MAX_PARAMS]):
+def run(kind: uint8, sender: address, nonce: uint256, now: uint256, params: Bytes[ops.MAX_PARAMS]):
     """
     @dev Applies an authenticated `transfer` or `mint` (hub only); reverts with the rule's code.
     """
     assert msg.sender == HUB, "unauthorized"
-    if kind == KIND_TRANSFER:
+    if kind == ops.KIND_TRANSFER:
         to: address = empty(address)
         amount: uint256 = 0
-        flow: String[32] = ""
+        flow: String[ops.MAX_FLOW] = ""
         ref: uint256 = 0
-        to, amount, flow, ref = abi_decode(params, (address, uint256, String[32], uint256))
+        to, amount, flow, ref = abi_decode(
+            params, (address, uint256, String[ops.MAX_FLOW], uint256))
         self._transfer_op(sender, to, amount, flow, ref)
-    elif kind == KIND_MINT:
+    elif kind == ops.KIND_MINT:
         to: address = empty(address)
         amount: uint256 = 0
-        flow: String[32] = ""
-        to, amount, flow = abi_decode(params, (address, uint256, String[32]))
+        flow: String[ops.MAX_FLOW] = ""
+        to, amount, flow = abi_decode(params, (address, uint256, String[ops.MAX_FLOW]))
         self._mint_op(sender, to, amount, flow)
     else:
         raise "unknown_op"
 
 
 @external
-def module_move(payer: address, payee: address, amount: uint256, flow: String[32],
+def module_move(payer: address, payee: address, amount: uint256, flow: String[ops.MAX_FLOW],
                 ref: uint256):
     """
     @dev Moves tokens without a fee, by a module's rule (escrow, compute, assets only): from
@@ -146,7 +146,7 @@ def module_move(payer: address, payee: address, amount: uint256, flow: String[32
 
 
 @external
-def module_pay(payer: address, payee: address, amount: uint256, flow: String[32],
+def module_pay(payer: address, payee: address, amount: uint256, flow: String[ops.MAX_FLOW],
                ref: uint256):
     """
     @dev Pays `amount` less the transfer fee (treasury and burn shares), as a transfer would
@@ -171,7 +171,8 @@ def module_burn(amount: uint256, ref: uint256):
 
 
 @internal
-def _move(payer: address, payee: address, amount: uint256, flow: String[32], ref: uint256):
+def _move(payer: address, payee: address, amount: uint256, flow: String[ops.MAX_FLOW],
+          ref: uint256):
     if amount != 0:
         erc20._transfer(payer, payee, amount)
         log Moved(payer=payer, payee=payee, amount=amount, flow=flow, ref=ref)
@@ -185,7 +186,8 @@ def _is_module(account: address) -> bool:
 
 
 @internal
-def _transfer_op(sender: address, to: address, amount: uint256, flow: String[32], ref: uint256):
+def _transfer_op(sender: address, to: address, amount: uint256, flow: String[ops.MAX_FLOW],
+                 ref: uint256):
     assert amount != 0, "invalid_state"
     assert not self._is_module(to), "invalid_state"
     flow_hash: bytes32 = keccak256(flow)
@@ -196,7 +198,7 @@ def _transfer_op(sender: address, to: address, amount: uint256, flow: String[32]
 
 
 @internal
-def _pay_with_fee(payer: address, to: address, amount: uint256, flow: String[32],
+def _pay_with_fee(payer: address, to: address, amount: uint256, flow: String[ops.MAX_FLOW],
                   ref: uint256):
     fee: uint256 = 0
     burn: uint256 = 0
@@ -213,7 +215,7 @@ def _pay_with_fee(payer: address, to: address, amount: uint256, flow: String[32]
 
 
 @internal
-def _mint_op(sender: address, to: address, amount: uint256, flow: String[32]):
+def _mint_op(sender: address, to: address, amount: uint256, flow: String[ops.MAX_FLOW]):
     assert sender == PROTOCOL, "unauthorized"
     assert amount != 0, "invalid_state"
     assert not self._is_module(to), "invalid_state"

@@ -99,8 +99,8 @@ class Driver:
             ledger.balances(),
             ledger.minted,
             ledger.burned,
-            dict(ledger._jobs),
-            dict(ledger._twins),
+            dict(ledger._state.jobs),
+            dict(ledger._state.twins),
         )
 
     def nonces(self) -> dict[str, int]:

@@ -1,21 +1,20 @@
 """Differential, model-based tests: the contracts (evm, rpc) against the reference ledger.
 
-The property machine of test_properties drives random action sequences of every op kind
-(jobs, twins, stakes, leases, slashes, the royalty graph, data pools), valid and invalid (wrong
-actors and states, amounts beyond balances, stakes and the cap, overflowing products, bad
-nonces, expired deadlines, wrong chain ids, wrong signers, replays), under protocol rules drawn
-per example (both royalty modes, evaluator paid on reject or not, ...), through the reference
+chain.checks.check_ledger drives random action sequences of every op kind (jobs, twins, stakes,
+leases, slashes, the royalty graph, data pools), valid and invalid (wrong actors and states,
+amounts beyond balances, stakes and the cap, overflowing products, bad nonces, expired
+deadlines, wrong chain ids, wrong signers, replays), under protocol rules drawn per example
+(both royalty modes, evaluator paid on reject or not, ...), through the reference
 `MemoryLedger`, whose own invariants it checks, with the same signed actions executed alongside
 by the contracts on pyrevm and, with a hardhat node (always in CI), on a JSON-RPC node. After
 every action the backends must agree on the decision (ok and code) and on every event row;
 after every step (at the end, for the node) on balances, supply, nonces, jobs, twins, leases,
-stakes, assets, pools and the state hash.
+stakes, assets, pools and the state hash; replaying the log on a fresh backend reproduces it.
 """
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from chain import (
     ASSETS_ADDRESS,
@@ -36,42 +35,39 @@ from chain import (
     SignedIntent,
     SubmitJob,
     TransferTwin,
+    check_ledger,
     job_id_for,
 )
 from chain.evm import EvmLedger
 from chain.node import rpc_request
 from chain.rpc import RpcLedger
-from tests.chain.test_properties import CAST, PROTOCOL, TREASURY, LedgerMachine
+
+CAST = [Identity.derive(77, i, label=name)
+        for i, name in enumerate(("protocol", "treasury", "ann", "ben", "cat"))]
+PROTOCOL, TREASURY = CAST[0], CAST[1]
 
 
-class EvmParityMachine(LedgerMachine):
-    """Reference ledger and the contracts on pyrevm, side by side."""
-
-    def _new_mirrors(self) -> list:
-        evm = EvmLedger(self.params, protocol=PROTOCOL.address, treasury=TREASURY.address)
-        # the contracts sit at the canonical addresses the reference ledger uses
-        assert (evm.domain, evm.escrow) == (self.ledger.domain, self.ledger.escrow)
-        assert (evm.compute, evm.assets) == (COMPUTE_ADDRESS, ASSETS_ADDRESS)
-        return [evm]
+def _at_canonical_addresses(ledger):
+    """The contracts sit at the canonical addresses the reference ledger uses."""
+    reference = MemoryLedger(ledger.params, protocol=PROTOCOL.address,
+                             treasury=TREASURY.address)
+    assert (ledger.domain, ledger.escrow) == (reference.domain, reference.escrow)
+    assert (ledger.compute, ledger.assets) == (COMPUTE_ADDRESS, ASSETS_ADDRESS)
+    return ledger
 
 
-class VerifiedEvmParityMachine(EvmParityMachine):
+def _evm(params, **kw):
+    return _at_canonical_addresses(EvmLedger(params, **kw))
+
+
+def test_evm_parity():
+    """Random action sequences give the reference's decisions, events and state on pyrevm."""
+    check_ledger(_evm, signatures="off", max_examples=50, steps=40, seed=3)
+
+
+def test_verified_evm_parity():
     """The same with every signature checked: by eth-account in memory, on-chain by the Hub."""
-
-    SIGNATURES = "verify"
-
-
-TestEvmParity = EvmParityMachine.TestCase
-TestEvmParity.settings = settings(
-    max_examples=60, stateful_step_count=40, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-
-TestVerifiedEvmParity = VerifiedEvmParityMachine.TestCase
-TestVerifiedEvmParity.settings = settings(
-    max_examples=6, stateful_step_count=30, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+    check_ledger(_evm, signatures="verify", max_examples=6, steps=30, seed=4)
 
 
 @pytest.fixture(scope="module")
@@ -93,24 +89,14 @@ def test_rpc_parity(fresh_node):
     node, empty = fresh_node
     snapshot = [empty]
 
-    class RpcParityMachine(LedgerMachine):
-        SIGNATURES = "verify"
-        COMPARE_EVERY_STEP = False  # each view costs dozens of calls; compared at the end
+    def on_node(params, **kw):
+        assert rpc_request(node.url, "evm_revert", [snapshot[0]])
+        snapshot[0] = rpc_request(node.url, "evm_snapshot", [])
+        return _at_canonical_addresses(RpcLedger(params, url=node.url, **kw))
 
-        def _new_mirrors(self) -> list:
-            assert rpc_request(node.url, "evm_revert", [snapshot[0]])
-            snapshot[0] = rpc_request(node.url, "evm_snapshot", [])
-            ledger = RpcLedger(self.params, protocol=PROTOCOL.address,
-                               treasury=TREASURY.address, url=node.url)
-            ledger.enroll(CAST)
-            assert (ledger.domain, ledger.escrow) == (self.ledger.domain, self.ledger.escrow)
-            assert (ledger.compute, ledger.assets) == (COMPUTE_ADDRESS, ASSETS_ADDRESS)
-            return [ledger]
-
-    run = RpcParityMachine.TestCase
-    run.settings = settings(max_examples=5, stateful_step_count=25, deadline=None,
-                            suppress_health_check=[HealthCheck.too_slow])
-    run().runTest()
+    # each view costs dozens of calls: compared after the last step
+    check_ledger(on_node, signatures="verify", max_examples=3, steps=25, every_step=False,
+                 seed=5)
 
 
 @pytest.mark.parametrize("mode", ["lrp", "lap"])
