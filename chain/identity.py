@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from chain.errors import KeystoreError
+from twinecon.seeds import SeedTree
 
 __all__ = ["Address", "Identity", "address_of_key"]
 
@@ -46,19 +47,19 @@ class Identity:
 
     @classmethod
     def derive(cls, seed: int, index: int, *, label: str = "") -> Identity:
-        """Derive the key of agent `index` in a run with `seed`.
+        """Derive the key of agent `index` in a run with `seed`: the `IDENTITY` stream of the
+        run's seed tree (`twinecon.seeds`), keccak256 of its material and a counter.
 
         Args:
             seed: the run seed (any non-negative int).
-            index: the agent's position in the scenario (0-based).
+            index: the agent's position in the scenario (0-based); the system accounts use
+                `twinecon.seeds.SYSTEM_INDEX`.
             label: a name for people; not part of the derivation.
         """
+        base = SeedTree(seed).identity_material(index)
         counter = 0
         while True:
-            material = b"twinecon/identity/v1" + seed.to_bytes(32, "big") + index.to_bytes(
-                32, "big"
-            ) + counter.to_bytes(4, "big")
-            secret = keccak(material)
+            secret = keccak(base + counter.to_bytes(4, "big"))
             if 0 < int.from_bytes(secret, "big") < _SECP256K1_N:
                 return cls(secret, label=label)
             counter += 1  # astronomically rare; keeps derivation total

@@ -3,7 +3,18 @@ leaves recorded in the events table and the value-flow book."""
 
 from __future__ import annotations
 
-from chain import BURN_ADDRESS, Address, Identity, Intent, Ledger, Op, SignedIntent, TxResult, sign
+from chain import (
+    BURN_ADDRESS,
+    Address,
+    EventRow,
+    Identity,
+    Intent,
+    Ledger,
+    Op,
+    SignedIntent,
+    TxResult,
+    sign,
+)
 from economy.accounting import FlowBook
 from economy.recorder import Table
 
@@ -41,7 +52,7 @@ class Settler:
         self._verify = ledger.params.signatures == "verify"
         self._domain = ledger.domain
         #: the ledger rows of the last operation executed
-        self.last_events: list = []
+        self.last_events: list[EventRow] = []
 
     def execute(self, identity: Identity, op: Op) -> TxResult:
         """Sign `op` for `identity` and execute it; never raises for a refused operation."""
@@ -61,4 +72,5 @@ class Settler:
     def event(self, kind: str, payer: Address, payee: str = BURN_ADDRESS, amount: int = 0,
               ref: str = "", detail: str = "") -> None:
         """Record a market event (no ledger row: a rejected action, a fault, a simulation)."""
-        self.events.append((self.clock.tick, 0, kind, payer, payee, amount, "", ref, detail))
+        self.events.append(EventRow(self.clock.tick, 0, kind, payer, payee, amount, "", ref,
+                                    detail))

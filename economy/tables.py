@@ -13,7 +13,7 @@ from typing import Annotated, Any, get_type_hints
 
 import pyarrow as pa
 
-from chain import EVENT_COLUMNS
+from chain import EventRow
 from economy.recorder import AMOUNT
 
 __all__ = ["AGENTS_SCHEMA", "EVENTS_SCHEMA", "TICKS_SCHEMA", "AgentRow", "Count", "Money",
@@ -24,6 +24,7 @@ Count = Annotated[int, pa.int64()]
 Money = Annotated[int, AMOUNT]
 Rate = Annotated[float, pa.float64()]
 Text = Annotated[str, pa.string()]
+_ARROW = {int: pa.int64(), str: pa.string()}
 
 
 @cache
@@ -39,21 +40,6 @@ class _Row:
     def values(self) -> tuple[Any, ...]:
         """The row as the tuple the recorder appends (field order)."""
         return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow(_Row):
-    """One ledger or market event (the ledger's `EVENT_COLUMNS`, in order)."""
-
-    tick: Count
-    tx: Count
-    kind: Text
-    payer: Text
-    payee: Text
-    amount: Money
-    flow: Text
-    ref: Text
-    detail: Text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,8 +98,9 @@ class AgentRow(_Row):
     nonce: Count
 
 
-EVENTS_SCHEMA = schema_of(EventRow)
 TICKS_SCHEMA = schema_of(TickRow)
 AGENTS_SCHEMA = schema_of(AgentRow)
-if tuple(EVENTS_SCHEMA.names) != tuple(EVENT_COLUMNS):  # the ledger's rows must fit this table
-    raise RuntimeError("EventRow is out of step with chain.EVENT_COLUMNS")
+#: The events table holds the ledger's own rows (`chain.EventRow`) and the market's rows.
+EVENTS_SCHEMA = pa.schema([
+    (name, AMOUNT if name == "amount" else _ARROW[kind])
+    for name, kind in get_type_hints(EventRow).items()])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chain import Address, Flow
+from chain import Address, EventRow, Flow
 from economy.observation import JobView
 from economy.stats import TickStats, Totals
 from economy.tiers import TierEvaluators
@@ -62,7 +62,7 @@ class JobWelfare:
         if book is not None:
             book.compute_spend += cost
 
-    def completed(self, view: JobView, events: Sequence[tuple]) -> None:
+    def completed(self, view: JobView, events: Sequence[EventRow]) -> None:
         """Account a completed job from its delivered plan and the ledger rows that paid it.
 
         Args:
@@ -85,7 +85,7 @@ class JobWelfare:
             cell[1] += 1
         # what the customer paid (the price, and an evaluator deposit under that rule) and what
         # reached the provider (after fees and royalties), from the ledger's own rows
-        paid = sum(e[5] for e in events if e[3] == self._escrow)
-        service = sum(e[5] for e in events if e[6] == Flow.SERVICE)
+        paid = sum(e.amount for e in events if e.payer == self._escrow)
+        service = sum(e.amount for e in events if e.flow == Flow.SERVICE)
         self._totals["consumer_surplus"] += value - paid
         self._totals["producer_surplus"] += service - book.compute_spend

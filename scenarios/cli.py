@@ -12,13 +12,15 @@ import json
 import sys
 from pathlib import Path
 
-from chain.backends import BACKENDS
+from chain import Backend, SignatureMode
 from twinecon.cli import Subparsers, main
 
-__all__ = ["SIGNATURE_MODES", "add_overrides", "main", "register"]
+__all__ = ["BACKENDS", "SIGNATURE_MODES", "add_overrides", "main", "register"]
 
-#: `ledger.signatures`: check every action's signature, or skip the check (faster).
-SIGNATURE_MODES: tuple[str, ...] = ("verify", "off")
+#: `ledger.backend`: the ledger's backends (chain.Backend).
+BACKENDS: tuple[str, ...] = tuple(b.value for b in Backend)
+#: `ledger.signatures`: check every action's signature, or skip the check (chain.SignatureMode).
+SIGNATURE_MODES: tuple[str, ...] = tuple(m.value for m in SignatureMode)
 
 
 def add_overrides(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from chain import Backend, LedgerParams, SignatureMode
 from economy.rules import SECTIONS, ParamSpec, specs
 from twinecon.errors import suggest
 from worlds import registry
@@ -75,14 +76,15 @@ class _Section(BaseModel):
 class LedgerSection(_Section):
     """Which ledger runs the money, and the token (its fees are in [rules.fees])."""
 
-    backend: Literal["memory", "evm", "rpc"] = Field(
-        "evm", description="memory: the Python reference; evm: the Vyper contracts on an "
-        "in-process EVM (pyrevm); rpc: the same contracts on a JSON-RPC node (rpc_url)")
+    backend: Literal[tuple(b.value for b in Backend)] = Field(  # type: ignore[valid-type]
+        Backend.EVM.value, description="memory: the Python reference; evm: the Vyper contracts "
+        "on an in-process EVM (pyrevm); rpc: the same contracts on a JSON-RPC node (rpc_url)")
     rpc_url: str | None = Field(
         None, description="the node for backend rpc (default: the node `twinecon node start` "
         "started)")
-    signatures: Literal["verify", "off"] = Field(
-        "verify", description="check every action's EIP-712 signature, or skip (faster)")
+    signatures: Literal[tuple(m.value for m in SignatureMode)] = Field(  # type: ignore[valid-type]
+        LedgerParams.spec()["signatures"].default.value,
+        description="check every action's EIP-712 signature, or skip (faster)")
     chain_id: PosInt = 31337
     decimals: Annotated[int, Field(ge=0, le=36, strict=True)] = 18
     supply_cap: TokenAmount = Field(1_000_000_000, description="tokens that may ever be minted")
@@ -137,7 +139,7 @@ def _rule_field(spec: ParamSpec) -> tuple[Any, Any]:
     """A scenario field for one rule parameter: its type, bounds and default from the rule."""
     typ: Any
     if spec.choices is not None:
-        typ = Literal[tuple(c.value for c in spec.choices)]  # type: ignore[valid-type]
+        typ = Literal[spec.choices]  # type: ignore[valid-type]
     elif spec.kind is bool:
         typ = bool
     elif spec.unit == "base_units":  # written in tokens; converted with the scenario's decimals

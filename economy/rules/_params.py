@@ -2,7 +2,7 @@
 
 The rule dataclasses declare their fields with `param(...)` (or `ledger_param(...)` for a
 parameter the ledger enforces, whose default and bounds are the ledger's own, in
-`chain.LedgerParams`); `check(rule)` validates an instance from that data, and `specs(Rule)`
+`chain.LedgerParams.spec()`); `check(rule)` validates an instance from that data, and `specs(Rule)`
 hands it to whoever derives from it (the scenario schema, the CLI, the docs). One place says
 what a parameter is.
 """
@@ -22,7 +22,8 @@ __all__ = ["ParamSpec", "RuleError", "check", "ledger_param", "ledger_values", "
 #: Units a parameter may be in: basis points, base units of the token (tokens in a
 #: scenario file), ticks, or a plain count or number.
 UNITS = ("bps", "base_units", "ticks", "")
-_LEDGER_DEFAULTS = LedgerParams()
+#: The ledger's names of those units.
+_LEDGER_UNITS = {"basis points": "bps", "base units": "base_units", "ticks": "ticks", "": ""}
 
 
 class RuleError(EconomyError, ValueError):
@@ -43,7 +44,7 @@ class ParamSpec:
         doc: what it means, for people.
         unit: "bps", "base_units", "ticks" or "".
         ge, le: its inclusive bounds (None: unbounded on that side).
-        choices: the enum of its allowed values, for a choice.
+        choices: its allowed values, for a choice.
         ledger: the `LedgerParams` field it sets, for a parameter the ledger enforces.
     """
 
@@ -53,7 +54,7 @@ class ParamSpec:
     unit: str = ""
     ge: int | None = None
     le: int | None = None
-    choices: type[StrEnum] | None = None
+    choices: tuple[str, ...] | None = None
     ledger: str | None = None
 
     @property
@@ -72,16 +73,20 @@ def param(default: Any, *, doc: str, unit: str = "", ge: int | None = None,
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     if unit == "bps":
         ge, le = 0 if ge is None else ge, 10_000 if le is None else le
+    values = tuple(c.value for c in choices) if choices is not None else None
     return field(default=default, metadata={"spec": dict(
-        doc=doc, unit=unit, ge=ge, le=le, choices=choices, ledger=ledger)})
+        doc=doc, unit=unit, ge=ge, le=le, choices=values, ledger=ledger)})
 
 
-def ledger_param(name: str, *, doc: str, unit: str = "", ge: int | None = None,
-                 le: int | None = None, choices: type[StrEnum] | None = None) -> Any:
-    """A rule field the ledger enforces: its default is `LedgerParams`'s, so the reference
-    ledger, the contracts and the economy never disagree on it."""
-    return param(getattr(_LEDGER_DEFAULTS, name), doc=doc, unit=unit, ge=ge, le=le,
-                 choices=choices, ledger=name)
+def ledger_param(name: str, *, doc: str | None = None) -> Any:
+    """A rule field the ledger enforces, as the ledger declares it (`LedgerParams.spec()`):
+    its default, bounds, choices and unit are the ledger's, so the reference ledger, the
+    contracts and the economy never disagree on it."""
+    ledger = LedgerParams.spec()[name]
+    default = ledger.default.value if isinstance(ledger.default, StrEnum) else ledger.default
+    return field(default=default, metadata={"spec": dict(
+        doc=doc or ledger.doc, unit=_LEDGER_UNITS[ledger.unit], ge=ledger.min, le=ledger.max,
+        choices=ledger.choices, ledger=name)})
 
 
 def specs(rule: type) -> tuple[ParamSpec, ...]:
@@ -106,9 +111,8 @@ def check(rule: Any) -> None:
     for spec in specs(type(rule)):
         value = getattr(rule, spec.name)
         if spec.choices is not None:
-            allowed = [c.value for c in spec.choices]
-            if value not in allowed:
-                raise RuleError(name, spec.name, f"one of {', '.join(allowed)}", value)
+            if value not in spec.choices:
+                raise RuleError(name, spec.name, f"one of {', '.join(spec.choices)}", value)
             continue
         if type(value) is not spec.kind:
             raise RuleError(name, spec.name, f"a {spec.kind.__name__}", value)

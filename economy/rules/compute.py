@@ -52,14 +52,14 @@ class ComputeRule:
         "end) or ask (the sellers' end)"))
     lease_ticks: int = param(1, unit="ticks", ge=1,
                              doc="ticks a lease runs before its unused CU return")
-    min_stake: int = ledger_param("min_stake", unit="base_units", ge=0, doc=(
+    min_stake: int = ledger_param("min_stake", doc=(
         "stake a compute provider must hold for a lease to be opened with it (staked from "
         "its balance at genesis)"))
     spot_check_bps: int = param(0, unit="bps", doc="share of usage claims re-metered")
     slash_bps: int = param(5_000, unit="bps", doc=(
         "share of its stake a provider loses when a spot check finds it claimed more CU than "
         "it metered"))
-    slash_reward_bps: int = ledger_param("slash_reward_bps", unit="bps", doc=(
+    slash_reward_bps: int = ledger_param("slash_reward_bps", doc=(
         "share of a slash paid to the cheated buyer; the rest is burned"))
 
     def __post_init__(self) -> None:

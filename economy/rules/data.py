@@ -14,8 +14,7 @@ class DataRule:
     """Of each data use's price: `fee_bps` to the treasury, the pool owner's fee next, and the
     rest to the pool's contributors pro rata to their units (the ledger splits it)."""
 
-    fee_bps: int = ledger_param("data_fee_bps", unit="bps",
-                                doc="the protocol's share of each data use")
+    fee_bps: int = ledger_param("data_fee_bps", doc="the protocol's share of each data use")
 
     def __post_init__(self) -> None:
         check(self)

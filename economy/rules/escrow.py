@@ -22,8 +22,8 @@ class EscrowRule:
     evaluator_paid_on_reject: bool = ledger_param(
         "evaluator_paid_on_reject", doc="the client deposits the evaluator's fee beside the "
         "budget and the evaluator earns it on reject as on complete")
-    min_expiry: int = ledger_param(
-        "min_expiry", unit="ticks", ge=1, doc="fewest ticks from posting a job to its expiry")
+    min_expiry: int = ledger_param("min_expiry",
+                                   doc="fewest ticks from posting a job to its expiry")
 
     def __post_init__(self) -> None:
         check(self)

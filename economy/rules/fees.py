@@ -14,16 +14,14 @@ class FeeRule:
     """Fee rates in basis points (the ledger enforces them; scenario section `[rules.fees]`,
     formerly keys of `[ledger]`, which are still read)."""
 
-    transfer_fee_bps: int = ledger_param(
-        "transfer_fee_bps", unit="bps", doc="of every plain transfer and compute payment, "
-        "taken from the amount sent")
-    fee_burn_bps: int = ledger_param(
-        "fee_burn_bps", unit="bps", doc="share of a transfer fee burned; the rest goes to the "
-        "treasury")
-    platform_fee_bps: int = ledger_param(
-        "platform_fee_bps", unit="bps", doc="of a completed job's price, to the treasury")
-    evaluator_fee_bps: int = ledger_param(
-        "evaluator_fee_bps", unit="bps", doc="of a completed job's price, to its evaluator")
+    transfer_fee_bps: int = ledger_param("transfer_fee_bps", doc=(
+        "of every plain transfer and compute payment, taken from the amount sent"))
+    fee_burn_bps: int = ledger_param("fee_burn_bps", doc=(
+        "share of a transfer fee burned; the rest goes to the treasury"))
+    platform_fee_bps: int = ledger_param("platform_fee_bps",
+                                         doc="of a completed job's price, to the treasury")
+    evaluator_fee_bps: int = ledger_param("evaluator_fee_bps",
+                                          doc="of a completed job's price, to its evaluator")
 
     def __post_init__(self) -> None:
         check(self)

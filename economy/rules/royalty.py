@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from chain import RoyaltyMode
 from economy.rules._params import check, ledger_param, ledger_values
 
 __all__ = ["ROYALTY_MODES", "RoyaltyMode", "RoyaltyRule"]
 
-
-class RoyaltyMode(StrEnum):
-    """How an ancestor's share of a service payment is figured."""
-
-    LRP = "lrp"  # of what its child receives, so shares compound up the graph
-    LAP = "lap"  # of the payment itself, once per ancestor (Story Protocol)
-
-
+#: "lrp": a parent's share is of what its child receives, so shares compound up the graph;
+#: "lap": every ancestor takes its share of the payment itself, once (Story Protocol).
 ROYALTY_MODES = tuple(RoyaltyMode)
 
 
@@ -24,7 +18,7 @@ ROYALTY_MODES = tuple(RoyaltyMode)
 class RoyaltyRule:
     """The royalty mode the ledger pays service payments up the IP graph with."""
 
-    mode: str = ledger_param("royalty_mode", choices=RoyaltyMode, doc=(
+    mode: str = ledger_param("royalty_mode", doc=(
         "lrp: shares are relative and compound up the graph; lap: every ancestor takes its "
         "share of the payment itself, once"))
 

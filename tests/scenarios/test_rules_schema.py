@@ -26,7 +26,7 @@ def test_every_rule_parameter_is_a_scenario_key_with_its_default(section: str) -
         if spec.unit == "bps":
             assert (schema[spec.name]["minimum"], schema[spec.name]["maximum"]) == (0, 10_000)
         if spec.choices is not None:
-            assert schema[spec.name]["enum"] == [c.value for c in spec.choices]
+            assert schema[spec.name]["enum"] == list(spec.choices)
 
 
 def test_ledger_enforced_rules_default_to_the_ledgers_own_values() -> None:

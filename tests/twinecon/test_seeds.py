@@ -7,9 +7,11 @@ import random
 
 import numpy as np
 import pytest
+from eth_utils import keccak
 
 import scenarios
 from chain import Identity
+from chain.identity import address_of_key
 from twinecon.seeds import IDENTITY_DOMAIN, SYSTEM_INDEX, SeedTree, Stream, twin_sequence
 
 
@@ -49,6 +51,8 @@ def test_identities_follow_the_documented_derivation() -> None:
     assert tree.identity_material(3) == (IDENTITY_DOMAIN + (5).to_bytes(32, "big")
                                          + (3).to_bytes(32, "big"))
     assert Identity.derive(5, 3).address != Identity.derive(5, 4).address
+    expected = address_of_key(keccak(tree.identity_material(3) + (0).to_bytes(4, "big")))
+    assert Identity.derive(5, 3).address == expected
     assert len(set(SYSTEM_INDEX.values())) == 3 and min(SYSTEM_INDEX.values()) > 10**9
     with pytest.raises(ValueError, match="identities are keys"):
         tree.rng(Stream.IDENTITY, 0)
