@@ -249,8 +249,10 @@ class EconomyModel:
             EconomyError: no tick has begun (`begin_tick`).
         """
         self._require_open("end_tick")
-        self._close_tick(self.clock.tick)
-        self._open = False
+        try:
+            self._close_tick(self.clock.tick)
+        finally:
+            self._open = False
 
     def _require_open(self, phase: str) -> None:
         if not self._open:
