@@ -9,12 +9,9 @@ the run goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from chain import Address
-
-#: A twin's plan (a frozen value of the twin's `plan_type`).
-Plan = Any
+from worlds.protocols import Plan  # a frozen value of the twin's `plan_type`
 
 __all__ = [
     "Action",

@@ -10,12 +10,9 @@ import numpy as np
 
 from chain import Address, JobState
 from economy.roles import Role
+from worlds.protocols import Plan, ServiceTwin
 from worlds.protocols import Request as Order
-from worlds.protocols import ServiceTwin
 from worlds.protocols import TwinEvaluation as Evaluation
-
-#: A twin's plan (a frozen value of the twin's `plan_type`).
-Plan = Any
 
 __all__ = ["JobView", "LeaseView", "Observation", "Planner", "Quote", "SimResult"]
 
