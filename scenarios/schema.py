@@ -121,6 +121,9 @@ class TwinSection(_Section):
         default_factory=dict, description="arguments of the kind's spec builder (for the "
         "shipped kinds: worlds.warehouse.warehouse_spec, worlds.logistics.logistics_spec, "
         "worlds.windfarm.windfarm_spec, worlds.toy.toy_spec)")
+    licence_per_cu: TokenAmount = Field(
+        0, description="tokens per compute unit of sim time in the twin, paid to its owner "
+        "(the world provider) when a lease is claimed")
 
     @field_validator("kind")
     @classmethod
@@ -130,9 +133,6 @@ class TwinSection(_Section):
                              f"{suggest(kind, registry.kinds())}; registered kinds: "
                              f"{', '.join(registry.kinds())}")
         return kind
-    licence_per_cu: TokenAmount = Field(
-        0, description="tokens per compute unit of sim time in the twin, paid to its owner "
-        "(the world provider) when a lease is claimed")
 
 
 def _rule_field(spec: ParamSpec) -> tuple[Any, Any]:
