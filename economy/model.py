@@ -106,7 +106,7 @@ class EconomyModel:
         self.stats = stats = TickStats()
         self.totals = Totals()
         self.tiers = tiers = TierEvaluators(twin, config.l2_hz)
-        self.planner = Planner(twin, tiers.cu_for)
+        self.planner = Planner.copy_of(twin, hz=config.l2_hz)  # never the economy's twin
         self.demand = Demand(twin, self.seeds, config.tick_ms)
         self.welfare = welfare = JobWelfare(tiers, ledger.escrow, config.time_value_per_h,
                                             self._group_of, stats, self.totals)

@@ -1,10 +1,13 @@
-"""What an agent sees at the start of a tick: its wallet, its jobs, the markets, its results."""
+"""What an agent sees at the start of a tick: its wallet, its jobs, the markets, its results.
+
+Every value here is a `NamedTuple`: immutable, so one observer cannot change what another
+sees, nor what the economy acts on (a frozen dataclass can still be rewritten with
+`object.__setattr__`; a tuple cannot).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -17,8 +20,7 @@ from worlds.protocols import TwinEvaluation as Evaluation
 __all__ = ["JobView", "LeaseView", "Observation", "Planner", "Quote", "SimResult"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobView:
+class JobView(NamedTuple):
     """A job as the market shows it.
 
     Attributes:
@@ -54,8 +56,7 @@ class JobView:
     tier: str = "L1"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Quote:
+class Quote(NamedTuple):
     """A compute provider's posted offer."""
 
     provider: Address
@@ -63,8 +64,7 @@ class Quote:
     capacity_left_cu: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeaseView:
+class LeaseView(NamedTuple):
     """An open compute lease the observer bought or provides.
 
     Attributes:
@@ -89,8 +89,7 @@ class LeaseView:
         return self.cu - self.cu_used
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SimResult:
+class SimResult(NamedTuple):
     """Evaluations bought with a `Simulate` action, delivered the tick after."""
 
     job_id: int
@@ -110,18 +109,31 @@ class SimResult:
 
 
 class Planner:
-    """Planning tools an agent may use for free: solvers and exact cost quotes.
+    """Planning tools an agent may use for free: the twin's reference solvers and exact CU
+    quotes at each tier.
 
-    Evaluating a plan in the twin is what sim time buys (`Simulate`); it is not offered here.
+    A planner works on a twin of its own, built from the same spec as the run's: a policy
+    that changes it changes nothing the economy evaluates, and nothing reachable from it leads
+    to a key, the ledger or the model. Evaluating a plan is what sim time buys (`Simulate`);
+    it is not offered here.
+
+    Args:
+        twin: the planner's own twin (`Planner.copy_of(run_twin)` makes one).
+        hz: the physics rate of the L2 tier (None: the twin's default).
     """
 
-    __slots__ = ("_cu_at", "_estimates", "_twin")
+    __slots__ = ("_estimates", "_evaluators", "_hz", "_twin")
 
-    def __init__(self, twin: ServiceTwin,
-                 cu_at: Callable[[str, Any, Any], int] | None = None) -> None:
+    def __init__(self, twin: ServiceTwin, *, hz: int | None = None) -> None:
         self._twin = twin
-        self._cu_at = cu_at or (lambda tier, plan, order: twin.cu_for(plan, order))
+        self._hz = hz
+        self._evaluators: dict[str, Any] = {"L1": twin}
         self._estimates: dict[tuple[str, str], int] = {}
+
+    @classmethod
+    def copy_of(cls, twin: ServiceTwin, *, hz: int | None = None) -> Planner:
+        """A planner over a fresh twin built from `twin`'s spec."""
+        return cls(type(twin)(twin.spec), hz=hz)
 
     @property
     def twin_id(self) -> str:
@@ -137,13 +149,26 @@ class Planner:
         """The solver whose plan a customer has without buying a service."""
         return self._twin.baseline_method
 
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """The fidelity tiers the twin offers (jobs and evaluations may ask for these)."""
+        return tuple(str(t) for t in self._twin.tiers)
+
     def solve(self, order: Order, method: str, rng: np.random.Generator | None = None) -> Plan:
         """A plan by one of the twin's reference solvers (`solvers`)."""
         return self._twin.solve(order, method, rng)
 
     def cu_for(self, plan: Plan, order: Order, tier: str = "L1") -> int:
-        """The exact compute units evaluating `plan` at `tier` costs."""
-        return self._cu_at(tier, plan, order)
+        """The exact compute units evaluating `plan` at `tier` costs.
+
+        Raises:
+            worlds.UnknownTier: a tier the twin does not offer.
+        """
+        evaluator = self._evaluators.get(tier)
+        if evaluator is None:
+            evaluator = self._evaluators[tier] = self._twin.evaluator(
+                tier, hz=self._hz if tier == "L2" else None)
+        return evaluator.cu_for(plan, order)
 
     def estimate_cu(self, order: Order, tier: str = "L1") -> int:
         """The compute units of evaluating the order's baseline plan at `tier`: a cost
@@ -153,13 +178,12 @@ class Planner:
         if cu is None:
             if len(self._estimates) >= 65_536:
                 self._estimates.clear()
-            cu = self._estimates[key] = self._cu_at(
-                tier, self._twin.solve(order, self._twin.baseline_method), order)
+            cu = self._estimates[key] = self.cu_for(
+                self._twin.solve(order, self._twin.baseline_method), order, tier)
         return cu
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Observation:
+class Observation(NamedTuple):
     """Everything one agent may base one tick's decisions on.
 
     Attributes:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Receipt"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Receipt:
+class Receipt(NamedTuple):
     """A checkable, cacheable record of one evaluation.
 
     Attributes:
@@ -34,4 +32,4 @@ class Receipt:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the receipt as a plain dict of strs and ints."""
-        return asdict(self)
+        return dict(self._asdict())

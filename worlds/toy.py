@@ -35,8 +35,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,8 +55,7 @@ L0_ENGINE_VERSION = "toy-l0/1"
 SOLVERS: tuple[str, ...] = ("given", "nearest", "two_opt")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Order:
+class Order(NamedTuple):
     """One delivery round.
 
     Attributes:
@@ -69,8 +67,7 @@ class Order:
     lines: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Plan:
+class Plan(NamedTuple):
     """The order to visit a request's stops in.
 
     Attributes:
@@ -82,8 +79,7 @@ class Plan:
     route: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """The result of driving one plan for one seed.
 
     Attributes:

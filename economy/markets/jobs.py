@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from chain import TERMINAL, Address, JobState
@@ -45,7 +43,7 @@ class JobMarket:
         return view
 
     def update(self, job_id: int, **changes: object) -> JobView:
-        view = replace(self.views[job_id], **changes)  # type: ignore[arg-type]
+        view = self.views[job_id]._replace(**changes)
         if view.provider is not None and self.views[job_id].provider is None:
             self._by_party.setdefault(view.provider, {})[job_id] = None
         if view.state in TERMINAL:

@@ -395,35 +395,35 @@ def _mutations(order: Order, lg: LogisticsTwin) -> list[tuple[str, Any, str]]:
         return next(i for i, v in enumerate(route) if v not in order.lines and v != order.depot)
 
     return [
-        ("skip a node", lambda p: dataclasses.replace(
-            p, routes=((p.routes[0][0], *p.routes[0][2:]), *p.routes[1:]),
+        ("skip a node", lambda p: p._replace(
+            routes=((p.routes[0][0], *p.routes[0][2:]), *p.routes[1:]),
             drops=(tuple(i - 1 for i in p.drops[0]), *p.drops[1:])), "is not a road"),
-        ("no routes", lambda p: dataclasses.replace(p, routes=(), drops=()), "no routes"),
-        ("too many routes", lambda p: dataclasses.replace(
-            p, routes=p.routes + (p.routes[0],) * 3, drops=p.drops + ((),) * 3),
+        ("no routes", lambda p: p._replace(routes=(), drops=()), "no routes"),
+        ("too many routes", lambda p: p._replace(
+            routes=p.routes + (p.routes[0],) * 3, drops=p.drops + ((),) * 3),
          "the fleet has 3 trucks"),
-        ("drop lists", lambda p: dataclasses.replace(p, drops=(*p.drops, ())),
+        ("drop lists", lambda p: p._replace(drops=(*p.drops, ())),
          "drop lists"),
-        ("missing customer", lambda p: dataclasses.replace(
-            p, drops=(tuple(i for i in p.drops[0] if p.routes[0][i] != c0), *p.drops[1:])),
+        ("missing customer", lambda p: p._replace(
+            drops=(tuple(i for i in p.drops[0] if p.routes[0][i] != c0), *p.drops[1:])),
          f"misses customers [{c0}]"),
-        ("wrong depot", lambda p: dataclasses.replace(
-            p, routes=tuple(r[1:] for r in p.routes),
+        ("wrong depot", lambda p: p._replace(
+            routes=tuple(r[1:] for r in p.routes),
             drops=tuple(tuple(i - 1 for i in d) for d in p.drops)), "not at the request's depot"),
-        ("wrong end", lambda p: dataclasses.replace(
-            p, routes=(p.routes[0][:-1], *p.routes[1:])), "ends at node"),
-        ("drops unsorted", lambda p: dataclasses.replace(
-            p, drops=(tuple(reversed(p.drops[0])), *p.drops[1:])), "strictly increasing"),
-        ("drop on a junction", lambda p: dataclasses.replace(
-            p, drops=(tuple(sorted({*p.drops[0], junction(p.routes[0])})), *p.drops[1:])),
+        ("wrong end", lambda p: p._replace(
+            routes=(p.routes[0][:-1], *p.routes[1:])), "ends at node"),
+        ("drops unsorted", lambda p: p._replace(
+            drops=(tuple(reversed(p.drops[0])), *p.drops[1:])), "strictly increasing"),
+        ("drop on a junction", lambda p: p._replace(
+            drops=(tuple(sorted({*p.drops[0], junction(p.routes[0])})), *p.drops[1:])),
          "not a customer of this request"),
-        ("drop twice", lambda p: dataclasses.replace(
-            p, routes=(*p.routes, p.routes[0]), drops=(*p.drops, p.drops[0])),
+        ("drop twice", lambda p: p._replace(
+            routes=(*p.routes, p.routes[0]), drops=(*p.drops, p.drops[0])),
          "delivered twice"),
-        ("not node ids", lambda p: dataclasses.replace(
-            p, routes=((*p.routes[0][:-1], 10**6, order.depot), *p.routes[1:])), "not node ids"),
-        ("float node", lambda p: dataclasses.replace(
-            p, routes=((*p.routes[0][:-1], 1.5, order.depot), *p.routes[1:])), "not node ids"),
+        ("not node ids", lambda p: p._replace(
+            routes=((*p.routes[0][:-1], 10**6, order.depot), *p.routes[1:])), "not node ids"),
+        ("float node", lambda p: p._replace(
+            routes=((*p.routes[0][:-1], 1.5, order.depot), *p.routes[1:])), "not node ids"),
     ]
 
 

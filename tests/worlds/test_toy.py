@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from typing import Any
 
@@ -78,7 +77,7 @@ def test_invalid_routes_are_charged_and_explained(twin: ToyTwin, order: Order) -
     """A route that misses or repeats a stop is invalid with a reason, still charged its CU;
     a non-Plan, non-Order or bad seed raises InvalidPlan."""
     plan = twin.solve(order, "nearest")
-    bad = dataclasses.replace(plan, route=plan.route[:-1] + plan.route[:1])
+    bad = plan._replace(route=plan.route[:-1] + plan.route[:1])
     ev = twin.evaluate(bad, order, SEED)
     assert not ev.valid and "exactly once" in ev.reason and ev.cu == twin.cu_for(bad, order)
     with pytest.raises(InvalidPlan, match="expected a Plan"):
@@ -122,7 +121,7 @@ class _WrongL1(ToyTwin):
 class _OverchargingL0(ToyL0Evaluator):
     def evaluate(self, plan: Plan, order: Order, seed: int) -> Any:
         ev = super().evaluate(plan, order, seed)
-        return dataclasses.replace(ev, cu=ev.cu + 1)
+        return ev._replace(cu=ev.cu + 1)
 
 
 class _L0Overcharges(ToyTwin):

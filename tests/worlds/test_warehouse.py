@@ -314,7 +314,7 @@ def test_invalid_routes_are_reported_not_raised(twin: WarehouseTwin, orders: lis
     """A broken route gives valid=False, a reason, zero time, and still the metered CU."""
     order = max(orders, key=lambda o: len(o.picks))
     good = twin.solve(order, "s_shape")
-    bad = dataclasses.replace(good, route=tuple(mutate(good.route, twin)))
+    bad = good._replace(route=tuple(mutate(good.route, twin)))
     ev = twin.evaluate(bad, order, SEED)
     assert not ev.valid
     assert reason in ev.reason

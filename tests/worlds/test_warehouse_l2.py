@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import inspect
 
@@ -121,7 +120,7 @@ def test_batched_rollout_matches_plain_loop(twin: WarehouseTwin, l2: L2Evaluator
     rng = np.random.default_rng(0)
     plans = [twin.solve(order, m) for m in ("s_shape", "tsp")]
     plans.append(twin.solve(order, "tsp", rng))
-    plans.append(dataclasses.replace(plans[0], route=plans[0].route[1:]))  # invalid
+    plans.append(plans[0]._replace(route=plans[0].route[1:]))  # invalid
     batch = l2.evaluate_many(plans, order, SEED)
     assert batch == [l2.evaluate(p, order, SEED) for p in plans]
     assert batch == l2.evaluate_many(plans, order, SEED, engine="loop")

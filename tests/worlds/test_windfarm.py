@@ -304,7 +304,7 @@ def test_not_a_plan_or_order_raises(twin: WindfarmTwin, orders: list[Order]) -> 
         twin.evaluate(plan, orders[0].lines, SEED)  # type: ignore[arg-type]
     with pytest.raises(InvalidPlan, match="seed"):
         twin.evaluate(plan, orders[0], -1)
-    bad = dataclasses.replace(orders[0], age_h=orders[0].age_h[:-1])
+    bad = orders[0]._replace(age_h=orders[0].age_h[:-1])
     with pytest.raises(InvalidPlan, match="ages and wears"):
         twin.evaluate(plan, bad, SEED)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from worlds.receipt import Receipt
 
 __all__ = ["Evaluation", "Order", "Plan"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Order:
+class Order(NamedTuple):
     """One delivery request: a batch of customers served from one depot.
 
     Attributes:
@@ -29,8 +28,7 @@ class Order:
     release_ms: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Plan:
+class Plan(NamedTuple):
     """Delivery routes: one walk over the road network per truck used.
 
     Attributes:
@@ -47,8 +45,7 @@ class Plan:
     drops: tuple[tuple[int, ...], ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """The result of driving one plan through the twin for one seed.
 
     Attributes:

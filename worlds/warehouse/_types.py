@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -11,8 +12,7 @@ from worlds.receipt import Receipt
 __all__ = ["AisleCongestion", "Evaluation", "Order", "Plan"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Order:
+class Order(NamedTuple):
     """One customer order to pick.
 
     Attributes:
@@ -26,8 +26,7 @@ class Order:
     picks: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Plan:
+class Plan(NamedTuple):
     """A pick route: a walk over the layout from the depot back to the depot.
 
     Attributes:
@@ -39,8 +38,7 @@ class Plan:
     route: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """The result of walking one plan through the twin for one seed.
 
     Attributes:

@@ -62,7 +62,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import mujoco
 import numpy as np
@@ -136,8 +136,7 @@ _FULL = mujoco.mjtState.mjSTATE_FULLPHYSICS
 _TURN, _DRIVE, _DONE = 0, 1, 2
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class L2Evaluation:
+class L2Evaluation(NamedTuple):
     """The result of driving one plan through the physics twin for one seed.
 
     Attributes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from worlds.receipt import Receipt
 
@@ -12,8 +12,7 @@ __all__ = ["Evaluation", "Intervention", "Order", "Plan"]
 Intervention = tuple[int, int, int]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Order:
+class Order(NamedTuple):
     """One maintenance-planning request: some turbines and the state of their components.
 
     The state arrays are flattened turbine-major: entry ``i * n_components + c`` belongs to
@@ -35,8 +34,7 @@ class Order:
     start_doy: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Plan:
+class Plan(NamedTuple):
     """A maintenance schedule: per crew, the planned replacements in the order it does them.
 
     Attributes:
@@ -49,8 +47,7 @@ class Plan:
     schedule: tuple[tuple[Intervention, ...], ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """The result of running one schedule through the twin's futures for one seed.
 
     All figures are means over the Monte Carlo futures (floored to ints) over the horizon
