@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from agents.limits import DEFAULT_LIMITS, Isolation
 from chain import Backend, LedgerParams, SignatureMode
 from economy.rules import SECTIONS, ParamSpec, specs
 from twinecon.errors import suggest
@@ -25,8 +26,8 @@ from worlds import registry
 from worlds.warehouse import DEFAULT_HZ, HZ_CHOICES
 
 __all__ = ["MOVED_KEYS", "RULE_SECTIONS", "AgentGroup", "AssetSpec", "EconomySection",
-           "LedgerSection", "PoolSpec", "RulesSection", "Scenario", "TwinSection",
-           "move_old_keys", "to_base_units"]
+           "LedgerSection", "PoliciesSection", "PoolSpec", "RulesSection", "Scenario",
+           "TwinSection", "move_old_keys", "to_base_units"]
 
 _TOKENS = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9_]+)?)\s*(?:tokens?)?\s*$")
 
@@ -233,6 +234,25 @@ class PoolSpec(_Section):
     owner_fee_bps: Bps = Field(0, description="the owner's share of each use")
 
 
+class PoliciesSection(_Section):
+    """How policies run (agents.limits): in this process (trusted code) or each in a worker
+    process of its own, and the time and memory each call may take. A group may override any
+    of these."""
+
+    isolation: Literal[tuple(i.value for i in Isolation)] = Field(  # type: ignore[valid-type]
+        DEFAULT_LIMITS.isolation.value, description="inprocess: the policy runs in the "
+        "simulator's process (trusted code: fast, but it could read anything in the process); "
+        "process: each agent's policy runs in a worker process of its own, spoken to in JSON, "
+        "stopped when it overruns its time budget (untrusted code)")
+    time_limit_ms: Annotated[int, Field(ge=0, le=3_600_000, strict=True)] = Field(
+        DEFAULT_LIMITS.time_limit_ms, description="wall time one policy call may take; an "
+        "overrun is a recorded fault (0: no limit). The one machine-dependent thing in a run: "
+        "keep it far above what the policy needs")
+    memory_limit_mb: Annotated[int, Field(ge=64, le=1_048_576, strict=True)] = Field(
+        DEFAULT_LIMITS.memory_limit_mb, description="the most memory a policy's worker "
+        "process may map (process isolation only)")
+
+
 class AgentGroup(_Section):
     """`count` agents of one role running one policy."""
 
@@ -243,6 +263,12 @@ class AgentGroup(_Section):
     label: str | None = Field(None, description="name prefix (default: the role)")
     params: dict[str, Any] = Field(default_factory=dict,
                                    description="keyword arguments of the policy")
+    isolation: Literal[tuple(i.value for i in Isolation)] | None = Field(  # type: ignore[valid-type]
+        None, description="where this group's policy runs (default: [policies] isolation)")
+    time_limit_ms: Annotated[int, Field(ge=0, le=3_600_000, strict=True)] | None = Field(
+        None, description="this group's time budget per call (default: [policies])")
+    memory_limit_mb: Annotated[int, Field(ge=64, le=1_048_576, strict=True)] | None = Field(
+        None, description="this group's worker memory cap (default: [policies])")
 
 
 class Scenario(_Section):
@@ -261,6 +287,7 @@ class Scenario(_Section):
     economy: EconomySection = EconomySection()
     twin: TwinSection = TwinSection()
     rules: RulesSection = RulesSection()
+    policies: PoliciesSection = PoliciesSection()
     agents: list[AgentGroup] = Field(..., min_length=1)
     assets: list[AssetSpec] = Field(default_factory=list)
     pools: list[PoolSpec] = Field(default_factory=list)

@@ -1,0 +1,41 @@
+"""How a policy runs: in the simulator's process (trusted code) or in a worker process of its
+own, and the time and memory it may take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["DEFAULT_LIMITS", "Isolation", "PolicyLimits"]
+
+
+class Isolation(StrEnum):
+    """Where a policy's code runs."""
+
+    #: in the simulator's process: fast, for trusted code (it shares the interpreter, so
+    #: nothing stops hostile code from reading the process's memory)
+    INPROCESS = "inprocess"
+    #: in a worker process of its own, spoken to in JSON: the policy sees only what it is
+    #: sent, a call over its time budget stops the worker, and its memory is capped
+    PROCESS = "process"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyLimits:
+    """The budget of one policy.
+
+    Attributes:
+        isolation: where it runs.
+        time_limit_ms: wall time one call (`act`, `reset`) may take; an overrun is a recorded
+            fault and voids that call's actions (in a worker, the worker is stopped and
+            restarted). 0: no limit. Timing faults are the one thing in a run that depends on
+            the machine: set the budget far above what the policy needs.
+        memory_limit_mb: the most memory a worker process may map (process isolation only).
+    """
+
+    isolation: Isolation = Isolation.INPROCESS
+    time_limit_ms: int = 10_000
+    memory_limit_mb: int = 2_048
+
+
+DEFAULT_LIMITS = PolicyLimits()
