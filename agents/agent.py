@@ -6,11 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agents._budget import call_with_budget
+from agents.limits import DEFAULT_LIMITS, Isolation, PolicyLimits
 from agents.protocols import Policy
 from chain import Identity
-from economy import Action, Decision, Observation, Role
+from economy import Decision, Observation, Role
+from economy.intake import ACTION_TYPES
 
-__all__ = ["EconAgent"]
+__all__ = ["ACTION_CLASSES", "EconAgent"]
+
+#: The exact action classes a policy may return (subclasses are refused).
+ACTION_CLASSES = frozenset(ACTION_TYPES.values())
 
 
 class EconAgent:
@@ -32,6 +38,8 @@ class EconAgent:
         policy_name: how the policy was referred to ("provider", "my_pkg.mod:Cls").
         params: the policy's parameters, as given.
         strict: re-raise policy exceptions.
+        limits: where the policy runs and its time budget per call (an overrun in this
+            process is a recorded fault; see `agents.limits`).
     """
 
     def __init__(
@@ -46,6 +54,7 @@ class EconAgent:
         policy_name: str = "",
         params: Mapping[str, Any] | None = None,
         strict: bool = False,
+        limits: PolicyLimits = DEFAULT_LIMITS,
     ) -> None:
         self.index = index
         self.identity = identity
@@ -57,36 +66,59 @@ class EconAgent:
         self.policy_name = policy_name or type(policy).__name__
         self.params = dict(params or {})
         self.strict = strict
+        self.limits = limits
         self.n_faults = 0
         self.last_fault: str | None = None
 
-    def reset(self, seed: int) -> None:
-        """Give the policy its seed, if it takes one (a fault here is isolated too)."""
+    def reset(self, seed: int) -> str | None:
+        """Give the policy its seed, if it takes one; returns the fault if it failed (isolated
+        like a fault of `act`, for the economy to record)."""
         reset = getattr(self.policy, "reset", None)
         if reset is None:
-            return
-        try:
-            reset(seed)
-        except Exception as e:
-            if self.strict:
-                raise
-            self._fault(f"reset raised {type(e).__name__}: {e}")
+            return None
+        _, fault = self._call("reset", reset, seed)
+        if fault is not None:
+            self._fault(fault)
+        return fault
 
     def decide(self, observation: Observation) -> Decision:
-        """Ask the policy for this tick's actions, isolating any fault."""
+        """Ask the policy for this tick's actions, isolating any fault.
+
+        Whatever the policy raises (short of the user's Ctrl-C) or returns other than a list
+        or tuple of actions voids its tick and is recorded; its actions are taken as a plain
+        copy (the economy rebuilds each one from plain values before it is used).
+        """
+        out, fault = self._call("act", self.policy.act, observation)
+        if fault is not None:
+            return self._fault(fault)
+        if type(out) is not list and type(out) is not tuple:  # an exact list: no code of its runs
+            return self._refuse(f"act returned {type(out).__name__}, not a list of actions "
+                                "([] for none)")
+        actions = tuple(out)
+        bad = next((a for a in actions if type(a) not in ACTION_CLASSES), None)
+        if bad is not None:
+            return self._refuse(f"act returned a {type(bad).__name__} among its actions; return "
+                                "instances of the economy's action classes")
+        return Decision(actions)
+
+    def _call(self, what: str, fn: Any, *args: Any) -> tuple[Any, str | None]:
+        """Run one policy call within its time budget: (its value, None) or (None, the fault)."""
+        limit = self.limits.time_limit_ms if self.limits.isolation is Isolation.INPROCESS else 0
         try:
-            out = self.policy.act(observation)
-        except Exception as e:
+            out, took_ms, interrupted = call_with_budget(fn, *args, limit_ms=limit)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # SystemExit too: a policy does not end the run
             if self.strict:
                 raise
-            return self._fault(f"act raised {type(e).__name__}: {e}")
-        if isinstance(out, list | tuple) and all(isinstance(a, Action) for a in out):
-            return Decision(tuple(out))
-        if isinstance(out, list | tuple):
-            bad = next(a for a in out if not isinstance(a, Action))
-            why = f"act returned a {type(bad).__name__} among its actions"
-        else:
-            why = f"act returned {type(out).__name__}, not a list of actions ([] for none)"
+            return None, f"{what} raised {_describe(e)}"
+        if interrupted:
+            return None, f"{what} was stopped after {took_ms:.0f} ms, over its {limit} ms budget"
+        if limit and took_ms > limit:
+            return None, f"{what} took {took_ms:.0f} ms, over its {limit} ms budget"
+        return out, None
+
+    def _refuse(self, why: str) -> Decision:
         if self.strict:
             raise TypeError(why)
         return self._fault(why)
@@ -98,3 +130,11 @@ class EconAgent:
 
     def __repr__(self) -> str:
         return f"<EconAgent {self.label} {self.role.value} {self.address}>"
+
+
+def _describe(error: BaseException) -> str:
+    """`Type: message` of an exception, even one whose `__str__` raises."""
+    try:
+        return f"{type(error).__name__}: {error}"
+    except BaseException:
+        return f"{type(error).__name__} (its message could not be read)"

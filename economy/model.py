@@ -37,6 +37,7 @@ from economy.emissions import Emissions
 from economy.errors import ActionRejected, EconomyError
 from economy.genesis import run_genesis, twin_key
 from economy.handlers import ComputeHandler, DataHandler, JobHandler, TransferHandler
+from economy.intake import take_in
 from economy.markets.compute import ComputeMarket
 from economy.markets.jobs import JobMarket
 from economy.observation import Observation, Planner, SimResult
@@ -123,6 +124,7 @@ class EconomyModel:
                                  emissions=self.emissions, stats=stats),
             jobs=self.jobs, welfare=welfare, tiers=tiers, twin=twin, config=config,
             settler=settler, stats=stats)
+        self._plan_type = twin.plan_type
         self._dispatch = _dispatch_table(self.jobs, self.compute, DataHandler(
             settler=settler, stats=stats), TransferHandler(settler=settler))
         self._policy_rngs: list = []
@@ -150,6 +152,12 @@ class EconomyModel:
         self._policy_rngs.append(self.seeds.rng(Stream.POLICY, participant.index))
         if participant.role is Role.CUSTOMER:
             self.demand.add_customer(participant.address, participant.index)
+
+    def fault(self, participant: Participant, message: str) -> None:
+        """Record a fault of `participant`'s policy outside a decision (its `reset`, say): a
+        `policy_fault` event now, counted in the current tick."""
+        self.stats.faults += 1
+        self.settler.event("policy_fault", participant.address, detail=message[:500])
 
     def _group_of(self, address: Address) -> str:
         return self.population.by_address[address].group
@@ -232,9 +240,7 @@ class EconomyModel:
         for i in self._market_rng.permutation(len(decisions)).tolist():
             participant, decision = decisions[i]
             if decision.fault is not None:
-                self.stats.faults += 1
-                self.settler.event("policy_fault", participant.address,
-                                   detail=decision.fault[:500])
+                self.fault(participant, decision.fault)
                 continue
             for action in decision.actions:
                 self._apply(participant, action)
@@ -260,26 +266,20 @@ class EconomyModel:
 
     # -- actions -----------------------------------------------------------------------------
     def _apply(self, p: Participant, action: A.Action) -> None:
-        handler = self._dispatch.get(type(action))
+        name, ref = type(action).__name__, ""
         try:
-            if handler is None:
-                raise ActionRejected("unknown_action",
-                                     f"{type(action).__name__} is not an economy action")
-            ok = handler(p, action)
-        except ActionRejected as e:
-            self.settler.event("action_rejected", p.address,
-                               ref=str(getattr(action, "job_id", "")),
-                               detail=f"{type(action).__name__}:{e.code}: {e}"[:500])
+            action = take_in(action, self._plan_type)  # a plain copy, or refused
+            ref = str(getattr(action, "job_id", ""))
+            ok = self._dispatch[type(action)](p, action)
+        except (ActionRejected, ChainError) as e:  # a market rule; a malformed address
+            self.settler.event("action_rejected", p.address, ref=ref,
+                               detail=f"{name}:{e.code}: {e}"[:500])
             ok = False
-        except ChainError as e:  # a malformed address or amount caught while building an op
-            self.settler.event("action_rejected", p.address,
-                               detail=f"{type(action).__name__}:{e.code}: {e}"[:500])
-            ok = False
-        except Exception as e:  # a malformed action (wrong field types): the policy's fault
+        except Exception as e:  # a value no rule foresaw (wrong field types): the policy's fault
             if self.config.strict:
                 raise
-            self.settler.event("action_rejected", p.address, detail=(
-                f"{type(action).__name__}:malformed: {type(e).__name__}: {e}"[:500]))
+            self.settler.event("action_rejected", p.address, ref=ref, detail=(
+                f"{name}:malformed: {type(e).__name__}: {e}"[:500]))
             ok = False
         if not ok:
             self.stats.rejected_actions += 1

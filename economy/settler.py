@@ -10,6 +10,7 @@ from chain import (
     Identity,
     Intent,
     Ledger,
+    Malformed,
     Op,
     SignedIntent,
     TxResult,
@@ -55,13 +56,19 @@ class Settler:
         self.last_events: list[EventRow] = []
 
     def execute(self, identity: Identity, op: Op) -> TxResult:
-        """Sign `op` for `identity` and execute it; never raises for a refused operation."""
+        """Sign `op` for `identity` and execute it; never raises for a refused operation (one
+        whose fields cannot even be encoded is refused by the ledger as malformed, signed or
+        not, as a node would refuse it)."""
         address = identity.address
         intent = Intent(sender=address, nonce=self.ledger.nonce_of(address),
                         deadline=self.clock.tick, op=op)
+        signed = None
         if self._verify:
-            signed = sign(intent, identity, self._domain)
-        else:
+            try:
+                signed = sign(intent, identity, self._domain)
+            except Malformed:  # fields no ABI holds: sent unsigned, the ledger refuses it
+                pass
+        if signed is None:
             signed = SignedIntent(intent=intent, signature=None, chain_id=self._domain.chain_id)
         result = self.ledger.execute(signed)
         events = self.last_events = self.ledger.drain_events()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents import EconAgent, PolicyLoadError, load_policy
+from agents.limits import Isolation, PolicyLimits
 from chain import Asset, Identity, LedgerParams
 from chain.backends import open_ledger
 from chain.errors import ChainError
@@ -26,13 +27,13 @@ from economy.genesis import twin_key
 from economy.rules import SECTIONS, RuleError, Rules, specs
 from scenarios.errors import ScenarioError
 from scenarios.loading import LoadedScenario
-from scenarios.schema import Scenario, to_base_units
+from scenarios.schema import AgentGroup, Scenario, to_base_units
 from twinecon.errors import suggest
 from twinecon.seeds import SYSTEM_INDEX, Stream
 from worlds import InvalidSpec, WorldError, registry
 from worlds.protocols import ServiceTwin
 
-__all__ = ["Built", "build", "system_identities"]
+__all__ = ["Built", "build", "policy_limits", "system_identities"]
 
 _TOKENS_PARAM = re.compile(r"^\s*[0-9][0-9_]*(?:\.[0-9_]+)?\s*tokens?\s*$")
 
@@ -98,6 +99,7 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
             group_params = _policy_params(group.params, dec)
         except ValueError as e:
             raise ScenarioError(src, f"{key}.params", str(e)) from None
+        limits = policy_limits(sc, group)
         for k in range(group.count):
             index = len(agents)
             try:
@@ -109,7 +111,8 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
             agent = EconAgent(
                 index=index, identity=Identity.derive(sc.seed, index, label=label),
                 role=Role(group.role), policy=policy, label=label, group=name,
-                policy_name=group.policy, params=group_params, strict=strict)
+                policy_name=group.policy, params=group_params, strict=strict,
+                limits=limits)
             model.add(agent)
             agents.append(agent)
             allocations.append(Allocation(address=agent.address,
@@ -121,8 +124,9 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
     if sum(a.amount for a in allocations) > params.supply_cap:
         raise ScenarioError(src, "agents", "the genesis balances exceed ledger.supply_cap; "
                             "lower the balances or raise the cap")
-    for agent in agents:
-        agent.reset(model.seeds.integer(Stream.POLICY_RESET, agent.index))
+    for agent in agents:  # a reset that fails is a fault of tick 0, and the run goes on
+        if agent.reset(model.seeds.integer(Stream.POLICY_RESET, agent.index)) is not None:
+            model.fault(agent, f"{agent.label} ({agent.policy_name}): {agent.last_fault}")
     # the rpc backend signs each agent's raw transactions with its key and funds its gas
     ledger.enroll([protocol, treasury, market, *(a.identity for a in agents)])
     assets, pools = _ip(sc, src, agents, owners[0].address, twin_key(twin))
@@ -133,6 +137,16 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
     except GenesisError as e:
         raise ScenarioError(src, _GENESIS_KEYS.get(e.op_kind, "agents"), str(e)) from None
     return Built(scenario=sc, model=model, agents=agents)
+
+
+def policy_limits(sc: Scenario, group: AgentGroup) -> PolicyLimits:
+    """Where a group's policy runs and its budget: the group's own keys, else `[policies]`."""
+    p = sc.policies
+    return PolicyLimits(
+        isolation=Isolation(group.isolation or p.isolation),
+        time_limit_ms=p.time_limit_ms if group.time_limit_ms is None else group.time_limit_ms,
+        memory_limit_mb=(p.memory_limit_mb if group.memory_limit_mb is None
+                         else group.memory_limit_mb))
 
 
 #: The scenario key a refused genesis action comes from, by ledger operation.
