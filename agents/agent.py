@@ -13,10 +13,12 @@ from chain import Identity
 from economy import Decision, Observation, Role
 from economy.intake import ACTION_TYPES
 
-__all__ = ["ACTION_CLASSES", "EconAgent"]
+__all__ = ["ACTION_CLASSES", "MAX_ACTIONS", "EconAgent"]
 
 #: The exact action classes a policy may return (subclasses are refused).
 ACTION_CLASSES = frozenset(ACTION_TYPES.values())
+#: The most actions one decision may hold (each is checked, signed and executed).
+MAX_ACTIONS = 10_000
 
 
 class EconAgent:
@@ -95,6 +97,9 @@ class EconAgent:
             return self._refuse(f"act returned {type(out).__name__}, not a list of actions "
                                 "([] for none)")
         actions = tuple(out)
+        if len(actions) > MAX_ACTIONS:
+            return self._refuse(f"act returned {len(actions)} actions, over the {MAX_ACTIONS} "
+                                "one tick takes")
         bad = next((a for a in actions if type(a) not in ACTION_CLASSES), None)
         if bad is not None:
             return self._refuse(f"act returned a {type(bad).__name__} among its actions; return "

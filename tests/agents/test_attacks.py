@@ -81,6 +81,11 @@ class Subclasser:
         return [SubBid(job_id=1, price=1)]
 
 
+class Flooder:
+    def act(self, obs):
+        return [Bid(job_id=1, price=1)] * 1_000_000
+
+
 class BadReset:
     def reset(self, seed):
         raise SystemExit("reset")
@@ -229,10 +234,10 @@ def test_hostile_policies_never_end_the_run(small_market, write_toml, tmp_path, 
                                             read_table, backend) -> None:
     """Policies that raise SystemExit or a bare BaseException, return a generator, a list
     subclass whose __iter__ and __len__ raise SystemExit, an action subclass, an exception
-    whose __str__ raises, or whose reset raises SystemExit: each is a recorded policy_fault
-    naming the agent, and the run finishes with every output."""
+    whose __str__ raises, a million actions, or whose reset raises SystemExit: each is a
+    recorded policy_fault naming the agent, and the run finishes with every output."""
     names = ["Exiter", "Based", "Generator", "Lister", "Subclasser", "RaisesUnprintable",
-             "BadReset"]
+             "Flooder", "BadReset"]
     groups = [{"role": "provider", "label": n.lower(), "policy": f"attacks.py:{n}"}
               for n in names]
     result = run(_scenario(small_market, write_toml, tmp_path, groups, backend=backend,
@@ -242,13 +247,15 @@ def test_hostile_policies_never_end_the_run(small_market, write_toml, tmp_path, 
     by_label = {label: faults[faults.detail.str.startswith(f"{label}-0 ")]
                 for label in (n.lower() for n in names)}
     ticks = result.summary["ticks"]
-    for label in ("exiter", "based", "generator", "lister", "subclasser", "raisesunprintable"):
+    for label in ("exiter", "based", "generator", "lister", "subclasser", "raisesunprintable",
+                  "flooder"):
         assert len(by_label[label]) == ticks, label
     assert len(by_label["badreset"]) == 1  # its reset, at tick 0
     assert by_label["exiter"].detail.str.contains("SystemExit").all()
     assert by_label["lister"].detail.str.contains("EvilList, not a list").all()
     assert by_label["subclasser"].detail.str.contains("SubBid among its actions").all()
     assert by_label["raisesunprintable"].detail.str.contains("could not be read").all()
+    assert by_label["flooder"].detail.str.contains("1000000 actions, over the 10000").all()
     assert result.summary["jobs_completed"] > 0  # the honest agents traded on
 
 
