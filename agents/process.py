@@ -268,7 +268,7 @@ class ProcessPolicy:
         self._failed_starts = 0
         self._last_start_fault = ""
         self._cwd = os.getcwd()
-        #: workers started so far (restarts after a fault included)
+        #: workers started for calls so far (restarts after a fault included)
         self.n_starts = 0
 
     # -- the Policy surface -------------------------------------------------------------------
@@ -394,6 +394,7 @@ class ProcessPolicy:
                               f"row and is not started again (last: {self._last_start_fault})")
         try:
             self._spawn()
+            self.n_starts += 0 if load_only else 1
             started = self._call(dumps({
                 "type": "start", "wire": WIRE_VERSION,
                 "twin_spec": None if load_only or self.twin_spec is None
@@ -425,7 +426,6 @@ class ProcessPolicy:
             theirs.close()
         self._slot.pid, self._slot.owner = pid, os.getpid()
         self._slot.channel = _Channel(ours)
-        self.n_starts += 1
 
     def _call(self, payload: bytes, what: str, limit_ms: int, *,
               phase: str = "") -> dict[str, Any]:

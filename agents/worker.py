@@ -34,7 +34,7 @@ from typing import Any, NoReturn
 from agents.errors import PolicyLoadError, WireError
 from agents.wire import WIRE_VERSION, Wire, dumps, loads
 
-__all__ = ["main", "run_worker"]
+__all__ = ["drop_keys", "main", "run_worker"]
 
 #: Memory a worker needs beyond what it maps at start before a policy can do anything.
 HEADROOM_MB = 64
@@ -44,7 +44,8 @@ _WATCH_S = 0.25
 def _describe(error: BaseException) -> str:
     """`Type: message` of an exception, even one whose `__str__` raises."""
     try:
-        text = f"{type(error).__name__}: {error}"
+        message = str(error)
+        text = f"{type(error).__name__}: {message}" if message else type(error).__name__
     except BaseException:
         text = f"{type(error).__name__} (its message could not be read)"
     return text[:1_000]
@@ -222,6 +223,36 @@ def run_worker(sock: socket.socket, *, server_pid: int) -> NoReturn:
         os._exit(code)
 
 
+def drop_keys() -> int:
+    """Drop every key object (`chain.Identity`) the simulator's modules made at import, so
+    that none is left for a policy to find in its worker; returns how many were dropped.
+
+    The only one today is the contracts' deployer (`chain.deployment.DEPLOYER`, a fixed,
+    public key that no worker uses): its module globals and the function defaults that hold
+    it are set to None. Any key still reachable some other way has its secret zeroed.
+    """
+    import gc
+
+    from chain import Identity
+
+    keys = [o for o in gc.get_objects() if type(o) is Identity]
+    for key in keys:
+        for holder in gc.get_referrers(key):
+            if type(holder) is dict:
+                for name in [n for n, v in holder.items() if v is key]:
+                    holder[name] = None
+            elif type(holder) is tuple:
+                for fn in gc.get_referrers(holder):
+                    if getattr(fn, "__defaults__", None) is holder:
+                        fn.__defaults__ = tuple(None if v is key else v for v in holder)
+    n = len(keys)
+    del keys, key
+    gc.collect()
+    for left in (o for o in gc.get_objects() if type(o) is Identity):
+        object.__setattr__(left, "_secret", bytes(32))
+    return n
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m agents.worker FD`: the fork server on the inherited Unix socket FD."""
     from agents import _forkserver
@@ -239,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
             __import__(f"worlds.{kind}")
         except ImportError:
             pass
+    drop_keys()
     _forkserver.serve(socket.socket(fileno=int(args[0])))
 
 
