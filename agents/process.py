@@ -49,7 +49,7 @@ from agents._forkserver import START_TIMEOUT_S, fork_server
 from agents.builtin import BUILTIN
 from agents.errors import PolicyFault, PolicyLoadError, WireError
 from agents.limits import DEFAULT_LIMITS, PolicyLimits
-from agents.wire import WIRE_VERSION, Wire, dumps, loads
+from agents.wire import MAX_NESTING, WIRE_VERSION, Wire, dumps, loads
 from economy import Action, Observation
 from worlds.spec import TwinSpec
 
@@ -220,6 +220,19 @@ def _wire_for(spec: TwinSpec) -> Wire:
 _CHECKED: dict[tuple[Any, ...], None] = {}
 
 
+def _depth(value: Any) -> int:
+    """How deep lists, tuples and dicts nest in `value` (without recursing)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list | tuple | dict):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_NESTING:
+                return deepest
+            stack += [(v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)]
+    return deepest
+
+
 class ProcessPolicy:
     """A policy run in a worker process of its own (see the module docstring).
 
@@ -244,6 +257,9 @@ class ProcessPolicy:
                  twin_spec: TwinSpec | None, hz: int | None = None, seed: int = 0,
                  index: int = 0) -> None:
         self.ref = ref
+        if _depth(params) > MAX_NESTING - 4:  # before the C encoder recurses into them
+            raise PolicyLoadError(f"policy {ref!r}: its params nest deeper than "
+                                  f"{MAX_NESTING - 4} levels; flatten them")
         try:
             text = dumps(dict(params or {}))
         except WireError as e:

@@ -42,7 +42,8 @@ from economy.observation import JobView, LeaseView, Quote, SimResult
 from twinecon.errors import suggest
 from worlds.receipt import Receipt
 
-__all__ = ["MAX_SAFE_INT", "STRING_INT_FIELDS", "WIRE_VERSION", "Wire", "dumps", "loads"]
+__all__ = ["MAX_NESTING", "MAX_SAFE_INT", "STRING_INT_FIELDS", "WIRE_VERSION", "Wire", "dumps",
+           "loads", "nesting"]
 
 #: The version of the wire form; a change that moves what either side reads bumps it.
 WIRE_VERSION = "twinecon-policy-wire/1"
@@ -115,7 +116,7 @@ class _IntString(_Codec):
         return f"-{text}" if n < 0 else text
 
     def decode(self, data: Any, path: str) -> Any:
-        if type(data) is not str or len(data) > _MAX_DIGITS + 1 \
+        if type(data) is not str or len(data) - data.startswith("-") > _MAX_DIGITS \
                 or not _INT_STRING.fullmatch(data) or data == "-0":
             raise WireError(path, "an integer as a string of decimal digits, e.g. \"1500\"",
                             _got(data))
@@ -644,18 +645,42 @@ def _no_constant(name: str) -> Any:
     raise WireError("message", "plain JSON (no NaN or Infinity)", name)
 
 
+#: The deepest a message may nest arrays and objects (the wire form's own need well under 20).
+MAX_NESTING = 64
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)  # a backslash and the character it escapes
+_STRING = re.compile(rb'"[^"]*"')  # a string once its escapes are gone
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+
+
+def nesting(data: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings do not
+    count; a malformed text counts its brackets as they come)."""
+    structure = _ESCAPE.sub(b"", data).translate(None, _NOT_STRUCTURE)
+    codes = np.frombuffer(_STRING.sub(b"", structure), dtype=np.uint8).astype(np.int8)
+    if not codes.size:
+        return 0
+    steps = (codes == 0x5B).astype(np.int64) + (codes == 0x7B) - (codes == 0x5D) - (codes == 0x7D)
+    return int(np.cumsum(steps).max())
+
+
 def loads(data: bytes | str) -> Any:
-    """One message parsed strictly: UTF-8 JSON, no NaN or infinities, no repeated keys.
+    """One message parsed strictly: UTF-8 JSON, no NaN or infinities, no repeated keys,
+    nested at most `MAX_NESTING` deep.
+
+    The depth is checked before parsing: the parser recurses in C, and the simulator runs
+    with a recursion limit that libraries raise to 100,000, where a deep enough text would
+    overflow the C stack and crash the process instead of raising.
 
     Raises:
         WireError: anything else (the error says why).
     """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if nesting(raw) > MAX_NESTING:
+        raise WireError("message", f"JSON nested at most {MAX_NESTING} deep", "deeper")
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        text = raw.decode("utf-8")
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except WireError:
         raise
-    except RecursionError:
-        raise WireError("message", "JSON nested at most a few hundred deep", "deeper") from None
     except (UnicodeDecodeError, ValueError) as e:
         raise WireError("message", "one JSON document", f"{type(e).__name__}: {e}") from None
