@@ -101,6 +101,20 @@ class Forger:
         return []
 
 
+class Nester:
+    """Answers on the protocol's socket with arrays nested 200,000 deep: a JSON parser
+    recursing in C under the recursion limit the simulator's libraries set would crash."""
+
+    def act(self, obs):
+        for fd in map(int, os.listdir("/proc/self/fd")):
+            if fd > 2:
+                try:
+                    os.write(fd, b"[" * 200_000 + b"\\n")
+                except OSError:
+                    pass
+        time.sleep(3600)
+
+
 class EvilList(list):
     def __iter__(self):
         raise SystemExit("iterated")
@@ -155,6 +169,7 @@ EXPECTED = {
     "Based": "act raised BaseException: not an Exception",
     "Hog": "act raised MemoryError (its worker's memory limit is 1024 MB)",
     "Forger": "answered something that is not twinecon-policy-wire/1",
+    "Nester": "nested at most 64 deep",
     "Lister": "act returned EvilList, not a list of actions",
     "KeyHunter": "act raised RuntimeError: found []",
     "Printer": None,
@@ -199,9 +214,10 @@ def test_attacks_are_recorded_faults_and_the_run_goes_on(small_market, write_tom
                                                          run, read_table, backend) -> None:
     """Policies in workers that sleep forever, busy-loop, call os._exit(3), raise SystemExit or
     a bare BaseException, allocate far beyond their memory cap, forge an answer on the
-    protocol's socket, return a list subclass whose __iter__ raises, or look through their
-    own process for keys, a ledger or the model (and find none): each call is a recorded
-    policy_fault saying what happened, and the run finishes with every output. A policy that
+    protocol's socket or answer with JSON nested 200,000 deep, return a list subclass whose
+    __iter__ raises, or look through their own process for keys, a ledger or the model (and
+    find none): each call is a recorded policy_fault saying what happened, and the run
+    finishes with every output. A policy that
     prints garbage to its stdout corrupts nothing: its actions still arrive."""
     groups = [_attacker(name) for name in EXPECTED]
     small_market["twin"]["params"]["order_rate_per_h"] = 600  # jobs from the first tick on
