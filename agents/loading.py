@@ -133,8 +133,7 @@ def make_policy(ref: str, params: Mapping[str, Any] | None = None, *,
 
     Raises:
         PolicyLoadError: an unknown policy, params it does not take or that fail its
-            constructor, params that are not JSON values (process isolation), or a memory cap
-            below what a worker needs.
+            constructor, or params that are not JSON values (process isolation).
     """
     if limits.isolation is Isolation.INPROCESS:
         return load_policy(ref, params, base_dir=base_dir)

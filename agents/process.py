@@ -1,5 +1,5 @@
 """ProcessPolicy: a policy whose code runs in a worker process of its own, under a time budget
-per call and a memory cap, spoken to in the wire form.
+per call and a memory budget, spoken to in the wire form.
 
 The worker (`agents.worker`, forked from the fork server of `agents._forkserver`) starts at
 the policy's first `act`: it gets the twin's spec, the L2 rate, the run seed and the agent's
@@ -14,7 +14,7 @@ records as a `policy_fault` while the run goes on:
 - the policy raised (anything, SystemExit included) or returned something that is not a list
   of actions: the worker answers so and stays;
 - the call overran `time_limit_ms`: the worker's process group is killed;
-- the worker died (an exit, a signal, the memory cap), or answered something that is not the
+- the worker died (an exit, a signal), or answered something that is not the
   wire form (garbage, stray bytes, a message too long): it is killed, if still running.
 
 After a kill, the next call starts a fresh worker, rebuilds the policy and resets it with the
@@ -196,8 +196,8 @@ def _status_text(status: int | None, memory_limit_mb: int) -> str:
     note = ""
     if -code == signal.SIGKILL:
         note = " (by the system's out-of-memory killer, or another process)"
-    elif -code in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT):
-        note = f" (its memory limit is {memory_limit_mb} MB)" if memory_limit_mb else ""
+    elif -code in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT) and memory_limit_mb:
+        note = f" (its memory limit is {memory_limit_mb} MB above what its worker starts with)"
     return f"was killed by {name}{note}"
 
 
@@ -241,7 +241,8 @@ class ProcessPolicy:
             "package.module:Class" or "path/to/file.py:Class").
         params: its constructor's keyword arguments (JSON values).
         base_dir: the folder relative file references are taken from first.
-        limits: its time budget per call and its worker's memory cap.
+        limits: its time budget per call and its memory budget (above what its worker maps
+            when it starts).
         twin_spec: the run's twin's spec (the worker builds its own twin from it).
         hz: the physics rate of the L2 tier (None: the twin's default).
         seed: the run seed; index: the agent's index (the worker's generator is the
@@ -348,13 +349,8 @@ class ProcessPolicy:
         bad param is an error at build time rather than a fault at tick 1.
 
         Raises:
-            PolicyLoadError: it does not load, or its memory cap is below what a worker needs.
+            PolicyLoadError: it does not load (or its worker cannot start).
         """
-        try:
-            fork_server().ensure()
-        except PolicyFault as e:
-            raise PolicyLoadError(str(e)) from None
-        self._check_memory()
         if self.ref in BUILTIN:
             from agents.loading import load_policy
 
@@ -376,17 +372,6 @@ class ProcessPolicy:
         if len(_CHECKED) >= 256:
             _CHECKED.clear()
         _CHECKED[key] = None
-
-    def _check_memory(self) -> None:
-        mapped = fork_server().mapped_mb
-        limit = self.limits.memory_limit_mb
-        from agents.worker import HEADROOM_MB
-
-        if limit and mapped is not None and limit < mapped + HEADROOM_MB:
-            raise PolicyLoadError(
-                f"memory_limit_mb is {limit} but a policy worker maps {mapped} MB before its "
-                f"policy loads (Python, numpy and the simulator); set memory_limit_mb to at "
-                f"least {mapped + HEADROOM_MB + 192} for isolation = \"process\"")
 
     def _check_key(self) -> tuple[Any, ...]:
         """What a check depends on: the reference, params, limits and the file's version."""

@@ -8,9 +8,10 @@ the protocol, which has a socket of its own), no core dumps, its address space c
 requests, one JSON line each (docs/policy-wire.md):
 
 - ``start``: the twin's spec, the L2 rate, the run seed and the agent index, the memory
-  limit, the simulator's `sys.path` and working directory; the worker builds its own twin and
-  `Planner`, and its policy generator (the `POLICY` stream of the run's seed tree at the
-  agent's index: the one an in-process policy observes);
+  limit, the simulator's `sys.path` and working directory; the worker caps its address space
+  at what it maps now plus `memory_limit_mb` (the policy's budget, the same on any machine),
+  builds its own twin and `Planner`, and its policy generator (the `POLICY` stream of the
+  run's seed tree at the agent's index: the one an in-process policy observes);
 - ``load``: the policy reference and params (as the scenario gives them), built with
   `agents.load_policy`;
 - ``reset``: the seed `policy.reset` receives;
@@ -36,8 +37,6 @@ from agents.wire import WIRE_VERSION, Wire, dumps, loads
 
 __all__ = ["drop_keys", "main", "run_worker"]
 
-#: Memory a worker needs beyond what it maps at start before a policy can do anything.
-HEADROOM_MB = 64
 _WATCH_S = 0.25
 
 
@@ -71,6 +70,7 @@ class _Worker:
         self.rng: Any = None
         self.policy: Any = None
         self.memory_limit_mb = 0
+        self.mapped_mb = 0
         self.spec: Any = None
         self.hz: int | None = None
 
@@ -79,7 +79,8 @@ class _Worker:
 
     def _memory_note(self, error: BaseException) -> str:
         if isinstance(error, MemoryError) and self.memory_limit_mb:
-            return f" (its worker's memory limit is {self.memory_limit_mb} MB)"
+            return (f" (its memory limit is {self.memory_limit_mb} MB above the "
+                    f"{self.mapped_mb} MB its worker starts with)")
         return ""
 
     def _build_twin(self) -> None:
@@ -103,14 +104,10 @@ class _Worker:
         os.chdir(msg["cwd"])
         limit = int(msg["memory_limit_mb"])
         mapped = _mapped_mb()
-        if limit and mapped is not None and limit < mapped + HEADROOM_MB:
-            return self._error(
-                f"memory_limit_mb is {limit} but a worker maps {mapped} MB before its policy "
-                f"loads (Python, numpy and the simulator); set it to at least "
-                f"{mapped + HEADROOM_MB + 192}")
-        if limit and hasattr(resource, "RLIMIT_AS"):
-            resource.setrlimit(resource.RLIMIT_AS, (limit * 2**20, limit * 2**20))
-        self.memory_limit_mb = limit
+        if limit and hasattr(resource, "RLIMIT_AS"):  # the policy's budget on top of ours
+            cap = ((mapped or 0) + limit) * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        self.memory_limit_mb, self.mapped_mb = limit, mapped or 0
         self.rng = SeedTree(int(msg["seed"])).rng(Stream.POLICY, int(msg["index"]))
         self.spec, self.hz = msg["twin_spec"], msg["hz"]
         if self.spec is not None:

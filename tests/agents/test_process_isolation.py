@@ -167,7 +167,7 @@ EXPECTED = {
     "Exit3": "its worker exited with code 3 during act",
     "Exiter": "act raised SystemExit: 0",
     "Based": "act raised BaseException: not an Exception",
-    "Hog": "act raised MemoryError (its worker's memory limit is 1024 MB)",
+    "Hog": "act raised MemoryError (its memory limit is 1024 MB above the",
     "Forger": "answered something that is not twinecon-policy-wire/1",
     "Nester": "nested at most 64 deep",
     "Lister": "act returned EvilList, not a list of actions",
@@ -299,11 +299,26 @@ def _toy_policy(ref: str = "idle", **limits: int) -> ProcessPolicy:
     return policy
 
 
-def test_a_memory_cap_below_what_a_worker_needs_is_a_build_error() -> None:
-    """A memory cap the worker's interpreter alone exceeds is refused when the policy is
-    made, with the figure to use instead, rather than faulting every call."""
-    with pytest.raises(PolicyLoadError, match="set memory_limit_mb to at least"):
-        _toy_policy(memory_limit_mb=64)
+def test_the_memory_limit_is_the_policy_budget_above_its_worker(tmp_path) -> None:
+    """memory_limit_mb is what the policy may take above what its worker maps when it starts
+    (the interpreter, numpy and the simulator): with 64 MB a policy runs and may take 32 MB,
+    and asking for 128 MB is a MemoryError saying so."""
+    (tmp_path / "alloc.py").write_text(
+        "class Alloc:\n"
+        "    def __init__(self, mb):\n"
+        "        self.mb = mb\n"
+        "    def act(self, obs):\n"
+        "        keep = bytearray(self.mb * 2**20)  # touched: really taken\n"
+        "        return []\n")
+    limits = PolicyLimits(isolation=Isolation.PROCESS, memory_limit_mb=64)
+    for mb, fails in ((32, False), (128, True)):
+        with ProcessPolicy("alloc.py:Alloc", {"mb": mb}, base_dir=tmp_path, limits=limits,
+                           twin_spec=toy_spec()) as policy:
+            if fails:
+                with pytest.raises(PolicyFault, match=r"MemoryError .*its memory limit is 64 MB"):
+                    policy.act(_observation())
+            else:
+                assert policy.act(_observation()) == []
 
 
 def test_unknown_policy_in_a_worker_is_a_load_error(tmp_path) -> None:
