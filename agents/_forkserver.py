@@ -11,8 +11,9 @@ The server speaks one line of JSON per request over a Unix socket (trusted, both
 
 - ``{"op": "fork"}`` with one file descriptor attached (`socket.send_fds`): the new worker's
   end of its socket; answered ``{"pid": N}`` once the worker is forked;
-- ``{"op": "reap", "pid": N}``: kill the worker's process group if it still runs, wait for it,
-  answer ``{"status": S}`` (its wait status, or null if it is not one of ours).
+- ``{"op": "reap", "pid": N, "grace_ms": G}``: wait up to G ms for the worker to exit, then
+  kill its process group if it still runs, and answer ``{"status": S, "killed": K}`` (its
+  wait status, or null if it is not one of ours; whether it had to be killed).
 
 When the simulator's end of the socket closes (it exits, or is killed), the server kills every
 worker it forked and exits; each worker also exits when it finds the server gone.
@@ -27,6 +28,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,24 @@ def _kill_group(pid: int) -> None:
             pass
 
 
+def _exited(pid: int) -> bool:
+    """Whether child `pid` has exited, without reaping it (its pid stays ours meanwhile)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _finish(pid: int) -> int | None:
+    """Kill what is left of child `pid`'s process group, reap it: its wait status. Called
+    while the child is running or a zombie, so `pid` cannot have been reused."""
+    _kill_group(pid)
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return None
+
+
 def _read_line(sock: socket.socket, buffer: bytearray) -> tuple[bytes, list[int]]:
     """One request line and the descriptors that came with it (b"" at EOF)."""
     fds: list[int] = []
@@ -86,13 +106,8 @@ def serve(ctl: socket.socket) -> None:
 
     def collect() -> None:
         for pid, status in list(children.items()):
-            if status is None:
-                try:
-                    done, got = os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    done, got = pid, 0
-                if done:
-                    children[pid] = got
+            if status is None and _exited(pid):
+                children[pid] = _finish(pid)
 
     def answer(message: dict[str, Any]) -> None:
         ctl.sendall(json.dumps(message).encode() + b"\n")
@@ -121,25 +136,20 @@ def serve(ctl: socket.socket) -> None:
         elif request["op"] == "reap":
             pid = request["pid"]
             if pid not in children:
-                answer({"status": None})
+                answer({"status": None, "killed": False})
                 continue
             status = children.pop(pid)
+            killed = False
+            end = time.monotonic() + request.get("grace_ms", 0) / 1000
             if status is None:
-                _kill_group(pid)
-                try:
-                    status = os.waitpid(pid, 0)[1]
-                except ChildProcessError:
-                    status = None
-            answer({"status": status})
+                while not _exited(pid) and time.monotonic() < end:
+                    time.sleep(0.005)
+                killed = not _exited(pid)
+                status = _finish(pid)
+            answer({"status": status, "killed": killed})
     for pid, status in children.items():
         if status is None:
-            _kill_group(pid)
-    for pid, status in children.items():
-        if status is None:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+            _finish(pid)
 
 
 # -- the simulator's handle ----------------------------------------------------------------------
@@ -230,17 +240,18 @@ class ForkServer:
         with self._lock:
             return int(self._request({"op": "fork"}, (sock.fileno(),))["pid"])
 
-    def reap(self, pid: int) -> int | None:
-        """Kill worker `pid` if it still runs and wait for it: its wait status (None: not
-        known, the server having gone)."""
+    def reap(self, pid: int, *, grace_ms: int = 0) -> tuple[int | None, bool]:
+        """Stop worker `pid`: wait up to `grace_ms` for it to exit, else kill its process
+        group; (its wait status or None if not known, whether it had to be killed)."""
         with self._lock:
             if not self.running:
-                return None
+                return None, False
             try:
-                status = self._request({"op": "reap", "pid": pid})["status"]
+                reply = self._request({"op": "reap", "pid": pid, "grace_ms": grace_ms})
             except PolicyFault:
-                return None
-            return None if status is None else int(status)
+                return None, False
+            status = reply["status"]
+            return (None if status is None else int(status)), bool(reply.get("killed"))
 
     def _forget(self) -> None:
         """Drop a handle inherited through fork() (the server is the parent's)."""

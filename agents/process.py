@@ -59,6 +59,7 @@ __all__ = ["MAX_FAILED_STARTS", "MAX_REPLY_BYTES", "ProcessPolicy"]
 MAX_REPLY_BYTES = 64 * 2**20
 #: Starts in a row that may fail before a worker is no longer restarted.
 MAX_FAILED_STARTS = 3
+_EXIT_GRACE_MS = 500  # a worker whose socket closed has this long to finish exiting
 _REPLIES = {"start": "started", "load": "loaded", "reset": "done", "act": "actions"}
 
 
@@ -149,16 +150,17 @@ class _Slot:
     def running(self) -> bool:
         return self.channel is not None and self.owner == os.getpid()
 
-    def stop(self) -> int | None:
-        """Kill the worker (its process group) if it runs, and wait: its wait status."""
+    def stop(self, *, grace_ms: int = 0) -> tuple[int | None, bool]:
+        """Stop the worker: give it `grace_ms` to exit, then kill its process group; (its wait
+        status or None, whether it had to be killed)."""
         channel, pid = self.channel, self.pid
         self.channel, self.pid = None, 0
         if channel is None:
-            return None
+            return None, False
         channel.close()
         if self.owner != os.getpid():
-            return None  # a copy inherited through fork(): the worker is the parent's
-        return fork_server().reap(pid)
+            return None, False  # a copy inherited through fork(): the worker is the parent's
+        return fork_server().reap(pid, grace_ms=grace_ms)
 
 
 _SLOTS: weakref.WeakSet[_Slot] = weakref.WeakSet()
@@ -458,9 +460,11 @@ class ProcessPolicy:
             raise PolicyFault(f"{what} timed out after {limit_ms} ms ({budget}); its worker was "
                               "stopped and starts afresh at the next call") from None
         except _Closed:
-            status = self._slot.stop()
-            raise PolicyFault(f"its worker {_status_text(status, self.limits.memory_limit_mb)} "
-                              f"during {what}; a fresh one starts at the next call") from None
+            status, killed = self._slot.stop(grace_ms=_EXIT_GRACE_MS)
+            how = ("closed its end of the protocol but kept running (it was stopped)" if killed
+                   else _status_text(status, self.limits.memory_limit_mb))
+            raise PolicyFault(f"its worker {how} during {what}; a fresh one starts at the next "
+                              "call") from None
         except (_Garbage, WireError) as e:
             self._slot.stop()
             raise PolicyFault(f"its worker answered something that is not {WIRE_VERSION} "

@@ -115,6 +115,19 @@ class Nester:
         time.sleep(3600)
 
 
+class Closer:
+    """Closes its end of the protocol and carries on (sleeping)."""
+
+    def act(self, obs):
+        for fd in map(int, os.listdir("/proc/self/fd")):
+            if fd > 2:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        time.sleep(3600)
+
+
 class EvilList(list):
     def __iter__(self):
         raise SystemExit("iterated")
@@ -385,8 +398,9 @@ def _observation() -> Observation:
 
 def test_called_directly_a_failure_is_a_policy_fault(tmp_path) -> None:
     """Outside a run, a worker's failure is raised as agents.PolicyFault saying what
-    happened, and each call starts a fresh worker; a worker that cannot start (its policy
-    file gone) is retried MAX_FAILED_STARTS times, then no longer started."""
+    happened, and each call starts a fresh worker; a worker that closes its end of the
+    protocol but runs on is stopped; a worker that cannot start (its policy file gone) is
+    retried MAX_FAILED_STARTS times, then no longer started."""
     (tmp_path / "attacks.py").write_text(ATTACKS)
     limits = PolicyLimits(isolation=Isolation.PROCESS)
     with ProcessPolicy("attacks.py:Exit3", base_dir=tmp_path, limits=limits,
@@ -395,6 +409,10 @@ def test_called_directly_a_failure_is_a_policy_fault(tmp_path) -> None:
             with pytest.raises(PolicyFault, match="exited with code 3 during act"):
                 policy.act(_observation())
         assert policy.n_starts == 2
+    with ProcessPolicy("attacks.py:Closer", base_dir=tmp_path, limits=limits,
+                       twin_spec=toy_spec()) as policy:
+        with pytest.raises(PolicyFault, match="closed its end of the protocol but kept running"):
+            policy.act(_observation())
     (tmp_path / "gone.py").write_text(ATTACKS)
     policy = ProcessPolicy("gone.py:Printer", base_dir=tmp_path, limits=limits,
                            twin_spec=toy_spec())
