@@ -1,4 +1,5 @@
-"""Loading policies by name: a built-in, `package.module:Class` or `path/to/file.py:Class`."""
+"""Loading policies by name (a built-in, `package.module:Class` or `path/to/file.py:Class`),
+in this process or in a worker process of their own."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import Any
 
 from agents.builtin import BUILTIN
 from agents.errors import PolicyLoadError
+from agents.limits import DEFAULT_LIMITS, Isolation, PolicyLimits
 from agents.protocols import Policy
 from twinecon.errors import suggest
+from worlds.spec import TwinSpec
 
-__all__ = ["load_policy", "resolve_policy_class"]
+__all__ = ["load_policy", "make_policy", "resolve_policy_class"]
 
 
 def resolve_policy_class(ref: str, *, base_dir: Path | None = None) -> type:
@@ -105,3 +108,41 @@ def load_policy(ref: str, params: Mapping[str, Any] | None = None, *,
     except Exception as e:
         raise PolicyLoadError(f"policy {ref!r} failed to start with params {params}: "
                               f"{type(e).__name__}: {e}") from None
+
+
+def make_policy(ref: str, params: Mapping[str, Any] | None = None, *,
+                base_dir: Path | None = None, limits: PolicyLimits = DEFAULT_LIMITS,
+                twin_spec: TwinSpec | None = None, hz: int | None = None, seed: int = 0,
+                index: int = 0) -> Policy:
+    """The policy `ref` names, where `limits.isolation` says it runs.
+
+    In this process (`Isolation.INPROCESS`, trusted code) it is `load_policy(ref, params)`.
+    In a worker process (`Isolation.PROCESS`) it is an `agents.process.ProcessPolicy`, whose
+    worker starts at its first call; its params are checked now all the same: a built-in's
+    here, anything else's in a short-lived worker (its code never runs in this process).
+
+    Args:
+        ref: the policy reference (see `resolve_policy_class`).
+        params: its constructor's keyword arguments.
+        base_dir: the folder relative file references are taken from first.
+        limits: where it runs, its time budget per call and its worker's memory cap.
+        twin_spec: the run's twin's spec (process isolation: the worker builds its own twin).
+        hz: the physics rate of the twin's L2 tier (None: its default).
+        seed: the run seed; index: the agent's index (process isolation: the worker's
+            `obs.rng` is the run's `POLICY` stream at that index, as in this process).
+
+    Raises:
+        PolicyLoadError: an unknown policy, params it does not take or that fail its
+            constructor, or params that are not JSON values (process isolation).
+    """
+    if limits.isolation is Isolation.INPROCESS:
+        return load_policy(ref, params, base_dir=base_dir)
+    if twin_spec is None:
+        raise PolicyLoadError(f"policy {ref!r}: isolation = \"process\" needs the run's twin "
+                              "spec (make_policy(..., twin_spec=twin.spec))")
+    from agents.process import ProcessPolicy
+
+    policy = ProcessPolicy(ref, params, base_dir=base_dir, limits=limits, twin_spec=twin_spec,
+                           hz=hz, seed=seed, index=index)
+    policy.check()
+    return policy

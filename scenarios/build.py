@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agents import EconAgent, PolicyLoadError, load_policy
+from agents import EconAgent, PolicyLoadError, make_policy
 from agents.limits import Isolation, PolicyLimits
 from chain import Asset, Identity, LedgerParams
 from chain.backends import open_ledger
@@ -103,7 +103,9 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
         for k in range(group.count):
             index = len(agents)
             try:
-                policy = load_policy(group.policy, group_params, base_dir=loaded.base_dir)
+                policy = make_policy(group.policy, group_params, base_dir=loaded.base_dir,
+                                     limits=limits, twin_spec=twin.spec, hz=sc.economy.l2_hz,
+                                     seed=sc.seed, index=index)
             except PolicyLoadError as e:
                 raise ScenarioError(src, f"{key}.policy", str(e)) from None
             name = group.label or group.role
