@@ -30,7 +30,8 @@ class PolicyLimits:
             fault and voids that call's actions (in a worker, the worker is stopped and
             restarted). 0: no limit. Timing faults are the one thing in a run that depends on
             the machine: set the budget far above what the policy needs.
-        memory_limit_mb: the most memory a worker process may map (process isolation only).
+        memory_limit_mb: the memory a policy may take in its worker, above what the worker
+            maps when it starts (process isolation only).
     """
 
     isolation: Isolation = Isolation.INPROCESS

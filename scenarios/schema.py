@@ -249,8 +249,8 @@ class PoliciesSection(_Section):
         "overrun is a recorded fault (0: no limit). The one machine-dependent thing in a run: "
         "keep it far above what the policy needs")
     memory_limit_mb: Annotated[int, Field(ge=64, le=1_048_576, strict=True)] = Field(
-        DEFAULT_LIMITS.memory_limit_mb, description="the most memory a policy's worker "
-        "process may map (process isolation only)")
+        DEFAULT_LIMITS.memory_limit_mb, description="the memory a policy may take in its "
+        "worker, above what the worker maps when it starts (process isolation only)")
 
 
 class AgentGroup(_Section):
@@ -268,7 +268,7 @@ class AgentGroup(_Section):
     time_limit_ms: Annotated[int, Field(ge=0, le=3_600_000, strict=True)] | None = Field(
         None, description="this group's time budget per call (default: [policies])")
     memory_limit_mb: Annotated[int, Field(ge=64, le=1_048_576, strict=True)] | None = Field(
-        None, description="this group's worker memory cap (default: [policies])")
+        None, description="this group's memory budget in its worker (default: [policies])")
 
 
 class Scenario(_Section):
