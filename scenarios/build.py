@@ -32,7 +32,7 @@ from twinecon.seeds import SYSTEM_INDEX, Stream
 from worlds import InvalidSpec, WorldError, registry
 from worlds.protocols import ServiceTwin
 
-__all__ = ["Built", "build", "system_identities"]
+__all__ = ["Built", "build", "check", "system_identities"]
 
 _TOKENS_PARAM = re.compile(r"^\s*[0-9][0-9_]*(?:\.[0-9_]+)?\s*tokens?\s*$")
 
@@ -133,6 +133,50 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
     except GenesisError as e:
         raise ScenarioError(src, _GENESIS_KEYS.get(e.op_kind, "agents"), str(e)) from None
     return Built(scenario=sc, model=model, agents=agents)
+
+
+def check(loaded: LoadedScenario) -> None:
+    """Everything `build` would refuse, found without building every agent (`twinecon validate`).
+
+    Builds a stand-in of the scenario: one agent per group (its policy and params loaded
+    once), the rules and ledger parameters, the twin, and genesis on the memory ledger, with
+    each asset's and pool's owner label that names an agent of a group standing for that
+    group's first agent (genesis asks nothing of an owner but that it exists). What grows
+    with the number of agents is checked by arithmetic: the genesis balances against
+    ledger.supply_cap. So its cost grows with the groups, assets and pools, not the agents;
+    no contract is deployed and no node is asked.
+
+    Raises:
+        ScenarioError: what `build` would raise for the same scenario, naming its key.
+    """
+    sc, src = loaded.scenario, loaded.source
+    build(LoadedScenario(_stand_in(sc), src, loaded.base_dir))
+    dec = sc.ledger.decimals
+    minted = sum(to_base_units(g.balance, dec) * g.count for g in sc.agents)
+    if minted > to_base_units(sc.ledger.supply_cap, dec):
+        raise ScenarioError(src, "agents", "the genesis balances exceed ledger.supply_cap; "
+                            "lower the balances or raise the cap")
+
+
+def _stand_in(sc: Scenario) -> Scenario:
+    """`sc` with one agent per group on the memory ledger, owner labels moved to agent 0 of
+    the group they name (for `check`)."""
+    names = [g.label or g.role for g in sc.agents]
+
+    def owner(label: str | None) -> str | None:
+        for name, group in zip(names, sc.agents, strict=True):
+            index = label[len(name) + 1:] if label and label.startswith(f"{name}-") else ""
+            if index.isascii() and index.isdigit() and str(int(index)) == index \
+                    and int(index) < group.count:
+                return f"{name}-0"
+        return label  # names no agent: build says so, suggesting near matches
+
+    return sc.model_copy(update={
+        "ledger": sc.ledger.model_copy(update={"backend": "memory"}),
+        "agents": [g.model_copy(update={"count": 1}) for g in sc.agents],
+        "assets": [a.model_copy(update={"owner": owner(a.owner)}) for a in sc.assets],
+        "pools": [p.model_copy(update={"owner": owner(p.owner)}) for p in sc.pools],
+    })
 
 
 #: The scenario key a refused genesis action comes from, by ledger operation.
