@@ -139,12 +139,12 @@ def check(loaded: LoadedScenario) -> None:
     """Everything `build` would refuse, found without building every agent (`twinecon validate`).
 
     Builds a stand-in of the scenario: one agent per group (its policy and params loaded
-    once), the rules and ledger parameters, the twin, and genesis on the memory ledger, with
-    each asset's and pool's owner label that names an agent of a group standing for that
-    group's first agent (genesis asks nothing of an owner but that it exists). What grows
-    with the number of agents is checked by arithmetic: the genesis balances against
-    ledger.supply_cap. So its cost grows with the groups, assets and pools, not the agents;
-    no contract is deployed and no node is asked.
+    once), the rules and ledger parameters, the twin, and genesis on the memory ledger
+    (signatures off: they do not change what genesis allows), each asset's and pool's owner
+    label that names an agent standing for agent 0 of its group (genesis asks nothing of an
+    owner but that it exists). What grows with the number of agents is checked by
+    arithmetic: the genesis balances against ledger.supply_cap. So its cost grows with the
+    groups, assets and pools, not the agents; no contract is deployed and no node is asked.
 
     Raises:
         ScenarioError: what `build` would raise for the same scenario, naming its key.
@@ -159,20 +159,22 @@ def check(loaded: LoadedScenario) -> None:
 
 
 def _stand_in(sc: Scenario) -> Scenario:
-    """`sc` with one agent per group on the memory ledger, owner labels moved to agent 0 of
-    the group they name (for `check`)."""
-    names = [g.label or g.role for g in sc.agents]
+    """`sc` with one agent per group on the memory ledger, signatures off, owner labels moved
+    to agent 0 of a group they name (for `check`)."""
+    counts: dict[str, int] = {}  # labels "<name>-<k>" exist for k below the largest count
+    for g in sc.agents:
+        name = g.label or g.role
+        counts[name] = max(counts.get(name, 0), g.count)
 
     def owner(label: str | None) -> str | None:
-        for name, group in zip(names, sc.agents, strict=True):
-            index = label[len(name) + 1:] if label and label.startswith(f"{name}-") else ""
-            if index.isascii() and index.isdigit() and str(int(index)) == index \
-                    and int(index) < group.count:
-                return f"{name}-0"
+        name, _, index = (label or "").rpartition("-")
+        if index.isascii() and index.isdigit() and str(int(index)) == index \
+                and int(index) < counts.get(name, 0):
+            return f"{name}-0"
         return label  # names no agent: build says so, suggesting near matches
 
     return sc.model_copy(update={
-        "ledger": sc.ledger.model_copy(update={"backend": "memory"}),
+        "ledger": sc.ledger.model_copy(update={"backend": "memory", "signatures": "off"}),
         "agents": [g.model_copy(update={"count": 1}) for g in sc.agents],
         "assets": [a.model_copy(update={"owner": owner(a.owner)}) for a in sc.assets],
         "pools": [p.model_copy(update={"owner": owner(p.owner)}) for p in sc.pools],

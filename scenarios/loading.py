@@ -201,7 +201,7 @@ def _check_shape(data: Any, source: str) -> None:
     Raises:
         ScenarioError: naming the file and the key where the data is too deep.
     """
-    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    stack: list[tuple[Any, int, str]] = [(data, 0, "")]
     while stack:
         value, depth, key = stack.pop()
         if isinstance(value, dict | list | tuple):
@@ -211,7 +211,7 @@ def _check_shape(data: Any, source: str) -> None:
                                     f"at most {MAX_DEPTH}: flatten the data")
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for name, child in items:
-                if depth <= 3:  # keys as deep as agents[1].params name the place well enough
+                if depth <= 2:  # keys as deep as agents[1].params name the place well enough
                     part = f"[{name}]" if isinstance(name, int) else _short(str(name), 64)
                     where = key + part if isinstance(name, int) or not key else f"{key}.{part}"
                 else:

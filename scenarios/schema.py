@@ -60,11 +60,13 @@ MAX_TICK_MS = 86_400_000
 #: Token amounts: at most 10^30 tokens, so an amount in base units fits the ledger's uint256
 #: at any `decimals` (up to 36).
 MAX_TOKENS = 10**30
-#: Nesting of tables, arrays and inline tables, the whole document counted from its top
-#: table (the deepest valid scenario needs 12): deeper data would exhaust the recursion of
-#: the TOML parser, validation and JSON serialisation. Checked on the text before parsing.
+#: Levels of tables, arrays and inline tables below a scenario's top table (the deepest a
+#: valid scenario needs is 11: policy params in [[agents]]): deeper data would exhaust the
+#: recursion of the TOML parser, validation and JSON serialisation. Checked on the text
+#: before parsing.
 MAX_DEPTH = 16
-#: Policy (and twin) params: levels of nesting below the params table, and values in all.
+#: Policy (and twin) params: levels of lists and tables below the params table (`{a = [1]}`
+#: nests one level), and values in all.
 MAX_PARAMS_DEPTH = 8
 MAX_PARAMS_ITEMS = 10_000
 #: The longest string value: a name, a label, a path, an url, a policy parameter.
@@ -100,7 +102,7 @@ def bounded_value(value: Any, *, max_depth: int = MAX_PARAMS_DEPTH,
                                  f"{max_str}")
             continue
         if isinstance(item, dict | list | tuple):
-            if depth >= max_depth and item:
+            if depth > max_depth:
                 raise ValueError(f"nests more than {max_depth} levels deep; expected at most "
                                  f"{max_depth} levels of lists and tables: flatten it")
             children = item.items() if isinstance(item, dict) else enumerate(item)

@@ -47,9 +47,10 @@ ENGINE_VERSION = "logistics-l1/1"
 _HOUR_MS = 3_600_000
 
 #: The most junctions (``grid_cols * grid_rows``): the twin precomputes all-pairs shortest
-#: paths over them four times (Floyd-Warshall: nodes^3 time, nodes^2 memory); 300 junctions
-#: take about half a second on one core, 625 about three seconds.
-MAX_NODES = 300
+#: paths over them four times (Floyd-Warshall: nodes^3 time, nodes^2 memory), for the market
+#: and again for the planner policies use; 256 junctions (16 x 16) take about a twentieth of a
+#: second each time on one core, 625 (25 x 25) about three seconds in all.
+MAX_NODES = 256
 #: The most congestion slots in a day (``day_ms // slot_ms``, one a minute): the twin keeps
 #: a travel time per slot and road.
 MAX_SLOTS = 1_440
@@ -203,7 +204,7 @@ def logistics_spec(
         edge_relaxation_cu: CU per edge relaxation of a reference solver.
 
     Bounds (each far above a city delivery model, and what one machine can build and run):
-    at most `MAX_NODES` junctions (``grid_cols * grid_rows``, each <= 150: the twin's all-pairs
+    at most `MAX_NODES` junctions (``grid_cols * grid_rows``, each <= 128: the twin's all-pairs
     shortest paths cost nodes^3) and `MAX_SLOTS` congestion slots a day; block_mm at most
     10 km; speeds at most 100000 mm/s; a day (day_ms) at most a week; service, reload and
     peak times within the day; slowdowns at most 1000000 bps (a hundredfold);

@@ -44,9 +44,10 @@ _DEPOTS = ("front_left", "front_middle")
 _STORAGE = ("random", "abc")
 
 #: The most layout nodes (``1 + n_aisles * (slots_per_aisle + 2)``): the twin precomputes
-#: all-pairs shortest paths over them (Floyd-Warshall: nodes^3 time, nodes^2 memory); 600
-#: nodes take about half a second on one core, 5,000 take about nine minutes.
-MAX_NODES = 600
+#: all-pairs shortest paths over them (Floyd-Warshall: nodes^3 time, nodes^2 memory), once for
+#: the market and once for the planner policies use; 400 nodes take about a tenth of a
+#: second each on one core, 5,000 take about nine minutes.
+MAX_NODES = 400
 _SEED_MAX = 2**63 - 1
 _LENGTH_MAX_MM = 100_000  # 100 m between two nodes; the physics scene is built to scale
 _TIME_MAX_MS = 86_400_000  # a day
@@ -160,7 +161,7 @@ def warehouse_spec(
     Bounds (each far above a real picking warehouse, and what one machine can build and run):
     the layout has at most `MAX_NODES` nodes, ``1 + n_aisles * (slots_per_aisle + 2)`` (the
     twin's all-pairs shortest paths cost nodes^3), so n_aisles <= 100 and slots_per_aisle
-    <= 300; lengths at most 100 m (100000 mm); speed_mm_s <= 10000 (10 m/s);
+    <= 200; lengths at most 100 m (100000 mm); speed_mm_s <= 10000 (10 m/s);
     order_rate_per_h <= 3600 (one a second); lines_mean and max_lines <= 100 (each order's
     route is optimised over its lines); pick and congestion times at most a day; compute
     units per step at most 1000000; storage_seed < 2**63.
@@ -172,7 +173,7 @@ def warehouse_spec(
         InvalidSpec: a parameter is out of range, a float, or an unknown choice.
     """
     n = spec_int("n_aisles", n_aisles, high=100)
-    s_max = spec_int("slots_per_aisle", slots_per_aisle, high=300)
+    s_max = spec_int("slots_per_aisle", slots_per_aisle, high=200)
     if 1 + n * (s_max + 2) > MAX_NODES:
         raise InvalidSpec(
             f"n_aisles {n} x slots_per_aisle {s_max} makes a layout of {1 + n * (s_max + 2)} "
