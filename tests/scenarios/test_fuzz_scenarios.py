@@ -24,7 +24,7 @@ from scenarios.loading import BUILTIN_DIR
 from twinecon.cli import main
 
 SEED = 12
-N_CASES = 260  # in-process; about 20 s
+N_CASES = 400  # in-process; about 10 s
 N_SUBPROCESS = 4
 _HANG = 60  # seconds: a hang guard per case, not a speed limit
 
