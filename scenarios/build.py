@@ -33,7 +33,7 @@ from twinecon.seeds import SYSTEM_INDEX, Stream
 from worlds import InvalidSpec, WorldError, registry
 from worlds.protocols import ServiceTwin
 
-__all__ = ["Built", "build", "policy_limits", "system_identities"]
+__all__ = ["Built", "build", "check", "policy_limits", "system_identities"]
 
 _TOKENS_PARAM = re.compile(r"^\s*[0-9][0-9_]*(?:\.[0-9_]+)?\s*tokens?\s*$")
 
@@ -149,6 +149,52 @@ def policy_limits(sc: Scenario, group: AgentGroup) -> PolicyLimits:
         time_limit_ms=p.time_limit_ms if group.time_limit_ms is None else group.time_limit_ms,
         memory_limit_mb=(p.memory_limit_mb if group.memory_limit_mb is None
                          else group.memory_limit_mb))
+
+
+def check(loaded: LoadedScenario) -> None:
+    """Everything `build` would refuse, found without building every agent (`twinecon validate`).
+
+    Builds a stand-in of the scenario: one agent per group (its policy and params loaded
+    once), the rules and ledger parameters, the twin, and genesis on the memory ledger
+    (signatures off: they do not change what genesis allows), each asset's and pool's owner
+    label that names an agent standing for agent 0 of its group (genesis asks nothing of an
+    owner but that it exists). What grows with the number of agents is checked by
+    arithmetic: the genesis balances against ledger.supply_cap. So its cost grows with the
+    groups, assets and pools, not the agents; no contract is deployed and no node is asked.
+
+    Raises:
+        ScenarioError: what `build` would raise for the same scenario, naming its key.
+    """
+    sc, src = loaded.scenario, loaded.source
+    build(LoadedScenario(_stand_in(sc), src, loaded.base_dir))
+    dec = sc.ledger.decimals
+    minted = sum(to_base_units(g.balance, dec) * g.count for g in sc.agents)
+    if minted > to_base_units(sc.ledger.supply_cap, dec):
+        raise ScenarioError(src, "agents", "the genesis balances exceed ledger.supply_cap; "
+                            "lower the balances or raise the cap")
+
+
+def _stand_in(sc: Scenario) -> Scenario:
+    """`sc` with one agent per group on the memory ledger, signatures off, owner labels moved
+    to agent 0 of a group they name (for `check`)."""
+    counts: dict[str, int] = {}  # labels "<name>-<k>" exist for k below the largest count
+    for g in sc.agents:
+        name = g.label or g.role
+        counts[name] = max(counts.get(name, 0), g.count)
+
+    def owner(label: str | None) -> str | None:
+        name, _, index = (label or "").rpartition("-")
+        if index.isascii() and index.isdigit() and str(int(index)) == index \
+                and int(index) < counts.get(name, 0):
+            return f"{name}-0"
+        return label  # names no agent: build says so, suggesting near matches
+
+    return sc.model_copy(update={
+        "ledger": sc.ledger.model_copy(update={"backend": "memory", "signatures": "off"}),
+        "agents": [g.model_copy(update={"count": 1}) for g in sc.agents],
+        "assets": [a.model_copy(update={"owner": owner(a.owner)}) for a in sc.assets],
+        "pools": [p.model_copy(update={"owner": owner(p.owner)}) for p in sc.pools],
+    })
 
 
 #: The scenario key a refused genesis action comes from, by ledger operation.

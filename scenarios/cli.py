@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chain import Backend, SignatureMode
@@ -82,6 +84,11 @@ def _add_node_parser(subparsers: Subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    with _resource_errors(args.scenario):
+        return _run_scenario(args)
+
+
+def _run_scenario(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
@@ -129,14 +136,32 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from scenarios.build import build
+    from scenarios.build import check
     from scenarios.loading import load_scenario
 
-    loaded = load_scenario(args.scenario)
-    build(loaded)  # policies, twin parameters and genesis are checked too
+    with _resource_errors(args.scenario):
+        loaded = load_scenario(args.scenario)
+        check(loaded)  # each group's policy, the twin, the ledger and genesis, not every agent
     print(f"{loaded.source}: ok ({loaded.scenario.name}, "
           f"{sum(g.count for g in loaded.scenario.agents)} agents)")
     return 0
+
+
+@contextmanager
+def _resource_errors(source: str) -> Iterator[None]:
+    """A recursion or memory error becomes one `ScenarioError` line, not a traceback (the
+    schema's bounds are meant to keep them from happening at all)."""
+    from scenarios.errors import ScenarioError
+
+    try:
+        yield
+    except RecursionError:
+        raise ScenarioError(str(source), "", "nests too deeply to process (RecursionError); "
+                            "flatten the data, and report this as a bug: the schema's bounds "
+                            "should have refused it") from None
+    except MemoryError:
+        raise ScenarioError(str(source), "", "ran out of memory (MemoryError); lower the "
+                            "scenario's counts and sizes") from None
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -1,12 +1,17 @@
-"""Running a scenario to completion and writing its output folder."""
+"""Running a scenario to completion and writing its output folder.
+
+The folder appears complete or not at all: a run writes into a temporary folder beside it and
+puts it in place only when every output is written, replacing an existing run atomically (the
+old run is deleted only once the new one is in place); the next run into the same parent
+removes what killed runs left (`scenarios._outdir`). So a folder with a `summary.json` is
+always a finished run, and a killed run leaves the previous one as it was.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import metadata
@@ -14,15 +19,25 @@ from pathlib import Path
 from typing import Any
 
 from economy import Recorder
+from scenarios import _outdir
 from scenarios.build import build
+from scenarios.errors import ScenarioError
 from scenarios.loading import LoadedScenario, validate_scenario
 from scenarios.overrides import apply_point
 
-__all__ = ["OUTPUTS", "RunResult", "apply_overrides", "run_scenario"]
+__all__ = ["OUTPUTS", "STEPS", "RunResult", "apply_overrides", "clean_dead_runs",
+           "run_scenario"]
 
 #: The files every run writes.
 OUTPUTS = ("manifest.json", "summary.json", "ticks.parquet", "agents.parquet",
            "events.parquet", "flows.parquet")
+
+#: The steps of a run `run_scenario` reports to `on_step`, in order: built (the economy is
+#: built, the manifest written; no tick played), played (the last tick played), written (every
+#: output in the temporary folder), set-aside (the old run renamed aside: only where names
+#: cannot be swapped atomically), replaced (the new run in place, the old not yet deleted),
+#: done.
+STEPS = ("built", "played", "written", "set-aside", "replaced", "done")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,40 +87,72 @@ def _dump(obj: Any, path: Path) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def clean_dead_runs(parent: str | Path) -> list[Path]:
+    """Remove the temporary and set-aside folders that killed runs left in `parent` (those of
+    runs still going are kept); a run killed between putting its new folder in place and
+    deleting the old is finished first. Every run does this in its output's parent.
+
+    Returns:
+        The folders removed or moved into place.
+    """
+    return _outdir.clean_dead(Path(parent))
+
+
+def _check_out(out: Path) -> None:
+    """Refuse to replace anything but a run's folder (or an empty one)."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ScenarioError(str(out), "", "the output folder exists and is not a folder; "
+                            "choose another --out")
+    if out.is_dir() and not _outdir.is_run_folder(out, OUTPUTS):
+        raise ScenarioError(str(out), "", f"the output folder holds files but no run's "
+                            f"outputs ({', '.join(OUTPUTS)}), so it is not replaced; choose "
+                            "another --out, or empty it")
+
+
 def run_scenario(
     loaded: LoadedScenario,
     out_dir: str | Path,
     *,
     strict: bool = False,
     on_tick: Callable[[int, int], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Build and run `loaded`, writing every output into `out_dir`.
 
-    The folder is written under a temporary name and renamed when complete, so a folder with
-    a `summary.json` is always a finished run; an existing folder is replaced.
+    The folder is written under a temporary name and put in place when complete, replacing an
+    existing run's folder atomically: at every instant `out_dir` holds the old complete run or
+    the new one (on Linux; elsewhere, for an instant between two renames, neither, with both
+    complete beside it). So a folder with a `summary.json` is always a finished run. What
+    killed runs left beside it is removed first (`clean_dead_runs`).
 
     Args:
         loaded: the validated scenario.
-        out_dir: where the outputs go.
+        out_dir: where the outputs go: a new folder, an empty one, or an earlier run's.
         strict: re-raise a policy's exception instead of isolating it.
         on_tick: called as on_tick(tick, ticks) after every tick (progress bars).
+        on_step: called with each step of `STEPS` the run reaches (progress, and tests that
+            stop a run at a given step).
+
+    Raises:
+        ScenarioError: `out_dir` is something other than a folder of a run's outputs (or an
+            empty folder), or could not be replaced.
     """
     sc = loaded.scenario
+    step = on_step or (lambda _: None)
     out = Path(out_dir)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    _check_out(out)
+    # Recorded in the manifest: serialised before the first tick, so a scenario the manifest
+    # could not hold fails now, not after the last tick (validate_scenario refuses it first).
+    config = sc.model_dump(mode="json")
+    canonical = json.dumps(config, sort_keys=True).encode()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _outdir.clean_dead(out.parent)
+    tmp = _outdir.temp_path(out)
+    _outdir.remove(tmp)
+    tmp.mkdir()
     try:
         built = build(loaded, recorder=Recorder(tmp), strict=strict)
         model = built.model
-        for tick in range(1, sc.ticks + 1):
-            model.step()
-            if on_tick is not None:
-                on_tick(tick, sc.ticks)
-        summary = {"scenario": sc.name, "seed": sc.seed, "ledger": sc.ledger.backend,
-                   **model.finish()}
-        canonical = json.dumps(sc.model_dump(mode="json"), sort_keys=True).encode()
         manifest = {
             "scenario": sc.name,
             "scenario_sha256": hashlib.sha256(canonical).hexdigest(),
@@ -118,14 +165,29 @@ def run_scenario(
             "n_agents": len(built.agents),
             "versions": _versions(),
             "outputs": list(OUTPUTS),
-            "config": sc.model_dump(mode="json"),
+            "config": config,
         }
         _dump(manifest, tmp / "manifest.json")
+        step("built")
+        for tick in range(1, sc.ticks + 1):
+            model.step()
+            if on_tick is not None:
+                on_tick(tick, sc.ticks)
+        step("played")
+        summary = {"scenario": sc.name, "seed": sc.seed, "ledger": sc.ledger.backend,
+                   **model.finish()}
         _dump(summary, tmp / "summary.json")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        step("written")
+        _check_out(out)
+        _outdir.replace(tmp, out, step)
+    except OSError as e:
+        if (tmp / "summary.json").exists():
+            raise ScenarioError(str(out), "", f"could not be replaced ({e}); the finished "
+                                f"run is in {tmp}") from None
+        _outdir.remove(tmp)
         raise
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    except BaseException:
+        _outdir.remove(tmp)
+        raise
+    step("done")
     return RunResult(out_dir=out, summary=summary, manifest=manifest)

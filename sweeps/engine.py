@@ -1,19 +1,18 @@
 """Running a sweep: every planned run once, on local processes or a Ray cluster, resumably.
 
-A run writes its folder `DIR/runs/<run_id>/` under a temporary name and renames it when
-complete (`scenarios.run_scenario`), so a folder with a `summary.json` is always a finished
-run. Rerunning the same sweep skips finished runs and redoes unfinished ones; a killed sweep
-(even by SIGKILL) loses nothing that had finished and duplicates nothing. A run that raises
-is recorded in `DIR/runs/<run_id>.failed.json` and the sweep goes on; `retry_failed` runs it
-again. `DIR/results.parquet` is compiled from the run folders in row groups, so memory does
-not grow with the number of runs.
+A run writes its folder `DIR/runs/<run_id>/` under a temporary name and puts it in place
+atomically when complete (`scenarios.run_scenario`), so a folder with a `summary.json` is
+always a finished run. Rerunning the same sweep skips finished runs and redoes unfinished
+ones; a killed sweep (even by SIGKILL) loses nothing that had finished and duplicates
+nothing. A run that raises is recorded in `DIR/runs/<run_id>.failed.json` and the sweep goes
+on; `retry_failed` runs it again. `DIR/results.parquet` is compiled from the run folders in
+row groups, so memory does not grow with the number of runs.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -76,9 +75,11 @@ def _finished(runs_dir: Path, run_id: str) -> bool:
 
 
 def _clean_partial(runs_dir: Path) -> None:
-    """Remove temporary folders of runs a killed sweep left half-written."""
-    for tmp in runs_dir.glob(".*.tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Remove the temporary folders of runs a killed sweep left half-written (those of runs
+    still going, in another sweep into the same folder, are kept)."""
+    from scenarios.run import clean_dead_runs
+
+    clean_dead_runs(runs_dir)
 
 
 def _write_plan(sweep: SweepPlan, out: Path) -> None:

@@ -54,11 +54,19 @@ def _check_value(value: Any, path: str) -> None:
     )
 
 
+#: The longest kind, name or version: a twin is registered on the ledger under its
+#: ``kind/name`` and version, strings of at most 64 and 32 bytes there.
+MAX_LABEL = 64
+
+
 def _check_label(label: str, what: str) -> None:
     if not isinstance(label, str) or not label or any(c in label for c in "/@+ "):
         raise InvalidSpec(
             f"spec {what} is {label!r}; expected a non-empty str without '/', '@', '+' or spaces"
         )
+    if len(label) > MAX_LABEL:
+        raise InvalidSpec(f"spec {what} is {len(label)} characters long; expected at most "
+                          f"{MAX_LABEL}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -122,12 +122,17 @@ def toy_spec(name: str = "toy-default", version: str = "1.0.0", *, n_stops: int 
         stop_cu: CU per stop of an L1 evaluation.
         l0_cu: CU of an L0 evaluation (flat).
 
+    Bounds (what one machine builds in well under a second): extent <= 100 (the grid's
+    cells are listed), n_stops <= 1000 (the twin keeps a stop-to-stop distance matrix);
+    grid_mm at most 1000000 (1 km); speed_mm_s <= 100000; service and wait times at most an
+    hour; rate_per_h <= 3600; CU at most 1000000; layout_seed < 2**63.
+
     Raises:
         InvalidSpec: a parameter out of range.
     """
-    extent = spec_int("extent", extent, low=1)
+    extent = spec_int("extent", extent, low=1, high=100)
     n_cells = (2 * extent + 1) ** 2 - 1  # the depot's cell is not a stop
-    n = spec_int("n_stops", n_stops, low=1)
+    n = spec_int("n_stops", n_stops, low=1, high=1000)
     if n > n_cells:
         raise InvalidSpec(f"n_stops is {n} but the grid holds {n_cells} stops; raise extent")
     lines_max = spec_int("lines_max", lines_max, low=1)
@@ -135,21 +140,22 @@ def toy_spec(name: str = "toy-default", version: str = "1.0.0", *, n_stops: int 
         raise InvalidSpec(f"lines_max is {lines_max}; expected at most n_stops ({n})")
     cells = [(i, j) for i in range(-extent, extent + 1) for j in range(-extent, extent + 1)
              if (i, j) != (0, 0)]
-    rng = np.random.default_rng(spec_int("layout_seed", layout_seed, low=0))
-    pitch = spec_int("grid_mm", grid_mm, low=1)
+    rng = np.random.default_rng(spec_int("layout_seed", layout_seed, low=0, high=2**63 - 1))
+    pitch = spec_int("grid_mm", grid_mm, low=1, high=1_000_000)
     stops = [[cells[c][0] * pitch, cells[c][1] * pitch]
              for c in rng.choice(len(cells), size=n, replace=False).tolist()]
     body = {
         "engine_version": ENGINE_VERSION,
         "stops_mm": stops,
-        "courier": {"speed_mm_s": spec_int("speed_mm_s", speed_mm_s, low=1),
-                    "service_ms": spec_int("service_ms", service_ms, low=0),
-                    "wait_max_ms": spec_int("wait_max_ms", wait_max_ms, low=0)},
-        "requests": {"rate_per_h": spec_int("rate_per_h", rate_per_h, low=0),
+        "courier": {"speed_mm_s": spec_int("speed_mm_s", speed_mm_s, low=1, high=100_000),
+                    "service_ms": spec_int("service_ms", service_ms, low=0, high=3_600_000),
+                    "wait_max_ms": spec_int("wait_max_ms", wait_max_ms, low=0,
+                                            high=3_600_000)},
+        "requests": {"rate_per_h": spec_int("rate_per_h", rate_per_h, low=0, high=3_600),
                      "lines_max": lines_max},
-        "metering": {"base_cu": spec_int("base_cu", base_cu, low=0),
-                     "stop_cu": spec_int("stop_cu", stop_cu, low=0),
-                     "l0_cu": spec_int("l0_cu", l0_cu, low=0)},
+        "metering": {"base_cu": spec_int("base_cu", base_cu, low=0, high=1_000_000),
+                     "stop_cu": spec_int("stop_cu", stop_cu, low=0, high=1_000_000),
+                     "l0_cu": spec_int("l0_cu", l0_cu, low=0, high=1_000_000)},
     }
     return TwinSpec(kind="toy", name=name, version=version, body=body)
 

@@ -41,10 +41,24 @@ import numpy as np
 from worlds.errors import InvalidSpec
 from worlds.spec import TwinSpec, canonical_layout, spec_int
 
-__all__ = ["ENGINE_VERSION", "logistics_spec"]
+__all__ = ["ENGINE_VERSION", "MAX_NODES", "MAX_SLOTS", "logistics_spec"]
 
 ENGINE_VERSION = "logistics-l1/1"
 _HOUR_MS = 3_600_000
+
+#: The most junctions (``grid_cols * grid_rows``): the twin precomputes all-pairs shortest
+#: paths over them four times (Floyd-Warshall: nodes^3 time, nodes^2 memory), for the market
+#: and again for the planner policies use; 256 junctions (16 x 16) take about a twentieth of a
+#: second each time on one core, 625 (25 x 25) about three seconds in all.
+MAX_NODES = 256
+#: The most congestion slots in a day (``day_ms // slot_ms``, one a minute): the twin keeps
+#: a travel time per slot and road.
+MAX_SLOTS = 1_440
+_SEED_MAX = 2**63 - 1
+_DAY_MAX_MS = 7 * 86_400_000  # a week
+_SPEED_MAX = 100_000  # mm/s, 360 km/h
+_BPS_MAX = 1_000_000  # a hundredfold slowdown
+_CU_MAX = 1_000_000  # about a second of reference CPU per unit of work
 
 
 def _ff_ms(length_mm: int, speed_mm_s: int) -> int:
@@ -189,15 +203,39 @@ def logistics_spec(
         eval_base_cu: CU per evaluation (validation, receipt).
         edge_relaxation_cu: CU per edge relaxation of a reference solver.
 
+    Bounds (each far above a city delivery model, and what one machine can build and run):
+    at most `MAX_NODES` junctions (``grid_cols * grid_rows``, each <= 128: the twin's all-pairs
+    shortest paths cost nodes^3) and `MAX_SLOTS` congestion slots a day; block_mm at most
+    10 km; speeds at most 100000 mm/s; a day (day_ms) at most a week; service, reload and
+    peak times within the day; slowdowns at most 1000000 bps (a hundredfold);
+    request_rate_per_h <= 3600; n_trucks <= 50; customers_mean and customers_max <= 100 (a
+    request's routes are optimised over its customers); truck_capacity_units <= 10000;
+    compute units per unit of work at most 1000000; network_seed < 2**63.
+
     Returns:
         The spec; `LogisticsTwin(spec)` builds the twin.
 
     Raises:
         InvalidSpec: a parameter is out of range, a float, or inconsistent with another.
     """
-    cols = spec_int("grid_cols", grid_cols, low=2)
-    rows = spec_int("grid_rows", grid_rows, low=2)
-    ints = {k: spec_int(k, v) for k, v in dict(
+    cols = spec_int("grid_cols", grid_cols, low=2, high=MAX_NODES // 2)
+    rows = spec_int("grid_rows", grid_rows, low=2, high=MAX_NODES // 2)
+    if cols * rows > MAX_NODES:
+        raise InvalidSpec(
+            f"grid_cols {cols} x grid_rows {rows} is {cols * rows} junctions; expected at most "
+            f"{MAX_NODES}, since the twin precomputes all-pairs shortest paths (nodes^3): use "
+            "a smaller grid and a larger block_mm"
+        )
+    highs = dict(block_mm=10_000_000, local_speed_mm_s=_SPEED_MAX, n_depots=MAX_NODES // 2,
+                 arterial_speed_mm_s=_SPEED_MAX, n_trucks=50, truck_capacity_units=10_000,
+                 truck_max_speed_mm_s=_SPEED_MAX, day_ms=_DAY_MAX_MS, slot_ms=_DAY_MAX_MS,
+                 customers_mean=100, customers_max=100, demand_min_units=10_000,
+                 demand_max_units=10_000, arterial_every=MAX_NODES // 2, network_seed=_SEED_MAX,
+                 service_time_ms=_DAY_MAX_MS, reload_time_ms=_DAY_MAX_MS,
+                 incident_slowdown_bps=_BPS_MAX, request_rate_per_h=3_600,
+                 service_start_ms=_DAY_MAX_MS, edge_traversal_cu=_CU_MAX, stop_cu=_CU_MAX,
+                 eval_base_cu=_CU_MAX, edge_relaxation_cu=_CU_MAX, noise_max_bps=_BPS_MAX)
+    ints = {k: spec_int(k, v, high=highs[k]) for k, v in dict(
         block_mm=block_mm, local_speed_mm_s=local_speed_mm_s,
         arterial_speed_mm_s=arterial_speed_mm_s, n_depots=n_depots, n_trucks=n_trucks,
         truck_capacity_units=truck_capacity_units, truck_max_speed_mm_s=truck_max_speed_mm_s,
@@ -205,7 +243,7 @@ def logistics_spec(
         customers_max=customers_max, demand_min_units=demand_min_units,
         demand_max_units=demand_max_units,
     ).items()}
-    zero_ok = {k: spec_int(k, v, low=0) for k, v in dict(
+    zero_ok = {k: spec_int(k, v, low=0, high=highs[k]) for k, v in dict(
         arterial_every=arterial_every, network_seed=network_seed,
         service_time_ms=service_time_ms, reload_time_ms=reload_time_ms,
         incident_slowdown_bps=incident_slowdown_bps, request_rate_per_h=request_rate_per_h,
@@ -221,6 +259,10 @@ def logistics_spec(
     if day % slot:
         raise InvalidSpec(f"slot_ms ({slot}) does not divide day_ms ({day}); pick a divisor "
                           "such as 900000 (15 min) for a 86400000 ms day")
+    if day // slot > MAX_SLOTS:
+        raise InvalidSpec(f"day_ms {day} / slot_ms {slot} is {day // slot} congestion slots; "
+                          f"expected at most {MAX_SLOTS} (the twin keeps a travel time per "
+                          "slot and road): use longer slots")
     start = zero_ok["service_start_ms"]
     end = spec_int("service_end_ms", service_end_ms, low=start + 1, high=day)
     if ints["demand_min_units"] > ints["demand_max_units"]:
@@ -235,6 +277,9 @@ def logistics_spec(
     if n_depots > cols * rows // 2:
         raise InvalidSpec(f"n_depots is {n_depots} for a {cols}x{rows} grid; expected at most "
                           f"{cols * rows // 2}")
+    if len(peak_periods_ms) > day // slot:
+        raise InvalidSpec(f"peak_periods_ms has {len(peak_periods_ms)} periods; expected at "
+                          f"most one per congestion slot ({day // slot})")
     peaks: list[list[int]] = []
     for i, pair in enumerate(peak_periods_ms):
         if len(pair) != 2:
@@ -248,7 +293,8 @@ def logistics_spec(
             raise InvalidSpec(f"peak periods overlap or are unsorted at index {i}; sort them "
                               "by start and merge overlaps")
         peaks.append([p0, p1])
-    slow = [spec_int(f"peak_slowdown_bps[{i}]", v, low=0) for i, v in enumerate(peak_slowdown_bps)]
+    slow = [spec_int(f"peak_slowdown_bps[{i}]", v, low=0, high=_BPS_MAX)
+            for i, v in enumerate(peak_slowdown_bps)]
     if len(slow) != 2:
         raise InvalidSpec(f"peak_slowdown_bps is {tuple(peak_slowdown_bps)!r}; expected two "
                           "ints (local streets, arterials), e.g. (3000, 30000)")

@@ -37,11 +37,21 @@ from twinecon.errors import suggest
 from worlds.errors import InvalidSpec
 from worlds.spec import TwinSpec, canonical_layout, spec_int
 
-__all__ = ["ENGINE_VERSION", "warehouse_spec"]
+__all__ = ["ENGINE_VERSION", "MAX_NODES", "warehouse_spec"]
 
 ENGINE_VERSION = "warehouse-l1/1"
 _DEPOTS = ("front_left", "front_middle")
 _STORAGE = ("random", "abc")
+
+#: The most layout nodes (``1 + n_aisles * (slots_per_aisle + 2)``): the twin precomputes
+#: all-pairs shortest paths over them (Floyd-Warshall: nodes^3 time, nodes^2 memory), once for
+#: the market and once for the planner policies use; 400 nodes take about a tenth of a
+#: second each on one core, 5,000 take about nine minutes.
+MAX_NODES = 400
+_SEED_MAX = 2**63 - 1
+_LENGTH_MAX_MM = 100_000  # 100 m between two nodes; the physics scene is built to scale
+_TIME_MAX_MS = 86_400_000  # a day
+_CU_MAX = 1_000_000  # about a second of reference CPU per step
 
 
 def _bps(name: str, shares: Any) -> list[int]:
@@ -148,16 +158,37 @@ def warehouse_spec(
         l2_robot_step_cu: compute units per robot physics step at tier L2 (MuJoCo), the
             frozen calibration of this twin version (bench/bench_physics.py measures it).
 
+    Bounds (each far above a real picking warehouse, and what one machine can build and run):
+    the layout has at most `MAX_NODES` nodes, ``1 + n_aisles * (slots_per_aisle + 2)`` (the
+    twin's all-pairs shortest paths cost nodes^3), so n_aisles <= 100 and slots_per_aisle
+    <= 200; lengths at most 100 m (100000 mm); speed_mm_s <= 10000 (10 m/s);
+    order_rate_per_h <= 3600 (one a second); lines_mean and max_lines <= 100 (each order's
+    route is optimised over its lines); pick and congestion times at most a day; compute
+    units per step at most 1000000; storage_seed < 2**63.
+
     Returns:
         The spec; `WarehouseTwin(spec)` builds the twin.
 
     Raises:
         InvalidSpec: a parameter is out of range, a float, or an unknown choice.
     """
-    n = spec_int("n_aisles", n_aisles)
-    s_max = spec_int("slots_per_aisle", slots_per_aisle)
+    n = spec_int("n_aisles", n_aisles, high=100)
+    s_max = spec_int("slots_per_aisle", slots_per_aisle, high=200)
+    if 1 + n * (s_max + 2) > MAX_NODES:
+        raise InvalidSpec(
+            f"n_aisles {n} x slots_per_aisle {s_max} makes a layout of {1 + n * (s_max + 2)} "
+            f"nodes (1 + n_aisles * (slots_per_aisle + 2)); expected at most {MAX_NODES}, "
+            "since the twin precomputes all-pairs shortest paths (nodes^3): use fewer aisles "
+            "or slots"
+        )
+    highs = dict(slot_pitch_mm=_LENGTH_MAX_MM, aisle_pitch_mm=_LENGTH_MAX_MM,
+                 cross_aisle_mm=_LENGTH_MAX_MM, depot_offset_mm=_LENGTH_MAX_MM,
+                 lines_mean=100, max_lines=100, speed_mm_s=10_000,
+                 congestion_period_min_ms=_TIME_MAX_MS, congestion_period_max_ms=_TIME_MAX_MS,
+                 storage_seed=_SEED_MAX, order_rate_per_h=3_600, pick_time_ms=_TIME_MAX_MS,
+                 graph_unit_step_cu=_CU_MAX, pick_cu=_CU_MAX, l2_robot_step_cu=_CU_MAX)
     ints = {
-        k: spec_int(k, v)
+        k: spec_int(k, v, high=highs.get(k))
         for k, v in dict(
             slot_pitch_mm=slot_pitch_mm, aisle_pitch_mm=aisle_pitch_mm,
             cross_aisle_mm=cross_aisle_mm, depot_offset_mm=depot_offset_mm,
@@ -167,7 +198,7 @@ def warehouse_spec(
         ).items()
     }
     zero_ok = {
-        k: spec_int(k, v, low=0)
+        k: spec_int(k, v, low=0, high=highs.get(k))
         for k, v in dict(
             storage_seed=storage_seed, order_rate_per_h=order_rate_per_h,
             pick_time_ms=pick_time_ms, congested_aisle_bps=congested_aisle_bps,

@@ -50,11 +50,27 @@ from twinecon.errors import suggest
 from worlds.errors import InvalidSpec
 from worlds.spec import TwinSpec, spec_int
 
-__all__ = ["DEFAULT_COMPONENTS", "ENGINE_VERSION", "windfarm_spec"]
+__all__ = ["DEFAULT_COMPONENTS", "ENGINE_VERSION", "MAX_LANES", "MAX_SAMPLE_DAYS",
+           "windfarm_spec"]
 
 ENGINE_VERSION = "windfarm-l1/1"
 MODELS = ("weibull", "gamma")
 _DAY_MS = 86_400_000
+
+#: The most future-days one draw of futures simulates (``samples * (horizon_days +
+#: tail_days)``, for mc_samples and for scheduler_samples): the weather of each future is
+#: drawn day by day; 10^7 take seconds (the defaults: 64 * 1460 = 93440).
+MAX_SAMPLE_DAYS = 10_000_000
+#: The most component lanes one draw of futures holds (``samples * request_turbines_max *
+#: components``), each with `MAX_LIVES` lifetimes: 10^7 lanes are about half a gigabyte.
+MAX_LANES = 10_000_000
+_MAX_COMPONENTS = 16
+_SEED_MAX = 2**63 - 1
+_EUR_MAX = 10**10
+_DURATION_MAX_MS = 365 * _DAY_MS
+_HOURS_MAX = 1_000_000  # 114 years
+_WEAR_MAX = 1_000_000
+_CU_MAX = 1_000_000
 
 #: The literature-illustrative component set (Weibull parameters after Tian, Jin, Wu & Ding
 #: 2011, Renewable Energy 36:1502, in days x 24 h: rotor eta 3000 d beta 3, generator 3300 d
@@ -101,6 +117,10 @@ DEFAULT_STAY_BAD_BPS = (7500, 7300, 6800, 6000, 5000, 4500, 4200, 4600, 5500, 65
 _COMPONENT_INTS = ("repair_cost_eur", "replace_cost_eur", "repair_duration_ms",
                    "replace_duration_ms", "lead_time_ms", "age_threshold_h",
                    "initial_age_max_h")
+_COMPONENT_HIGH = {"repair_cost_eur": _EUR_MAX, "replace_cost_eur": _EUR_MAX,
+                   "repair_duration_ms": _DURATION_MAX_MS, "replace_duration_ms": _DURATION_MAX_MS,
+                   "lead_time_ms": _DURATION_MAX_MS, "age_threshold_h": _HOURS_MAX,
+                   "initial_age_max_h": _HOURS_MAX}
 _FAILURE_KEYS = {
     "weibull": ("shape_milli", "scale_h"),
     "gamma": ("shape_per_year_milli", "time_exp_milli", "scale_milli", "failure_wear",
@@ -129,15 +149,17 @@ def _failure(where: str, f: Any) -> dict[str, Any]:
     if model == "weibull":
         out["shape_milli"] = spec_int(f"{where}.shape_milli", f["shape_milli"], low=100,
                                       high=20_000)
-        out["scale_h"] = spec_int(f"{where}.scale_h", f["scale_h"])
+        out["scale_h"] = spec_int(f"{where}.scale_h", f["scale_h"], high=10 * _HOURS_MAX)
     else:
         out["shape_per_year_milli"] = spec_int(f"{where}.shape_per_year_milli",
-                                               f["shape_per_year_milli"])
+                                               f["shape_per_year_milli"], high=_WEAR_MAX)
         out["time_exp_milli"] = spec_int(f"{where}.time_exp_milli", f["time_exp_milli"],
                                          low=100, high=5000)
-        out["scale_milli"] = spec_int(f"{where}.scale_milli", f["scale_milli"])
-        out["failure_wear"] = spec_int(f"{where}.failure_wear", f["failure_wear"])
-        out["condition_wear"] = spec_int(f"{where}.condition_wear", f["condition_wear"])
+        out["scale_milli"] = spec_int(f"{where}.scale_milli", f["scale_milli"], high=_WEAR_MAX)
+        out["failure_wear"] = spec_int(f"{where}.failure_wear", f["failure_wear"],
+                                       high=_WEAR_MAX)
+        out["condition_wear"] = spec_int(f"{where}.condition_wear", f["condition_wear"],
+                                         high=_WEAR_MAX)
         if out["condition_wear"] > out["failure_wear"]:
             raise InvalidSpec(f"{where}.condition_wear ({out['condition_wear']}) exceeds "
                               f"failure_wear ({out['failure_wear']}); lower it")
@@ -148,6 +170,9 @@ def _components(components: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
     if isinstance(components, Mapping | str) or not len(components):
         raise InvalidSpec("components is empty or not a list; expected a list of component "
                           "dicts like DEFAULT_COMPONENTS")
+    if len(components) > _MAX_COMPONENTS:
+        raise InvalidSpec(f"components has {len(components)} entries; expected at most "
+                          f"{_MAX_COMPONENTS} (every turbine has each)")
     out, names = [], set()
     for i, c in enumerate(components):
         where = f"components[{i}]"
@@ -161,7 +186,7 @@ def _components(components: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
         comp: dict[str, Any] = {"name": name, "failure": _failure(f"{where}.failure",
                                                                    c["failure"])}
         for key in _COMPONENT_INTS:
-            comp[key] = spec_int(f"{where}.{key}", c[key], low=0)
+            comp[key] = spec_int(f"{where}.{key}", c[key], low=0, high=_COMPONENT_HIGH[key])
         for key in ("repair_duration_ms", "replace_duration_ms", "initial_age_max_h",
                     "age_threshold_h"):
             spec_int(f"{where}.{key}", comp[key])
@@ -240,6 +265,15 @@ def windfarm_spec(
         search_sample_day_turbine_cu_milli: compute units x 1000 per future, day and turbine
             of such a run.
 
+    Bounds (each far above a real farm's planning, and what one machine can run): at most
+    1000 turbines, 16 components, 64 crews; horizon and tail at most ten years each;
+    ``samples * (horizon_days + tail_days)`` at most `MAX_SAMPLE_DAYS` and ``samples *
+    request_turbines_max * components`` at most `MAX_LANES`, for mc_samples and
+    scheduler_samples (the futures an evaluation draws); at most 16 scheduler seeds and 32
+    scales (the scheduler runs a schedule per scale and seed); costs at most 10^10 EUR,
+    durations at most a year, ages at most 10^6 h; request_rate_per_h <= 3600; compute units
+    at most 1000000 per unit of work; seeds < 2**63.
+
     Returns:
         The spec; `WindfarmTwin(spec)` builds the twin.
 
@@ -252,7 +286,7 @@ def windfarm_spec(
         "engine_version": ENGINE_VERSION,
         "turbines": {
             "n_turbines": n,
-            "rated_power_kw": spec_int("rated_power_kw", rated_power_kw),
+            "rated_power_kw": spec_int("rated_power_kw", rated_power_kw, high=100_000),
             "capacity_factor_bps": spec_int("capacity_factor_bps", capacity_factor_bps,
                                             high=10_000),
         },
@@ -266,7 +300,8 @@ def windfarm_spec(
             "p_stay_bad_bps": _monthly("p_stay_bad_bps", p_stay_bad_bps),
         },
         "energy": {"price_eur_per_mwh": spec_int("energy_price_eur_per_mwh",
-                                                 energy_price_eur_per_mwh, low=0)},
+                                                 energy_price_eur_per_mwh, low=0,
+                                                 high=1_000_000)},
         "planning": {
             "horizon_days": spec_int("horizon_days", horizon_days, high=3650),
             "tail_days": spec_int("tail_days", tail_days, low=0, high=3650),
@@ -274,30 +309,57 @@ def windfarm_spec(
         },
         "requests": {
             "type": "poisson",
-            "rate_per_h": spec_int("request_rate_per_h", request_rate_per_h, low=0),
+            "rate_per_h": spec_int("request_rate_per_h", request_rate_per_h, low=0,
+                                   high=3_600),
             "turbines_max": spec_int("request_turbines_max", min(5, n)
                                      if request_turbines_max is None else request_turbines_max,
                                      high=n),
         },
         "scheduler": {
-            "seeds": [spec_int(f"scheduler_seeds[{i}]", s, low=0)
-                      for i, s in enumerate(scheduler_seeds)],
+            "seeds": [spec_int(f"scheduler_seeds[{i}]", s, low=0, high=_SEED_MAX)
+                      for i, s in enumerate(_at_most(16, "scheduler_seeds", scheduler_seeds))],
             "samples": spec_int("scheduler_samples", scheduler_samples, high=100_000),
             "scales_bps": [spec_int(f"scheduler_scales_bps[{i}]", s, low=0, high=100_000)
-                           for i, s in enumerate(scheduler_scales_bps)],
+                           for i, s in enumerate(_at_most(32, "scheduler_scales_bps",
+                                                          scheduler_scales_bps))],
         },
         "metering": {
             "schedule": "cu-1",
-            "base_cu": spec_int("base_cu", base_cu, low=0),
-            "sample_day_cu_milli": spec_int("sample_day_cu_milli", sample_day_cu_milli, low=0),
+            "base_cu": spec_int("base_cu", base_cu, low=0, high=_CU_MAX),
+            "sample_day_cu_milli": spec_int("sample_day_cu_milli", sample_day_cu_milli, low=0,
+                                            high=_CU_MAX),
             "sample_day_turbine_cu_milli": spec_int("sample_day_turbine_cu_milli",
-                                                    sample_day_turbine_cu_milli, low=0),
-            "search_run_cu": spec_int("search_run_cu", search_run_cu, low=0),
+                                                    sample_day_turbine_cu_milli, low=0,
+                                                    high=_CU_MAX),
+            "search_run_cu": spec_int("search_run_cu", search_run_cu, low=0, high=_CU_MAX),
             "search_sample_day_turbine_cu_milli": spec_int(
-                "search_sample_day_turbine_cu_milli", search_sample_day_turbine_cu_milli, low=0),
+                "search_sample_day_turbine_cu_milli", search_sample_day_turbine_cu_milli, low=0,
+                high=_CU_MAX),
         },
     }
     if not body["scheduler"]["seeds"] or not body["scheduler"]["scales_bps"]:
         raise InvalidSpec("scheduler_seeds and scheduler_scales_bps need at least one value "
                           "each, e.g. (1, 2) and (0, 10000)")
+    days = body["planning"]["horizon_days"] + body["planning"]["tail_days"]
+    lanes = body["requests"]["turbines_max"] * len(comps)
+    for key, samples in (("mc_samples", body["planning"]["mc_samples"]),
+                         ("scheduler_samples", body["scheduler"]["samples"])):
+        if samples * days > MAX_SAMPLE_DAYS:
+            raise InvalidSpec(f"{key} {samples} x (horizon_days + tail_days) {days} is "
+                              f"{samples * days} future-days; expected at most "
+                              f"{MAX_SAMPLE_DAYS} (each future's weather is drawn day by "
+                              "day): lower the samples or the days")
+        if samples * lanes > MAX_LANES:
+            raise InvalidSpec(f"{key} {samples} x request_turbines_max x components {lanes} "
+                              f"is {samples * lanes} component lanes; expected at most "
+                              f"{MAX_LANES} (each holds its lifetimes in memory): lower the "
+                              "samples or request_turbines_max")
     return TwinSpec(kind="windfarm", name=name, version=version, body=body)
+
+
+def _at_most(n: int, name: str, values: Sequence[Any]) -> Sequence[Any]:
+    """`values` if it holds at most `n` of them (the scheduler runs each)."""
+    if len(values) > n:
+        raise InvalidSpec(f"{name} has {len(values)} values; expected at most {n} (the "
+                          "scheduler runs a schedule for each)")
+    return values
