@@ -9,6 +9,7 @@ from typing import Any
 
 from agents import EconAgent, PolicyLoadError, make_policy
 from agents.limits import Isolation, PolicyLimits
+from agents.process import ProcessPolicy
 from chain import Asset, Identity, LedgerParams
 from chain.backends import open_ledger
 from chain.errors import ChainError
@@ -45,6 +46,13 @@ class Built:
     scenario: Scenario
     model: EconomyModel
     agents: list[EconAgent]
+
+    def close(self) -> None:
+        """Stop the worker processes of the run's process-isolated policies (they would stop
+        with this process anyway; a run closes them when it ends)."""
+        for agent in self.agents:
+            if isinstance(agent.policy, ProcessPolicy):
+                agent.policy.close()
 
 
 def system_identities(seed: int) -> tuple[Identity, Identity, Identity]:

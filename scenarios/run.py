@@ -150,6 +150,7 @@ def run_scenario(
     tmp = _outdir.temp_path(out)
     _outdir.remove(tmp)
     tmp.mkdir()
+    built = None
     try:
         built = build(loaded, recorder=Recorder(tmp), strict=strict)
         model = built.model
@@ -189,5 +190,8 @@ def run_scenario(
     except BaseException:
         _outdir.remove(tmp)
         raise
+    finally:
+        if built is not None:
+            built.close()
     step("done")
     return RunResult(out_dir=out, summary=summary, manifest=manifest)
