@@ -44,3 +44,15 @@ def test_readme_rule_change_shows_in_flows_as_written(tmp_path) -> None:
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[-2:] == expected.splitlines()
+
+
+def test_readme_trust_model_isolated_policy_gives_the_same_run(tmp_path) -> None:
+    """The trust model's example, as written: the custom policy in a worker process of its own
+    gives the same summary.json as in-process."""
+    script = _block("## Trust model").replace(".venv/bin/twinecon",
+                                              f"{sys.executable} -m twinecon")
+    script = script.replace("examples/", f"{README.parent}/examples/")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("same run")
