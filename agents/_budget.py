@@ -12,8 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["PolicyTimeout", "call_with_budget"]
@@ -23,27 +22,34 @@ class PolicyTimeout(BaseException):
     """Raised inside a policy call that overran its time budget."""
 
 
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise PolicyTimeout
+class _Alarm:
+    """The process's SIGALRM handler, installed once (installing a handler per call costs
+    more than most policy calls): it raises `PolicyTimeout` while a budgeted call runs and
+    hands any other alarm to the handler it replaced."""
+
+    active = False
+    installed = False
+    previous: Any = None
+
+    @classmethod
+    def handle(cls, signum: int, frame: Any) -> None:
+        if cls.active:
+            cls.active = False
+            raise PolicyTimeout
+        if callable(cls.previous):
+            cls.previous(signum, frame)
+
+    @classmethod
+    def install(cls) -> None:
+        if not cls.installed:
+            cls.previous = signal.signal(signal.SIGALRM, cls.handle)
+            cls.installed = True
 
 
-@contextmanager
-def _alarm(limit_ms: int) -> Iterator[None]:
-    if (not limit_ms or not hasattr(signal, "setitimer")
-            or threading.current_thread() is not threading.main_thread()):
-        yield
-        return
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, limit_ms / 1000)
-    start = time.monotonic()
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_delay:  # an alarm someone else had set keeps its time
-            left = outer_delay - (time.monotonic() - start)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), outer_interval)
+def _can_interrupt() -> bool:
+    """Whether an alarm can interrupt a call here: a POSIX process's main thread."""
+    return (hasattr(signal, "setitimer")
+            and threading.get_ident() == threading.main_thread().ident)
 
 
 def call_with_budget(fn: Callable[..., Any], *args: Any,
@@ -55,9 +61,24 @@ def call_with_budget(fn: Callable[..., Any], *args: Any,
         propagates (`PolicyTimeout` only as the interrupted flag).
     """
     start = time.perf_counter()
+    if not limit_ms or not _can_interrupt():
+        out = fn(*args)
+        return out, (time.perf_counter() - start) * 1000, False
+    _Alarm.install()
+    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, limit_ms / 1000)
     try:
-        with _alarm(limit_ms):
+        _Alarm.active = True
+        try:
             out = fn(*args)
+        finally:
+            _Alarm.active = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
     except PolicyTimeout:
-        return None, (time.perf_counter() - start) * 1000, True
-    return out, (time.perf_counter() - start) * 1000, False
+        out, interrupted = None, True
+    else:
+        interrupted = False
+    took_ms = (time.perf_counter() - start) * 1000
+    if outer_delay:  # an alarm someone else had set keeps its time
+        signal.setitimer(signal.ITIMER_REAL, max(outer_delay - took_ms / 1000, 1e-6),
+                         outer_interval)
+    return out, took_ms, interrupted

@@ -25,6 +25,9 @@ __all__ = ["ACTION_TYPES", "FIELD_BOUNDS", "take_in"]
 ACTION_TYPES: dict[str, type[A.Action]] = {
     name: getattr(A, name) for name in A.__all__ if name != "Action"}
 _KNOWN = frozenset(ACTION_TYPES.values())
+#: Each action's fields: (name, its "Action.field" for messages).
+_FIELDS = {kind: tuple((f.name, f"{kind.__name__}.{f.name}") for f in fields(kind))
+           for kind in _KNOWN}
 _UINT256 = 2**256 - 1
 _UINT64 = 2**64 - 1
 #: The most a string field may hold (UTF-8 bytes); the ledger's own limits are lower for the
@@ -63,14 +66,23 @@ class _Budget:
         self.left = _MAX_ITEMS
 
 
+#: Values that are plain as they are (exact types: a subclass may run code).
+_NUMBERS = frozenset({int, bool, float, type(None)})
+
+
 def _plain(value: Any, where: str, budget: _Budget, depth: int = 0) -> Any:
     """`value` as plain built-in values, or ActionRejected naming `where`."""
     budget.left -= 1
     if budget.left < 0:
         raise ActionRejected("malformed", f"{where}: more than {_MAX_ITEMS} values")
     kind = type(value)
-    if kind is int or kind is bool or kind is float or value is None:
+    if kind in _NUMBERS:
         return value
+    if (kind is tuple or kind is list) and set(map(type, value)) <= _NUMBERS:
+        budget.left -= len(value)  # a flat sequence of numbers (a route): plain already
+        if budget.left < 0:
+            raise ActionRejected("malformed", f"{where}: more than {_MAX_ITEMS} values")
+        return value if kind is tuple else tuple(value)
     if kind is str:
         if len(value) > MAX_TEXT:
             raise ActionRejected("malformed", f"{where}: a string of {len(value)} characters, "
@@ -98,6 +110,17 @@ def _plain(value: Any, where: str, budget: _Budget, depth: int = 0) -> Any:
                          "values (ints, strs, bytes, tuples) and the twin's plans")
 
 
+def _frozen(value: Any, depth: int = 1) -> bool:
+    """Whether `value` is made only of exact immutable plain values (numbers, short strings,
+    tuples of those), as a twin's plans are."""
+    kind = type(value)
+    if kind in _NUMBERS or ((kind is str or kind is bytes) and len(value) <= MAX_TEXT):
+        return True
+    if kind is not tuple or depth >= _MAX_DEPTH:
+        return False
+    return set(map(type, value)) <= _NUMBERS or all(_frozen(v, depth + 1) for v in value)
+
+
 def _plan(value: Any, plan_type: type, where: str, budget: _Budget) -> Any:
     """The plan rebuilt as the twin's own type from plain fields (a NamedTuple or a
     dataclass; another kind of plan is taken as it is)."""
@@ -105,6 +128,8 @@ def _plan(value: Any, plan_type: type, where: str, budget: _Budget) -> Any:
         raise ActionRejected("bad_plan", f"{where} must be a {plan_type.__qualname__}, got "
                              f"{type(value).__name__}")
     if issubclass(plan_type, tuple):
+        if all(_frozen(v) for v in tuple.__iter__(value)):
+            return value  # made of exact immutable values: nothing in it can change or run
         return plan_type(*(_plain(v, where, budget, 1) for v in tuple.__iter__(value)))
     if is_dataclass(plan_type):
         return plan_type(**{f.name: _plain(object.__getattribute__(value, f.name), where,
@@ -140,18 +165,22 @@ def take_in(action: Any, plan_type: type) -> A.Action:
                              f"return instances of {', '.join(ACTION_TYPES)}")
     budget = _Budget()
     values: dict[str, Any] = {}
-    for f in fields(kind):
-        value = object.__getattribute__(action, f.name)
-        where = f"{kind.__name__}.{f.name}"
-        if f.name in _PLAN_FIELDS:
+    for name, where in _FIELDS[kind]:
+        value = object.__getattribute__(action, name)
+        vt = type(value)
+        if vt is int:  # the common case first: a number within its field's bounds
+            _check_bounds(kind, name, value)
+        elif vt is bool or value is None or (vt is str and len(value) <= MAX_TEXT):
+            pass
+        elif name in _PLAN_FIELDS:
             value = _plan(value, plan_type, where, budget)
-        elif f.name in _PLANS_FIELDS:
-            if type(value) is not tuple and type(value) is not list:
+        elif name in _PLANS_FIELDS:
+            if vt is not tuple and vt is not list:
                 raise ActionRejected("malformed", f"{where} must be a tuple of plans, got "
-                                     f"{type(value).__name__}")
+                                     f"{vt.__name__}")
             value = tuple(_plan(p, plan_type, where, budget) for p in value)
         else:
             value = _plain(value, where, budget)
-            _check_bounds(kind, f.name, value)
-        values[f.name] = value
+            _check_bounds(kind, name, value)
+        values[name] = value
     return kind(**values)
