@@ -38,7 +38,17 @@ from agents.errors import WireError
 from chain import JobState
 from economy import Observation, Role
 from economy import actions as A
-from economy.observation import JobView, LeaseView, Quote, SimResult
+from economy.history import BidOutcome, JobOutcome, MarketTick, PnL, TierTick
+from economy.observation import (
+    EvaluatorQuote,
+    JobView,
+    LeaseView,
+    MarketView,
+    PoolView,
+    Quote,
+    RulesView,
+    SimResult,
+)
 from twinecon.errors import suggest
 from worlds.receipt import Receipt
 
@@ -237,6 +247,35 @@ class _EnumCodec(_Codec):
 
     def describe(self) -> Any:
         return {"enum": list(self.values)}
+
+
+class _Tagged(_Codec):
+    """One of several record types, as an object with a "type" naming which."""
+
+    def __init__(self, records: Mapping[str, _Record]) -> None:
+        self.records = dict(records)
+        self.by_class = {r.cls: (tag, r) for tag, r in self.records.items()}
+
+    def encode(self, value: Any, path: str) -> Any:
+        found = self.by_class.get(type(value))
+        if found is None:
+            raise WireError(path, f"one of {', '.join(r.name for r in self.records.values())}",
+                            _kind(value))
+        tag, record = found
+        return {"type": tag, **record.encode(value, path)}
+
+    def decode(self, data: Any, path: str) -> Any:
+        if type(data) is not dict:
+            raise WireError(path, "an object with a \"type\"", _got(data))
+        tag = data.get("type")
+        record = self.records.get(tag) if type(tag) is str else None
+        if record is None:
+            raise WireError(f"{path}.type", f"one of {', '.join(self.records)}",
+                            _got(tag) if "type" in data else "nothing")
+        return record.decode({k: v for k, v in data.items() if k != "type"}, path)
+
+    def describe(self) -> Any:
+        return {tag: r.describe() for tag, r in self.records.items()}
 
 
 class _Optional(_Codec):
@@ -510,24 +549,55 @@ class Wire:
             "job_id": U, "client": ADDR, "evaluator": ADDR, "provider": _Optional(ADDR),
             "budget": U, "state": _EnumCodec(JobState), "order": request, "twin_id": S,
             "eval_seed": U, "max_time_ms": N, "posted_tick": N, "expires_at": N,
-            "plan": _Optional(plan), "tier": S})
+            "plan": _Optional(plan), "tier": S, "baseline_ms": N})
         quote = _Record(Quote, {"provider": ADDR, "price_per_cu": U, "capacity_left_cu": U})
         lease = _Record(LeaseView, {
             "lease_id": U, "buyer": ADDR, "provider": ADDR, "cu": U, "cu_used": U,
             "price_per_cu": U, "licence_per_cu": U, "expires_at": N})
         result = _Record(SimResult, {"job_id": U, "plans": _Seq(plan),
                                      "evaluations": _Seq(evaluation), "cu": U, "cost": U})
+        B, F = _Exact(bool, "boolean"), _Float()
+        pool = _Record(PoolView, {"key": S, "owner": ADDR, "price_per_unit": U,
+                                  "owner_fee_bps": N})
+        rules = _Record(RulesView, {
+            "transfer_fee_bps": N, "fee_burn_bps": N, "platform_fee_bps": N,
+            "evaluator_fee_bps": N, "evaluator_paid_on_reject": B, "min_expiry": N,
+            "max_strikes": N, "award": S, "award_pricing": S, "award_prior_gain_bps": N,
+            "award_prior_weight": N, "time_value_per_h": U, "clearing": S,
+            "sealed_pricing": S, "call_pricing": S, "lease_ticks": N, "min_stake": U,
+            "spot_check_bps": N, "slash_bps": N, "slash_reward_bps": N, "licence_per_cu": U,
+            "royalty_mode": S, "royalty_stacks": _Seq(_Fixed((S, N))), "data_fee_bps": N,
+            "pools": _Seq(pool), "emission": S, "emission_amount": U, "epoch_ticks": N,
+            "max_candidates": N, "tiers": _Seq(S)})
+        tier_tick = _Record(TierTick, {"tier": S, "awards": N, "price_mean": U,
+                                       "price_min": U, "price_max": U, "bidders_mean": F})
+        market_tick = _Record(MarketTick, {
+            "tick": N, "jobs_posted": N, "awards": N, "completed": N, "rejected": N,
+            "expired": N, "tiers": _Seq(tier_tick), "cu_offered": U, "cu_leased": U,
+            "cu_price_mean": U, "utilisation": F, "rejection_rate": F})
+        market = _Record(MarketView, {"ticks": _Seq(market_tick),
+                                      "reputations": _Seq(_Fixed((ADDR, N, N)))})
+        outcome = _Tagged({
+            "bid": _Record(BidOutcome, {"job_id": U, "tick": N, "price": U, "won": B,
+                                        "award_price": U, "bidders": N}),
+            "job": _Record(JobOutcome, {"job_id": U, "tick": N, "role": S, "result": S,
+                                        "price": U, "time_ratio": _Optional(F)})})
+        pnl = _Record(PnL, dict.fromkeys(PnL._fields, U))
+        quote_e = _Record(EvaluatorQuote, {"evaluator": ADDR, "min_fee": U})
         self._observation = _Record(Observation, {
             "tick": N, "address": ADDR, "role": _EnumCodec(Role), "balance": U, "nonce": U,
             "orders": _Seq(request), "jobs": _Seq(self._job), "open_jobs": _Seq(self._job),
             "quotes": _Seq(quote), "results": _Seq(result), "evaluators": _Seq(ADDR),
-            "leases": _Seq(lease), "compute_clearing": S, "stake": U})
+            "leases": _Seq(lease), "compute_clearing": S, "stake": U,
+            "rules": _Optional(rules), "market": _Optional(market), "outcomes": _Seq(outcome),
+            "pnl": _Optional(pnl), "baselines": _Seq(N), "evaluator_quotes": _Seq(quote_e)})
         opt_u, opt_addr = _Optional(U), _Optional(ADDR)
         specs: dict[type, dict[str, _Codec]] = {
             A.PostJob: {"order_id": S, "budget": U, "evaluator": opt_addr, "expires_in": N,
                         "max_time_ms": _Optional(N), "min_gain_bps": N, "tier": S},
             A.Bid: {"job_id": U, "price": U},
             A.Offer: {"price_per_cu": U, "capacity_cu": U, "overclaim_bps": N},
+            A.OfferEvaluation: {"min_fee": U},
             A.BuyCompute: {"cu": U, "max_price_per_cu": opt_u, "compute": opt_addr},
             A.Stake: {"amount": U},
             A.Unstake: {"amount": U},

@@ -1,4 +1,5 @@
-"""Value-flow accounting: every movement of tokens attributed to provider classes."""
+"""Value-flow accounting: every movement of tokens attributed to provider classes, and to
+each account's profit and loss by category."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from chain.protocols import Event
 from economy.recorder import AMOUNT
 from economy.roles import FlowClass
 
-__all__ = ["FLOWS_SCHEMA", "REVENUE_FLOWS", "FlowBook"]
+__all__ = ["FLOWS_SCHEMA", "PNL_CATEGORIES", "REVENUE_FLOWS", "FlowBook"]
 
 FLOWS_SCHEMA = pa.schema([
     ("tick", pa.int64()),
@@ -37,6 +38,18 @@ PARKED_FLOWS = frozenset({Flow.ESCROW_FUND, Flow.LEASE_LOCK, Flow.STAKE, Flow.UN
 MARKET_FLOWS = {"jobs": Flow.SERVICE, "compute": Flow.COMPUTE, "data": Flow.DATA,
                 "royalties": Flow.ROYALTY}
 _MARKET_OF = {flow: market for market, flow in MARKET_FLOWS.items()}
+#: The profit-and-loss category each paid flow counts under (income for its payee, a cost for
+#: whoever's money paid it). Genesis allocations, money parked in a module and returned from
+#: it are not income or cost; a slash's burned share is the offender's slashing cost.
+PNL_CATEGORIES = ("service", "evaluation", "platform", "sim_time", "licence", "royalties",
+                  "data", "fees", "slashing", "payments", "emissions")
+_CATEGORY = {
+    Flow.SERVICE: "service", Flow.EVALUATOR_FEE: "evaluation", Flow.PLATFORM_FEE: "platform",
+    Flow.COMPUTE: "sim_time", Flow.LICENCE: "licence", Flow.ROYALTY: "royalties",
+    Flow.DATA: "data", Flow.DATA_FEE: "data", Flow.POOL_FEE: "data",
+    Flow.TRANSFER_FEE: "fees", Flow.BURN: "fees", Flow.DUST: "fees", Flow.SLASH: "slashing",
+    Flow.PAYMENT: "payments", Flow.MINT: "emissions", Flow.REWARD: "emissions",
+}
 
 
 class FlowBook:
@@ -64,6 +77,10 @@ class FlowBook:
         self.by_payee: dict[str, dict[str, int]] = {m: defaultdict(int) for m in MARKET_FLOWS}
         self.by_flow: dict[str, int] = defaultdict(int)  # whole run, by flow
         self.last_tick: dict[str, int] = {}  # the last closed tick's amounts by flow
+        #: whole run, by account (module payments attributed to whose money they were), by
+        #: category: + income, - cost, exact base units
+        self.pnl: dict[Address, dict[str, int]] = defaultdict(lambda: dict.fromkeys(
+            PNL_CATEGORIES, 0))
 
     def _party(self, address: Address, ref: str, payer: bool) -> str:
         if address == BURN_ADDRESS:
@@ -73,6 +90,12 @@ class FlowBook:
             return self._class_of(holder) if holder else FlowClass.CUSTOMER
         return self._class_of(address)
 
+    def _account(self, address: Address, ref: str) -> Address:
+        """Whose money an address moves: a module's holder under `ref`, else itself."""
+        if address in self._modules:
+            return self._holder_of(ref) or address
+        return address
+
     def add(self, events: Iterable[Event]) -> None:
         """Take in a batch of ledger events (non-money events are ignored)."""
         for _tick, _tx, _kind, payer, payee, amount, flow, ref, _detail in events:
@@ -80,6 +103,12 @@ class FlowBook:
                 continue
             if flow in PARKED_FLOWS:
                 continue  # money parked, not paid: counted when the module releases it
+            category = _CATEGORY.get(flow)
+            if category is not None:
+                if flow == Flow.BURN and payer in self._modules:
+                    category = "slashing"  # a slashed stake's burned share
+                self.pnl[self._account(payer, ref)][category] -= amount
+                self.pnl[self._account(payee, ref)][category] += amount
             key = (self._party(payer, ref, True), self._party(payee, ref, False), flow)
             cell = self._tick[key]
             cell[0] += amount

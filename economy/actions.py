@@ -21,6 +21,7 @@ __all__ = [
     "Complete",
     "Contribute",
     "Offer",
+    "OfferEvaluation",
     "Pay",
     "PostJob",
     "Reject",
@@ -83,6 +84,15 @@ class Offer(Action):
     price_per_cu: int
     capacity_cu: int
     overclaim_bps: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferEvaluation(Action):
+    """An evaluator posts the least fee it evaluates a job for, base units: customers choose
+    an evaluator whose fee their job's price covers (the escrow pays it `evaluator_fee_bps` of
+    the price). A later offer replaces an earlier one; 0 serves any job."""
+
+    min_fee: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

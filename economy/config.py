@@ -23,6 +23,7 @@ class EconomyConfig:
         strict: re-raise a policy's exception instead of isolating it.
         agents_every: record every agent's balance every N ticks (and at the last tick).
         l2_hz: the physics rate of the L2 tier (None: the twin's default).
+        history_ticks: ticks of market history every observation carries.
     """
 
     tick_ms: int = 60_000
@@ -33,3 +34,4 @@ class EconomyConfig:
     strict: bool = False
     agents_every: int = 1
     l2_hz: int | None = None
+    history_ticks: int = 32

@@ -1,7 +1,9 @@
-"""Exogenous demand: each customer's requests from the twin, drawn from its own stream, and
-the requests it has not posted as jobs yet."""
+"""Exogenous demand: each customer's requests from the twin, drawn from its own stream, the
+requests it has not posted as jobs yet, and what each takes without a service (its baseline)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,21 +30,37 @@ class Demand:
         self._tick_ms = tick_ms
         self._streams: dict[Address, np.random.Generator] = {}
         self._open: dict[Address, dict[str, Order]] = {}
+        self._baselines: dict[str, int] = {}  # order id -> its baseline plan's time, ms
 
     def add_customer(self, address: Address, index: int) -> None:
         self._streams[address] = self._seeds.rng(Stream.DEMAND, index)
         self._open[address] = {}
 
-    def draw(self) -> int:
-        """Every customer's new requests for one tick, in customer order; returns how many."""
+    def draw(self, baseline: Callable[[Order], int] | None = None) -> int:
+        """Every customer's new requests for one tick, in customer order; returns how many.
+
+        Args:
+            baseline: the time the twin's baseline plan takes on a request (the customer's
+                knowledge of its own operation), recorded with each new request.
+        """
         n = 0
         tick_ms = self._tick_ms
         for address, rng in self._streams.items():
             opened = self._open[address]
             for order in self._twin.orders(rng, tick_ms):
                 opened[order.order_id] = order
+                if baseline is not None:
+                    self._baselines[order.order_id] = baseline(order)
                 n += 1
         return n
+
+    def baselines(self, address: Address) -> tuple[int, ...]:
+        """The baseline time of each of the customer's open requests, aligned with
+        `open_orders` (0 where none was recorded)."""
+        opened = self._open.get(address)
+        if not opened:
+            return ()
+        return tuple(self._baselines.get(order_id, 0) for order_id in opened)
 
     def open_orders(self, address: Address) -> tuple[Order, ...]:
         """The customer's requests not yet posted, oldest first (none for a non-customer)."""
@@ -56,3 +74,4 @@ class Demand:
     def posted(self, address: Address, order_id: str) -> None:
         """The request is a job now: it leaves the customer's open requests."""
         del self._open[address][order_id]
+        self._baselines.pop(order_id, None)

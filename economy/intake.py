@@ -47,6 +47,7 @@ FIELD_BOUNDS: dict[str, tuple[int, int]] = {
     "max_cost": (0, _UINT256),
     "min_lease_cu": (0, _UINT256),
     "amount": (0, _UINT256),
+    "min_fee": (0, _UINT256),
     "units": (0, _UINT256),
     "expires_in": (0, 2**32),
     "max_time_ms": (0, 2**63 - 1),

@@ -37,10 +37,12 @@ from economy.emissions import Emissions
 from economy.errors import ActionRejected, EconomyError
 from economy.genesis import run_genesis, twin_key
 from economy.handlers import ComputeHandler, DataHandler, JobHandler, TransferHandler
+from economy.handlers.evaluation import EvaluationHandler
+from economy.history import MarketHistory, PnL
 from economy.intake import take_in
 from economy.markets.compute import ComputeMarket
 from economy.markets.jobs import JobMarket
-from economy.observation import Observation, Planner, SimResult
+from economy.observation import MarketView, Observation, Planner, RulesView, SimResult
 from economy.population import Population
 from economy.protocols import ActionHandler, Decision, Handler, Participant
 from economy.recorder import Recorder
@@ -52,6 +54,7 @@ from economy.stats import TickStats, Totals, tick_row
 from economy.summary import RunSummary
 from economy.tables import AGENTS_SCHEMA, EVENTS_SCHEMA, TICKS_SCHEMA, AgentRow
 from economy.tiers import TierEvaluators
+from economy.views import royalty_stacks, rules_view
 from economy.welfare import JobWelfare
 from twinecon.seeds import SeedTree, Stream
 from worlds.protocols import ServiceTwin
@@ -113,10 +116,13 @@ class EconomyModel:
                                             self._group_of, stats, self.totals)
         self.emissions = Emissions(rules.emission, settler, protocol, stats)
         self._market_rng = self.seeds.rng(Stream.MARKET)
-        self.jobs = JobHandler(book=JobMarket(max_strikes=config.max_strikes), welfare=welfare,
-                               demand=self.demand, tiers=tiers, twin=twin, settler=settler,
-                               population=population, stats=stats, market=market,
-                               rng=self._market_rng)
+        self.history = MarketHistory(ticks=config.history_ticks)
+        self.jobs = JobHandler(
+            book=JobMarket(max_strikes=config.max_strikes, rule=rules.award,
+                           time_value_per_h=config.time_value_per_h),
+            welfare=welfare, demand=self.demand, tiers=tiers, twin=twin, settler=settler,
+            population=population, stats=stats, market=market, rng=self._market_rng,
+            history=self.history)
         self.compute = ComputeHandler(
             market=ComputeMarket(rule=rules.compute, settler=settler, population=population,
                                  twin_key=twin_key(twin), protocol=protocol, market=market,
@@ -125,12 +131,17 @@ class EconomyModel:
             jobs=self.jobs, welfare=welfare, tiers=tiers, twin=twin, config=config,
             settler=settler, stats=stats)
         self._plan_type = twin.plan_type
-        self._dispatch = _dispatch_table(self.jobs, self.compute, DataHandler(
+        self.evaluation = EvaluationHandler(settler=settler)
+        self._dispatch = _dispatch_table(self.jobs, self.compute, self.evaluation, DataHandler(
             settler=settler, stats=stats), TransferHandler(settler=settler))
         self._policy_rngs: list = []
         self._inbox: dict[Address, list[SimResult]] = {}
         self._open_jobs: tuple = ()
         self._quotes: tuple = ()
+        self._stacks: tuple[tuple[str, int], ...] = ()  # the IP graph's royalty stacks
+        self._pool_keys: tuple[str, ...] = ()
+        self._rules_view: RulesView | None = None
+        self._market_view = MarketView(ticks=(), reputations=())
 
     # -- population --------------------------------------------------------------------------
     @property
@@ -182,6 +193,8 @@ class EconomyModel:
                     self.population.by_address[twin_owner].identity, allocations=allocations,
                     licence_per_cu=licence_per_cu, min_stake=self.rules.compute.min_stake,
                     assets=assets, pools=pools)
+        self._stacks = royalty_stacks(self.ledger, [a.key for a in assets])
+        self._pool_keys = tuple(p.key for p in pools)
         self._close_tick(0)
 
     # -- the tick ----------------------------------------------------------------------------
@@ -207,10 +220,26 @@ class EconomyModel:
         # every job posted in one tick is judged under the same conditions in the twin (and
         # the twin's per-seed precomputation is shared)
         self.jobs.shift_seed = self.seeds.integer(Stream.SHIFT, tick)
-        self.stats.orders = self.demand.draw()
+        self.stats.orders = self.demand.draw(self._baseline_ms)
         self._inbox = self.compute.take_results()
         self._open_jobs = self.jobs.book.open_jobs()
         self._quotes = self.compute.market.book.quotes()
+        self._rules_view = self._build_rules_view()
+        self._market_view = MarketView(ticks=self.history.view,
+                                       reputations=self.jobs.book.reputations())
+
+    def _baseline_ms(self, order: object) -> int:
+        """What a customer's operation takes on a request without a service: the twin's
+        baseline plan's time at L1, in this tick's conditions."""
+        twin = self.twin
+        return self.tiers.evaluate(twin.solve(order, twin.baseline_method), order,
+                                   self.jobs.shift_seed).time_ms
+
+    def _build_rules_view(self) -> RulesView:
+        return rules_view(self.rules, self.config, self.ledger,
+                          licence_per_cu=self.compute.market.licence(),
+                          tiers=[str(t) for t in self.twin.tiers], stacks=self._stacks,
+                          pools=self._pool_keys)
 
     def observe(self, p: Participant) -> Observation:
         """Phase 2: what `p` sees now (the same until the next `begin_tick`)."""
@@ -228,6 +257,10 @@ class EconomyModel:
             leases=self.compute.market.book.leases_of(address),
             compute_clearing=self.rules.compute.clearing,
             stake=ledger.stake_of(address) if p.role is Role.COMPUTE else 0,
+            rules=self._rules_view or self._build_rules_view(), market=self._market_view,
+            outcomes=self.history.outcomes_of(address),
+            pnl=PnL.of(self.flows.pnl.get(address)), baselines=self.demand.baselines(address),
+            evaluator_quotes=self.evaluation.quotes,
         )
 
     def resolve(self, decisions: Sequence[tuple[Participant, Decision]]) -> None:
@@ -290,9 +323,14 @@ class EconomyModel:
         ledger = self.ledger
         balances = [ledger.balance_of(p.address) for p in self.participants]
         self._flows.extend(self.flows.close_tick(tick))
-        self._ticks.append(tick_row(self.stats, tick=tick, open_jobs=len(self.jobs.book),
+        s = self.stats
+        self._ticks.append(tick_row(s, tick=tick, open_jobs=len(self.jobs.book),
                                     balances=balances, ledger=ledger,
                                     flows=self.flows.last_tick).values())
+        self.history.close_tick(
+            tick, jobs_posted=s.jobs_posted, completed=s.completed, rejected=s.rejected,
+            expired=s.expired, cu_offered=self.compute.market.book.capacity(),
+            cu_leased=s.cu_leased, cu_value=s.leased_value)
         every = self.config.agents_every
         if every and tick % every == 0:
             self._record_agents(tick, balances)

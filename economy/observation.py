@@ -12,12 +12,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chain import Address, JobState
+from economy.history import BidOutcome, JobOutcome, MarketTick, PnL
 from economy.roles import Role
 from worlds.protocols import Plan, ServiceTwin
 from worlds.protocols import Request as Order
 from worlds.protocols import TwinEvaluation as Evaluation
 
-__all__ = ["JobView", "LeaseView", "Observation", "Planner", "Quote", "SimResult"]
+__all__ = ["EvaluatorQuote", "JobView", "LeaseView", "MarketView", "Observation", "Planner",
+           "PoolView", "Quote", "RulesView", "SimResult"]
 
 
 class JobView(NamedTuple):
@@ -38,6 +40,8 @@ class JobView(NamedTuple):
         plan: the submitted plan, once there is one.
         tier: the fidelity tier the job is judged at ("L1", or "L2" physics where the twin
             offers it): its acceptance rule, its evaluation and the customer's value use it.
+        baseline_ms: the time the twin's baseline plan takes on this job at its tier (the
+            customer's value of a plan is the time it saves against this).
     """
 
     job_id: int
@@ -54,6 +58,7 @@ class JobView(NamedTuple):
     expires_at: int
     plan: Plan | None = None
     tier: str = "L1"
+    baseline_ms: int = 0
 
 
 class Quote(NamedTuple):
@@ -183,6 +188,102 @@ class Planner:
         return cu
 
 
+class PoolView(NamedTuple):
+    """A data pool a policy may pay to use (`UseData`)."""
+
+    key: str
+    owner: Address
+    price_per_unit: int
+    owner_fee_bps: int
+
+
+class EvaluatorQuote(NamedTuple):
+    """An evaluator's least fee per evaluation, base units (`OfferEvaluation`)."""
+
+    evaluator: Address
+    min_fee: int
+
+
+class RulesView(NamedTuple):
+    """The rules in force, as every agent sees them (base units for money, bps for shares).
+
+    Attributes:
+        transfer_fee_bps, fee_burn_bps, platform_fee_bps, evaluator_fee_bps: the fees
+            (`[rules.fees]`); a completed job's price pays the platform and evaluator fees.
+        evaluator_paid_on_reject, min_expiry: the escrow rule.
+        max_strikes: rejections beyond completions that disqualify a provider from awards.
+        award, award_pricing, award_prior_gain_bps, award_prior_weight: the award rule
+            (`[rules.award]`: "lowest-price" or "scoring", "first" or "second").
+        time_value_per_h: what an hour of the twin's time saved is worth (customers' value;
+            the scoring rule prices quality with it).
+        clearing, sealed_pricing, call_pricing, lease_ticks, min_stake, spot_check_bps,
+            slash_bps, slash_reward_bps: the compute rule.
+        licence_per_cu: the twin's licence per CU of sim time, paid to its owner.
+        royalty_mode: "lrp" or "lap"; royalty_stacks: (asset key, bps of a service payment
+            that names it paid up its graph) for every registered policy and data asset.
+        data_fee_bps: the protocol's share of each data use; pools: the data pools.
+        emission, emission_amount, epoch_ticks: the emission schedule.
+        max_candidates: most plans one `Simulate` may evaluate.
+        tiers: the fidelity tiers the twin offers.
+    """
+
+    transfer_fee_bps: int
+    fee_burn_bps: int
+    platform_fee_bps: int
+    evaluator_fee_bps: int
+    evaluator_paid_on_reject: bool
+    min_expiry: int
+    max_strikes: int
+    award: str
+    award_pricing: str
+    award_prior_gain_bps: int
+    award_prior_weight: int
+    time_value_per_h: int
+    clearing: str
+    sealed_pricing: str
+    call_pricing: str
+    lease_ticks: int
+    min_stake: int
+    spot_check_bps: int
+    slash_bps: int
+    slash_reward_bps: int
+    licence_per_cu: int
+    royalty_mode: str
+    royalty_stacks: tuple[tuple[str, int], ...]
+    data_fee_bps: int
+    pools: tuple[PoolView, ...]
+    emission: str
+    emission_amount: int
+    epoch_ticks: int
+    max_candidates: int
+    tiers: tuple[str, ...]
+
+    def royalty_bps(self, asset: str) -> int:
+        """The share of a service payment naming `asset` that goes up its graph (0 for none
+        or an unknown asset)."""
+        return dict(self.royalty_stacks).get(asset, 0)
+
+
+class MarketView(NamedTuple):
+    """The market's recent past, the same for every observer.
+
+    Attributes:
+        ticks: the last ticks, oldest first (`economy.history.MarketTick`).
+        reputations: (provider, jobs judged, expected improvement bps) of every provider
+            judged so far: what the scoring award rule prices.
+    """
+
+    ticks: tuple[MarketTick, ...]
+    reputations: tuple[tuple[Address, int, int], ...]
+
+    def reputation(self, provider: Address, default: int = 0) -> int:
+        """A provider's expected improvement (bps), or `default` if never judged."""
+        for address, _, gain in self.reputations:
+            if address == provider:
+                return gain
+        return default
+
+
 class Observation(NamedTuple):
     """Everything one agent may base one tick's decisions on.
 
@@ -203,6 +304,17 @@ class Observation(NamedTuple):
         compute_clearing: the compute market's rule: "posted" (a purchase fills at once),
             "sealed" or "call" (purchases fill at the end of the tick).
         stake: its compute stake, base units.
+        rules: every rule in force (fees, award, compute, royalty, data, emission rules), the
+            same for every observer (always set by the economy).
+        market: the market's recent ticks (awards and prices by tier, bidders, CU prices and
+            utilisation, rejection rates) and the providers' reputations (always set).
+        outcomes: its own recent outcomes, oldest first: each bid won or lost and at what
+            price, each job's result.
+        pnl: its profit and loss so far, by category (always set).
+        baselines: (customers) the time the twin's baseline plan takes on each of `orders`,
+            aligned with them: what the customer's operation takes without a service.
+        evaluator_quotes: each evaluator's least fee per evaluation (customers choose an
+            evaluator whose fee a job's price covers).
     """
 
     tick: int
@@ -221,3 +333,9 @@ class Observation(NamedTuple):
     leases: tuple[LeaseView, ...] = ()
     compute_clearing: str = "posted"
     stake: int = 0
+    rules: RulesView | None = None
+    market: MarketView | None = None
+    outcomes: tuple[BidOutcome | JobOutcome, ...] = ()
+    pnl: PnL | None = None
+    baselines: tuple[int, ...] = ()
+    evaluator_quotes: tuple[EvaluatorQuote, ...] = ()

@@ -62,12 +62,16 @@ class JobWelfare:
         if book is not None:
             book.compute_spend += cost
 
-    def completed(self, view: JobView, events: Sequence[EventRow]) -> None:
+    def completed(self, view: JobView, events: Sequence[EventRow]) -> tuple[float, int]:
         """Account a completed job from its delivered plan and the ledger rows that paid it.
 
         Args:
             view: the job, with its plan and provider.
             events: the ledger's rows of the completion.
+
+        Returns:
+            (the plan's time over the baseline's, NaN without a baseline; the improvement it
+            achieved, bps of the baseline's time).
         """
         book = self._books.pop(view.job_id)
         ev = (self._tiers.evaluate(view.plan, view.order, view.eval_seed, view.tier)
@@ -89,3 +93,6 @@ class JobWelfare:
         service = sum(e.amount for e in events if e.flow == Flow.SERVICE)
         self._totals["consumer_surplus"] += value - paid
         self._totals["producer_surplus"] += service - book.compute_spend
+        if not book.baseline_ms:
+            return float("nan"), 0
+        return plan_ms / book.baseline_ms, saved_ms * 10_000 // book.baseline_ms

@@ -26,6 +26,7 @@ from chain import (
 from economy import actions as A
 from economy.demand import Demand
 from economy.errors import ActionRejected
+from economy.history import MarketHistory
 from economy.markets.jobs import JobMarket
 from economy.observation import JobView
 from economy.population import Population
@@ -51,12 +52,13 @@ class JobHandler:
         settler, population, stats: the run's services.
         market: the market operator (awards jobs, claims expired refunds).
         rng: the market's stream (tie breaks between equal bids).
+        history: where bids' and jobs' outcomes are recorded.
     """
 
     def __init__(self, *, book: JobMarket, welfare: JobWelfare, demand: Demand,
                  tiers: TierEvaluators, twin: ServiceTwin, settler: Settler,
                  population: Population, stats: TickStats, market: Identity,
-                 rng: np.random.Generator) -> None:
+                 rng: np.random.Generator, history: MarketHistory) -> None:
         self.book = book
         self._welfare = welfare
         self._demand = demand
@@ -68,6 +70,7 @@ class JobHandler:
         self._stats = stats
         self._market = market
         self._rng = rng
+        self._history = history
         self.shift_seed = 0  # the evaluation seed of jobs posted this tick
 
     def handlers(self) -> Mapping[type[A.Action], ActionHandler]:
@@ -117,6 +120,7 @@ class JobHandler:
             max_time_ms=(baseline.time_ms * (10_000 - a.min_gain_bps) // 10_000
                          if a.max_time_ms is None else a.max_time_ms),
             posted_tick=tick, expires_at=tick + a.expires_in, tier=a.tier,
+            baseline_ms=baseline.time_ms,
         )
         self.book.add(view)
         self._welfare.open(job_id, baseline.time_ms)
@@ -150,9 +154,9 @@ class JobHandler:
         result = self._settler.execute(p.identity, CompleteJob(job_id=a.job_id,
                                                                reason=_reason(a.reason)))
         if result.ok:
-            self._welfare.completed(view, self._settler.last_events)
-            self.book.record_outcome(view.provider, completed=True)
-            self._end(view.job_id, JobState.COMPLETED)
+            ratio, gain_bps = self._welfare.completed(view, self._settler.last_events)
+            self.book.record_outcome(view.provider, completed=True, gain_bps=gain_bps)
+            self._end(view, JobState.COMPLETED, None if ratio != ratio else ratio)
             self._stats.completed += 1
         return result.ok
 
@@ -163,7 +167,7 @@ class JobHandler:
         if result.ok:
             if view.provider is not None:
                 self.book.record_outcome(view.provider, completed=False)
-            self._end(view.job_id, JobState.REJECTED)
+            self._end(view, JobState.REJECTED)
             self._stats.rejected += 1
         return result.ok
 
@@ -172,26 +176,35 @@ class JobHandler:
 
     def _refund(self, identity: Identity, job_id: int) -> bool:
         result = self._settler.execute(identity, ClaimRefund(job_id=job_id))
-        if result.ok and job_id in self.book.views:
-            self._end(job_id, JobState.EXPIRED)
+        view = self.book.views.get(job_id)
+        if result.ok and view is not None:
+            self._end(view, JobState.EXPIRED)
             self._stats.expired += 1
         return result.ok
 
-    def _end(self, job_id: int, state: JobState) -> None:
-        """A job reached a terminal state: its book entries and its escrow holder go."""
-        self.book.update(job_id, state=state)
-        self._welfare.close(job_id)
-        self._population.release(str(job_id))  # its flows are booked
+    def _end(self, view: JobView, state: JobState, time_ratio: float | None = None) -> None:
+        """A job reached a terminal state: its parties' outcome; its book entries and its
+        escrow holder go."""
+        self._history.ended(self._settler.clock.tick, view.job_id,
+                            {"client": view.client, "provider": view.provider,
+                             "evaluator": view.evaluator}, state.value, view.budget,
+                            time_ratio)
+        self.book.update(view.job_id, state=state)
+        self._welfare.close(view.job_id)
+        self._population.release(str(view.job_id))  # its flows are booked
 
     # -- clearing ----------------------------------------------------------------------------
     def clear(self, tick: int) -> None:
         """Award each job with qualified bids to the lowest (the market signs, lowering the
         escrowed budget to the price); then refund every job that has expired."""
-        for job_id, provider, price in self.book.clear(self._rng):
+        for award in self.book.clear(self._rng):
             result = self._settler.execute(self._market, SetProvider(
-                job_id=job_id, provider=provider, budget=price))
+                job_id=award.job_id, provider=award.provider, budget=award.price))
             if result.ok:
-                self.book.update(job_id, provider=provider, budget=price)
+                view = self.book.update(award.job_id, provider=award.provider,
+                                        budget=award.price)
+                self._history.awarded(tick, award.job_id, view.tier, dict(award.bids),
+                                      award.provider, award.price)
                 self._stats.awards += 1
         for job_id in self.book.expired(tick):
             self._refund(self._market, job_id)

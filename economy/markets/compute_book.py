@@ -119,6 +119,10 @@ class ComputeBook:
                     break
         return out
 
+    def capacity(self) -> int:
+        """CU offered this tick, over every offer."""
+        return sum(o.capacity for o in self._offers.values())
+
     def has_capacity(self, provider: Address) -> bool:
         offer = self._offers.get(provider)
         return offer is not None and offer.capacity > self._used.get(provider, 0)

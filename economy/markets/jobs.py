@@ -1,29 +1,59 @@
-"""The job market: open jobs, sealed bids, and clearing to the lowest qualified bid."""
+"""The job market's book: open jobs, sealed bids, providers' records, and the award rule's
+clearing (the lowest qualified bid, or a scoring auction that prices expected quality)."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from chain import TERMINAL, Address, JobState
 from economy.errors import ActionRejected
 from economy.observation import JobView
+from economy.rules import AwardRule, ScorePricing
 
-__all__ = ["JobMarket"]
+__all__ = ["Award", "JobMarket"]
+
+
+class Award(NamedTuple):
+    """One job awarded by a clearing.
+
+    Attributes:
+        job_id: the job.
+        provider: the winner.
+        price: what the winner is paid (its bid, or more under second-score pricing).
+        bids: every qualified bid on the job, (bidder, price), by bidder.
+    """
+
+    job_id: int
+    provider: Address
+    price: int
+    bids: tuple[tuple[Address, int], ...]
 
 
 class JobMarket:
     """Jobs from posting to a terminal state, indexed by the parties that may act on them.
 
-    A funded job without a provider takes bids; each clearing awards it to the lowest
-    qualified bid (price within budget, from neither the client nor the evaluator, by a
-    provider whose rejections exceed its completions by at most `max_strikes`), ties broken
-    by the market's random stream. A job with no qualified bid stays open until it
-    expires.
+    A funded job without a provider takes bids; each clearing awards it under the award rule
+    (`economy.rules.award`) among its qualified bids (price within budget, from neither the
+    client nor the evaluator, by a provider whose rejections exceed its completions by at most
+    `max_strikes`), ties broken by the market's random stream. A job with no qualified bid
+    stays open until it expires.
+
+    Args:
+        max_strikes: rejections beyond completions that disqualify a provider.
+        rule: the award rule (default: lowest price).
+        time_value_per_h: base units an hour of twin time saved is worth (prices quality under
+            the scoring rule).
     """
 
-    def __init__(self, *, max_strikes: int = 2) -> None:
+    def __init__(self, *, max_strikes: int = 2, rule: AwardRule | None = None,
+                 time_value_per_h: int = 0) -> None:
         self.max_strikes = max_strikes
+        self.rule = rule or AwardRule()
+        self._value_per_h = time_value_per_h
         self.record: dict[Address, list[int]] = {}  # provider -> [completed, rejected]
+        self._gains: dict[Address, list[int]] = {}  # provider -> [Σ gain bps, jobs judged]
         self.views: dict[int, JobView] = {}
         self._bids: dict[int, dict[Address, int]] = {}
         self._by_party: dict[Address, dict[int, None]] = {}  # ordered sets: no set iteration
@@ -91,29 +121,69 @@ class JobMarket:
         """Record a checked bid; a later bid by the same bidder replaces its earlier one."""
         self._bids.setdefault(job_id, {})[bidder] = price
 
-    def record_outcome(self, provider: Address, *, completed: bool) -> None:
-        """Count a provider's completed or rejected job (its reputation)."""
+    def record_outcome(self, provider: Address, *, completed: bool, gain_bps: int = 0) -> None:
+        """Count a provider's completed or rejected job and the improvement its deliverable
+        achieved over the baseline (a rejected one achieved none)."""
         cell = self.record.setdefault(provider, [0, 0])
         cell[0 if completed else 1] += 1
+        gains = self._gains.setdefault(provider, [0, 0])
+        gains[0] += gain_bps if completed else 0
+        gains[1] += 1
+
+    def reputation(self, provider: Address) -> int:
+        """The improvement (bps of the baseline's time) the provider is expected to deliver:
+        its evaluated record averaged with the award rule's prior."""
+        rule = self.rule
+        total, n = self._gains.get(provider, (0, 0))
+        return (rule.prior_gain_bps * rule.prior_weight + total) // (rule.prior_weight + n) \
+            if rule.prior_weight + n else 0
+
+    def reputations(self) -> tuple[tuple[Address, int, int], ...]:
+        """(provider, jobs judged, expected improvement bps) of every provider judged, by
+        address."""
+        return tuple((a, self._gains[a][1], self.reputation(a)) for a in sorted(self._gains))
 
     def qualified(self, provider: Address) -> bool:
         completed, rejected = self.record.get(provider, (0, 0))
         return rejected - completed <= self.max_strikes
 
-    def clear(self, rng: np.random.Generator) -> list[tuple[int, Address, int]]:
-        """Winners of this round: (job_id, provider, price), in posting order."""
+    def clear(self, rng: np.random.Generator) -> list[Award]:
+        """Winners of this round under the award rule, in posting order."""
         awards = []
         for job_id, all_bids in self._bids.items():
             bids = {a: p for a, p in all_bids.items() if self.qualified(a)}
             if not bids:
                 continue
-            best = min(bids.values())
-            tied = sorted(a for a, p in bids.items() if p == best)
-            winner = tied[int(rng.integers(len(tied)))] if len(tied) > 1 else tied[0]
-            awards.append((job_id, winner, best))
-        for job_id, _, _ in awards:
-            self._bids.pop(job_id, None)
+            if self.rule.scoring:
+                winner, price = self._best_score(self.views[job_id], bids, rng)
+            else:
+                price = min(bids.values())
+                tied = sorted(a for a, p in bids.items() if p == price)
+                winner = tied[int(rng.integers(len(tied)))] if len(tied) > 1 else tied[0]
+            awards.append(Award(job_id=job_id, provider=winner, price=price,
+                                bids=tuple(sorted(bids.items()))))
+        for award in awards:
+            self._bids.pop(award.job_id, None)
         return awards
+
+    def quality_value(self, provider: Address, baseline_ms: int) -> int:
+        """What the provider's expected improvement on a job with this baseline is worth,
+        base units (the scoring rule's quality term)."""
+        return (baseline_ms * self.reputation(provider) * self._value_per_h
+                // (10_000 * 3_600_000))
+
+    def _best_score(self, view: JobView, bids: dict[Address, int],
+                    rng: np.random.Generator) -> tuple[Address, int]:
+        """The scoring auction: (winner, price)."""
+        scores = {a: self.quality_value(a, view.baseline_ms) - p for a, p in bids.items()}
+        best = max(scores.values())
+        tied = sorted(a for a, s in scores.items() if s == best)
+        winner = tied[int(rng.integers(len(tied)))] if len(tied) > 1 else tied[0]
+        if self.rule.pricing == ScorePricing.FIRST:
+            return winner, bids[winner]
+        second = max((s for a, s in scores.items() if a != winner), default=0)
+        price = self.quality_value(winner, view.baseline_ms) - max(second, 0)
+        return winner, min(view.budget, max(bids[winner], price))
 
     def expired(self, tick: int) -> list[int]:
         """Non-terminal jobs whose refund may be claimed at `tick`."""

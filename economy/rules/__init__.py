@@ -8,6 +8,8 @@ and say which `LedgerParams` they set, so the memory reference and the contracts
 same rule.
 
 - `fees`: the transfer fee and its burn share, the platform and evaluator fees.
+- `award`: which bid wins a job and what it is paid (lowest price, or a scoring auction
+  that prices expected quality, first- or second-score).
 - `escrow`: evaluator paid on reject or not, the shortest job expiry.
 - `compute`: the clearing rule of sim time, lease length, stake, spot checks, slashing.
 - `royalty`: how a service payment climbs the IP graph (lrp or lap).
@@ -25,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from economy.rules._params import ParamSpec, RuleError, specs
+from economy.rules.award import AWARD_RULES, AwardRule, AwardRuleName, ScorePricing
 from economy.rules.compute import CLEARING_RULES, ClearingRule, ComputeRule
 from economy.rules.data import DataRule
 from economy.rules.emission import EMISSION_SCHEDULES, EmissionRule, EmissionSchedule
@@ -33,10 +36,13 @@ from economy.rules.fees import FeeRule
 from economy.rules.royalty import ROYALTY_MODES, RoyaltyMode, RoyaltyRule
 
 __all__ = [
+    "AWARD_RULES",
     "CLEARING_RULES",
     "EMISSION_SCHEDULES",
     "ROYALTY_MODES",
     "SECTIONS",
+    "AwardRule",
+    "AwardRuleName",
     "ClearingRule",
     "ComputeRule",
     "DataRule",
@@ -49,6 +55,7 @@ __all__ = [
     "RoyaltyRule",
     "RuleError",
     "Rules",
+    "ScorePricing",
     "specs",
 ]
 
@@ -58,6 +65,7 @@ class Rules:
     """Every protocol rule of a run."""
 
     fees: FeeRule = field(default_factory=FeeRule)
+    award: AwardRule = field(default_factory=AwardRule)
     escrow: EscrowRule = field(default_factory=EscrowRule)
     compute: ComputeRule = field(default_factory=ComputeRule)
     royalty: RoyaltyRule = field(default_factory=RoyaltyRule)

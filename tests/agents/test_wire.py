@@ -30,7 +30,9 @@ from economy import (
     Simulate,
     Submit,
 )
+from economy.history import BidOutcome, JobOutcome, MarketTick, PnL, TierTick
 from economy.intake import ACTION_TYPES
+from economy.observation import EvaluatorQuote, MarketView, PoolView, RulesView
 from worlds import registry
 from worlds.receipt import Receipt
 from worlds.toy import Evaluation, Order, Plan
@@ -73,7 +75,8 @@ jobs = st.builds(JobView, job_id=amount, client=address, evaluator=address,
                  provider=st.none() | address, budget=amount,
                  state=st.sampled_from(list(JobState)), order=orders, twin_id=text,
                  eval_seed=amount, max_time_ms=small, posted_tick=small, expires_at=small,
-                 plan=st.none() | plans, tier=st.sampled_from(["L1", "L2"]))
+                 plan=st.none() | plans, tier=st.sampled_from(["L1", "L2"]),
+                 baseline_ms=small)
 quotes = st.builds(Quote, provider=address, price_per_cu=amount, capacity_left_cu=amount)
 leases = st.builds(LeaseView, lease_id=amount, buyer=address, provider=address, cu=amount,
                    cu_used=amount, price_per_cu=amount, licence_per_cu=amount,
@@ -81,6 +84,33 @@ leases = st.builds(LeaseView, lease_id=amount, buyer=address, provider=address, 
 results = st.builds(SimResult, job_id=amount, plans=st.lists(plans, max_size=3).map(tuple),
                     evaluations=st.lists(evaluations | l2_evaluations, max_size=3).map(tuple),
                     cu=amount, cost=amount)
+bps = st.integers(0, 10_000)
+ratio = st.floats(0, 10, allow_nan=False)
+pools = st.builds(PoolView, key=text, owner=address, price_per_unit=amount, owner_fee_bps=bps)
+rules_views = st.builds(
+    RulesView, transfer_fee_bps=bps, fee_burn_bps=bps, platform_fee_bps=bps,
+    evaluator_fee_bps=bps, evaluator_paid_on_reject=st.booleans(), min_expiry=small,
+    max_strikes=small, award=text, award_pricing=text, award_prior_gain_bps=bps,
+    award_prior_weight=small, time_value_per_h=amount, clearing=text, sealed_pricing=text,
+    call_pricing=text, lease_ticks=small, min_stake=amount, spot_check_bps=bps, slash_bps=bps,
+    slash_reward_bps=bps, licence_per_cu=amount, royalty_mode=text,
+    royalty_stacks=st.lists(st.tuples(text, bps), max_size=2).map(tuple), data_fee_bps=bps,
+    pools=st.lists(pools, max_size=2).map(tuple), emission=text, emission_amount=amount,
+    epoch_ticks=small, max_candidates=small, tiers=st.lists(text, max_size=2).map(tuple))
+tier_ticks = st.builds(TierTick, tier=text, awards=small, price_mean=amount, price_min=amount,
+                       price_max=amount, bidders_mean=ratio)
+market_ticks = st.builds(
+    MarketTick, tick=small, jobs_posted=small, awards=small, completed=small, rejected=small,
+    expired=small, tiers=st.lists(tier_ticks, max_size=2).map(tuple), cu_offered=amount,
+    cu_leased=amount, cu_price_mean=amount, utilisation=ratio, rejection_rate=ratio)
+markets = st.builds(MarketView, ticks=st.lists(market_ticks, max_size=2).map(tuple),
+                    reputations=st.lists(st.tuples(address, small, bps), max_size=2)
+                    .map(tuple))
+outcomes = (st.builds(BidOutcome, job_id=amount, tick=small, price=amount, won=st.booleans(),
+                      award_price=amount, bidders=small)
+            | st.builds(JobOutcome, job_id=amount, tick=small, role=text, result=text,
+                        price=amount, time_ratio=st.none() | ratio))
+pnls = st.builds(PnL, *(big for _ in PnL._fields))
 observations = st.builds(
     Observation, tick=small, address=address, role=st.sampled_from(list(Role)),
     balance=amount, nonce=amount, orders=st.lists(orders, max_size=3).map(tuple),
@@ -88,7 +118,12 @@ observations = st.builds(
     quotes=st.lists(quotes, max_size=3).map(tuple),
     results=st.lists(results, max_size=2).map(tuple),
     evaluators=st.lists(address, max_size=3).map(tuple), planner=st.none(), rng=st.none(),
-    leases=st.lists(leases, max_size=2).map(tuple), compute_clearing=text, stake=amount)
+    leases=st.lists(leases, max_size=2).map(tuple), compute_clearing=text, stake=amount,
+    rules=st.none() | rules_views, market=st.none() | markets,
+    outcomes=st.lists(outcomes, max_size=3).map(tuple), pnl=st.none() | pnls,
+    baselines=st.lists(small, max_size=3).map(tuple),
+    evaluator_quotes=st.lists(st.builds(EvaluatorQuote, evaluator=address, min_fee=amount),
+                              max_size=2).map(tuple))
 
 #: how each action field is drawn, by the field's name
 ACTION_FIELDS: dict[str, Any] = {
@@ -99,7 +134,7 @@ ACTION_FIELDS: dict[str, Any] = {
     "compute": st.none() | address, "amount": big, "pool": text, "units": big,
     "content": st.binary(max_size=40), "plans": st.lists(plans, max_size=3).map(tuple),
     "max_cost": st.none() | big, "min_lease_cu": big, "plan": plans, "policy": text,
-    "reason": text, "to": address,
+    "reason": text, "to": address, "min_fee": big,
 }
 
 
@@ -140,8 +175,9 @@ def test_actions_round_trip(out: list) -> None:
 @SETTINGS
 @given(observations)
 def test_big_integers_travel_as_strings_and_numbers_stay_safe(obs: Observation) -> None:
-    """In the JSON of an observation every number is an integer within +-(2**53 - 1) (what
-    any language's JSON reads exactly); amounts, ids, nonces, seeds and CU are strings."""
+    """In the JSON of an observation every integer is within +-(2**53 - 1) (what any
+    language's JSON reads exactly), amounts, ids, nonces, seeds and CU are strings, and the
+    rest are finite floats (rates)."""
     def walk(value: Any, key: str = "") -> None:
         if isinstance(value, dict):
             for k, v in value.items():
@@ -153,6 +189,8 @@ def test_big_integers_travel_as_strings_and_numbers_stay_safe(obs: Observation) 
             assert abs(value) <= MAX_SAFE_INT, key
             assert key not in {"balance", "nonce", "stake", "job_id", "budget", "eval_seed",
                                "cu", "seed", "lease_id", "cost", "price_per_cu"}, key
+        elif type(value) is float:  # rates and ratios: finite floats
+            assert value == value and abs(value) != float("inf"), key
         else:
             assert value is None or type(value) in (str, bool), key
 
@@ -169,7 +207,15 @@ def test_the_wire_knows_every_action_and_every_field() -> None:
     assert list(observation) == [f for f in Observation._fields if f not in ("planner", "rng")]
     views = {r.cls: r for r in (WIRE._job, *(observation[k].inner for k in
                                               ("quotes", "leases", "results")))}
-    for view in (JobView, Quote, LeaseView, SimResult):
+    rules, market = observation["rules"].inner, observation["market"].inner
+    tick = market.codecs["ticks"].inner
+    outcome = observation["outcomes"].inner
+    views.update({r.cls: r for r in (
+        rules, market, tick, tick.codecs["tiers"].inner, rules.codecs["pools"].inner,
+        observation["pnl"].inner, observation["evaluator_quotes"].inner,
+        *outcome.records.values())})
+    for view in (JobView, Quote, LeaseView, SimResult, RulesView, MarketView, MarketTick,
+                 TierTick, PoolView, PnL, EvaluatorQuote, BidOutcome, JobOutcome):
         assert list(views[view].codecs) == list(view._fields), view.__name__
 
 
