@@ -24,12 +24,13 @@ FLOWS_SCHEMA = pa.schema([
     ("n_transfers", pa.int64()),
 ])
 
-#: Flows that are income for their payee (what "revenue" counts); escrow funding, refunds
-#: and genesis allocations move money without earning it.
+#: Flows that are income earned by their payee (what "revenue" counts); escrow funding,
+#: refunds and genesis allocations move money without earning it, and emissions (new tokens
+#: for useful work) are reported apart.
 REVENUE_FLOWS = frozenset({
     Flow.SERVICE, Flow.EVALUATOR_FEE, Flow.PLATFORM_FEE, Flow.COMPUTE, Flow.TRANSFER_FEE,
-    Flow.PAYMENT, Flow.BURN, Flow.MINT, Flow.ROYALTY, Flow.LICENCE, Flow.DATA,
-    Flow.DATA_FEE, Flow.POOL_FEE, Flow.REWARD, Flow.SLASH, Flow.DUST,
+    Flow.PAYMENT, Flow.BURN, Flow.ROYALTY, Flow.LICENCE, Flow.DATA, Flow.DATA_FEE,
+    Flow.POOL_FEE, Flow.SLASH, Flow.DUST,
 })
 #: Money parked in a module (job escrow, lease locks, stakes) or handed back from a stake:
 #: it is counted when the module pays it out, not when it is parked.

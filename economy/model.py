@@ -112,8 +112,8 @@ class EconomyModel:
         self.tiers = tiers = TierEvaluators(twin, config.l2_hz)
         self.planner = Planner.copy_of(twin, hz=config.l2_hz)  # never the economy's twin
         self.demand = Demand(twin, self.seeds, config.tick_ms)
-        self.welfare = welfare = JobWelfare(tiers, ledger.escrow, config.time_value_per_h,
-                                            self._group_of, stats, self.totals)
+        self.welfare = welfare = JobWelfare(tiers, config.time_value_per_h, self._group_of,
+                                            stats)
         self.emissions = Emissions(rules.emission, settler, protocol, stats)
         self._market_rng = self.seeds.rng(Stream.MARKET)
         self.history = MarketHistory(ticks=config.history_ticks)
@@ -128,8 +128,8 @@ class EconomyModel:
                                  twin_key=twin_key(twin), protocol=protocol, market=market,
                                  spot_rng=self.seeds.rng(Stream.SPOT_CHECK),
                                  emissions=self.emissions, stats=stats),
-            jobs=self.jobs, welfare=welfare, tiers=tiers, twin=twin, config=config,
-            settler=settler, stats=stats)
+            jobs=self.jobs, tiers=tiers, twin=twin, config=config, settler=settler,
+            stats=stats)
         self._plan_type = twin.plan_type
         self.evaluation = EvaluationHandler(settler=settler)
         self._dispatch = _dispatch_table(self.jobs, self.compute, self.evaluation, DataHandler(

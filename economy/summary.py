@@ -10,6 +10,7 @@ from typing import Any
 
 from chain import Flow, Ledger
 from economy.accounting import FlowBook
+from economy.history import PnL
 from economy.metrics import gini, hhi
 from economy.protocols import Participant
 from economy.roles import FlowClass
@@ -18,6 +19,9 @@ from economy.stats import Totals
 
 __all__ = ["RunSummary"]
 
+#: The provider classes whose profits make up the producer surplus.
+_PROVIDERS = (FlowClass.WORLD, FlowClass.DATA, FlowClass.COMPUTE, FlowClass.BEHAVIOUR,
+              FlowClass.EVALUATOR)
 #: Flows of the data market (paid to contributors, the protocol and the pool's owner).
 _DATA_FLOWS = (Flow.DATA, Flow.DATA_FEE, Flow.POOL_FEE)
 
@@ -34,11 +38,19 @@ class RunSummary:
             completed jobs (None before any).
         time_ratio_by_provider_group, jobs_completed_by_provider_group: the same by the
             providers' scenario group.
-        consumer_surplus: Σ customer value - what customers paid for completed jobs.
-        producer_surplus: Σ what reached providers - the sim time they bought for those jobs.
+        consumer_surplus: the customers' value created less everything they paid, net of
+            what they were paid (their profit and loss, every category).
+        producer_surplus: every provider's realised profit with every cost (services, sim
+            time, licences, fees, royalties, data, slashing; emissions apart), summed; by
+            class in `profit_by_class` (world, data, compute, behaviour, evaluator).
+        protocol_income: what the treasury earned (fees, dust), emissions apart.
+        burned: tokens burned (fee burns, slashed stakes' burned shares).
+        emissions_by_class: new tokens minted for useful work, by the class paid.
+            Value adds up exactly: customer_value = consumer_surplus + producer_surplus +
+            protocol_income + burned.
         revenue_by_class: income by provider class (customer, world, data, compute,
-            behaviour, evaluator, treasury, burn); revenue_share_by_class: each earning
-            class's share of all earnings.
+            behaviour, evaluator, treasury, burn), emissions apart; revenue_share_by_class:
+            each earning class's share of all earnings.
         markets: per market (jobs, compute, data, royalties, emissions) its volume, prices
             and concentration (HHI of its sellers' receipts).
         rules: the protocol rules in force.
@@ -68,6 +80,9 @@ class RunSummary:
     customer_value: int
     consumer_surplus: int
     producer_surplus: int
+    profit_by_class: dict[str, int]
+    protocol_income: int
+    emissions_by_class: dict[str, int]
     revenue_by_class: dict[str, int]
     revenue_share_by_class: dict[str, float]
     gini_final: float
@@ -97,6 +112,19 @@ class RunSummary:
         revenue = {c.value: flows.revenue.get(c.value, 0) for c in FlowClass
                    if c is not FlowClass.PROTOCOL}
         earned = sum(v for k, v in revenue.items() if k not in ("burn", "customer"))
+        profit: dict[str, int] = {c.value: 0 for c in _PROVIDERS}
+        emissions: dict[str, int] = defaultdict(int)
+        customers = 0
+        for p in participants:
+            pnl = PnL.of(flows.pnl.get(p.address))
+            flow_class = FlowClass.of(p.role)
+            emissions[flow_class.value] += pnl.emissions
+            if flow_class is FlowClass.CUSTOMER:
+                customers += pnl.profit
+            else:
+                profit[flow_class.value] += pnl.profit
+        treasury = PnL.of(flows.pnl.get(ledger.treasury))
+        emissions["treasury"] += treasury.emissions
         by_role: dict[str, list[int]] = defaultdict(list)
         for p in participants:
             by_role[p.role.value].append(ledger.balance_of(p.address))
@@ -121,8 +149,11 @@ class RunSummary:
             time_ratio_by_provider_group={g: c[0] / c[1] for g, c in sorted(quality.items())},
             jobs_completed_by_provider_group={g: c[1] for g, c in sorted(quality.items())},
             customer_value=t["customer_value"],
-            consumer_surplus=t["consumer_surplus"],
-            producer_surplus=t["producer_surplus"],
+            consumer_surplus=t["customer_value"] + customers,
+            producer_surplus=sum(profit.values()),
+            profit_by_class=profit,
+            protocol_income=treasury.profit,
+            emissions_by_class={k: v for k, v in sorted(emissions.items()) if v},
             revenue_by_class=revenue,
             revenue_share_by_class={k: (v / earned if earned else 0.0)
                                     for k, v in revenue.items()

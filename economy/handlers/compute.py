@@ -21,7 +21,6 @@ from economy.roles import Role
 from economy.settler import Settler
 from economy.stats import TickStats
 from economy.tiers import TierEvaluators
-from economy.welfare import JobWelfare
 from worlds.protocols import ServiceTwin
 
 __all__ = ["ComputeHandler"]
@@ -35,17 +34,15 @@ class ComputeHandler:
     Args:
         market: the sim-time market.
         jobs: the job market (a simulation is for a job its buyer is a party of).
-        welfare: per-job accounts (a provider's sim-time spend on its job).
         tiers: the twin's evaluators.
         twin, config, settler, stats: the run's world, settings and services.
     """
 
-    def __init__(self, *, market: ComputeMarket, jobs: JobHandler, welfare: JobWelfare,
-                 tiers: TierEvaluators, twin: ServiceTwin, config: EconomyConfig,
-                 settler: Settler, stats: TickStats) -> None:
+    def __init__(self, *, market: ComputeMarket, jobs: JobHandler, tiers: TierEvaluators,
+                 twin: ServiceTwin, config: EconomyConfig, settler: Settler,
+                 stats: TickStats) -> None:
         self.market = market
         self._jobs = jobs
-        self._welfare = welfare
         self._tiers = tiers
         self._twin = twin
         self._max_candidates = config.max_candidates
@@ -134,6 +131,4 @@ class ComputeHandler:
                             f"tier={pending.tier};leases={leases}")
         self._stats.cu_sold += pending.cu
         self._stats.compute_spend += cost
-        if pending.buyer == view.provider:
-            self._welfare.spent(view.job_id, cost)
         return True

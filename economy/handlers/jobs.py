@@ -45,7 +45,7 @@ class JobHandler:
 
     Args:
         book: the job market's book.
-        welfare: per-job welfare accounting.
+        welfare: completed jobs' value and quality.
         demand: the customers' open requests (a job is posted for one).
         tiers: the twin's evaluators (a job's acceptance rule comes from its baseline plan).
         twin: the world.
@@ -123,7 +123,6 @@ class JobHandler:
             baseline_ms=baseline.time_ms,
         )
         self.book.add(view)
-        self._welfare.open(job_id, baseline.time_ms)
         self._population.hold(str(job_id), p.address)
         self._stats.jobs_posted += 1
         return funded.ok
@@ -154,7 +153,7 @@ class JobHandler:
         result = self._settler.execute(p.identity, CompleteJob(job_id=a.job_id,
                                                                reason=_reason(a.reason)))
         if result.ok:
-            ratio, gain_bps = self._welfare.completed(view, self._settler.last_events)
+            ratio, gain_bps = self._welfare.completed(view)
             self.book.record_outcome(view.provider, completed=True, gain_bps=gain_bps)
             self._end(view, JobState.COMPLETED, None if ratio != ratio else ratio)
             self._stats.completed += 1
@@ -190,7 +189,6 @@ class JobHandler:
                              "evaluator": view.evaluator}, state.value, view.budget,
                             time_ratio)
         self.book.update(view.job_id, state=state)
-        self._welfare.close(view.job_id)
         self._population.release(str(view.job_id))  # its flows are booked
 
     # -- clearing ----------------------------------------------------------------------------
