@@ -566,6 +566,7 @@ class Wire:
             "award_prior_weight": N, "time_value_per_h": U, "clearing": S,
             "sealed_pricing": S, "call_pricing": S, "lease_ticks": N, "min_stake": U,
             "spot_check_bps": N, "slash_bps": N, "slash_reward_bps": N, "licence_per_cu": U,
+            "compute_cost_per_cu": U,
             "royalty_mode": S, "royalty_stacks": _Seq(_Fixed((S, N))), "data_fee_bps": N,
             "pools": _Seq(pool), "emission": S, "emission_amount": U, "epoch_ticks": N,
             "max_candidates": N, "tiers": _Seq(S)})

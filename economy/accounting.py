@@ -43,7 +43,7 @@ _MARKET_OF = {flow: market for market, flow in MARKET_FLOWS.items()}
 #: whoever's money paid it). Genesis allocations, money parked in a module and returned from
 #: it are not income or cost; a slash's burned share is the offender's slashing cost.
 PNL_CATEGORIES = ("service", "evaluation", "platform", "sim_time", "licence", "royalties",
-                  "data", "fees", "slashing", "payments", "emissions")
+                  "data", "fees", "slashing", "payments", "compute_cost", "emissions")
 _CATEGORY = {
     Flow.SERVICE: "service", Flow.EVALUATOR_FEE: "evaluation", Flow.PLATFORM_FEE: "platform",
     Flow.COMPUTE: "sim_time", Flow.LICENCE: "licence", Flow.ROYALTY: "royalties",
@@ -90,6 +90,10 @@ class FlowBook:
             holder = self._holder_of(ref)
             return self._class_of(holder) if holder else FlowClass.CUSTOMER
         return self._class_of(address)
+
+    def charge(self, address: Address, category: str, amount: int) -> None:
+        """A cost no ledger row carries (the resource cost of running sim time)."""
+        self.pnl[address][category] -= amount
 
     def _account(self, address: Address, ref: str) -> Address:
         """Whose money an address moves: a module's holder under `ref`, else itself."""

@@ -24,6 +24,8 @@ class EconomyConfig:
         agents_every: record every agent's balance every N ticks (and at the last tick).
         l2_hz: the physics rate of the L2 tier (None: the twin's default).
         history_ticks: ticks of market history every observation carries.
+        compute_cost_per_cu: what running one CU of sim time really costs whoever runs it
+            (compute sellers), base units: welfare counts it as a resource used.
     """
 
     tick_ms: int = 60_000
@@ -35,3 +37,4 @@ class EconomyConfig:
     agents_every: int = 1
     l2_hz: int | None = None
     history_ticks: int = 32
+    compute_cost_per_cu: int = 0

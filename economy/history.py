@@ -106,7 +106,8 @@ class JobOutcome(NamedTuple):
 class PnL(NamedTuple):
     """An agent's profit and loss over the run so far, by category, exact base units:
     + income, - cost. Money parked in a module (escrow, a lease lock, a stake) and returned
-    from it is neither; `profit` is everything but emissions."""
+    from it is neither; `compute_cost` is the real cost of the sim time a compute seller ran
+    (CU used x `compute_cost_per_cu`, no ledger row); `profit` is everything but emissions."""
 
     service: int
     evaluation: int
@@ -118,6 +119,7 @@ class PnL(NamedTuple):
     fees: int
     slashing: int
     payments: int
+    compute_cost: int
     emissions: int
 
     @property

@@ -127,7 +127,8 @@ class EconomyModel:
             market=ComputeMarket(rule=rules.compute, settler=settler, population=population,
                                  twin_key=twin_key(twin), protocol=protocol, market=market,
                                  spot_rng=self.seeds.rng(Stream.SPOT_CHECK),
-                                 emissions=self.emissions, stats=stats),
+                                 emissions=self.emissions, stats=stats, flows=self.flows,
+                                 cost_per_cu=config.compute_cost_per_cu),
             jobs=self.jobs, tiers=tiers, twin=twin, config=config, settler=settler,
             stats=stats)
         self._plan_type = twin.plan_type

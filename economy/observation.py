@@ -219,6 +219,8 @@ class RulesView(NamedTuple):
         clearing, sealed_pricing, call_pricing, lease_ticks, min_stake, spot_check_bps,
             slash_bps, slash_reward_bps: the compute rule.
         licence_per_cu: the twin's licence per CU of sim time, paid to its owner.
+        compute_cost_per_cu: what one CU of sim time really costs to run (compute sellers'
+            marginal cost).
         royalty_mode: "lrp" or "lap"; royalty_stacks: (asset key, bps of a service payment
             that names it paid up its graph) for every registered policy and data asset.
         data_fee_bps: the protocol's share of each data use; pools: the data pools.
@@ -248,6 +250,7 @@ class RulesView(NamedTuple):
     slash_bps: int
     slash_reward_bps: int
     licence_per_cu: int
+    compute_cost_per_cu: int
     royalty_mode: str
     royalty_stacks: tuple[tuple[str, int], ...]
     data_fee_bps: int

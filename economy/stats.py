@@ -19,7 +19,8 @@ _NAN = float("nan")
 #: The tick counters whose run totals the summary reports, under the same names.
 SUMMED = ("orders", "jobs_posted", "bids", "awards", "submitted", "completed", "rejected",
           "expired", "cu_sold", "compute_spend", "customer_value", "faults",
-          "rejected_actions", "cu_leased", "cu_claimed", "data_units", "emitted", "slashed")
+          "rejected_actions", "cu_leased", "cu_claimed", "data_units", "emitted", "slashed",
+          "compute_cost")
 
 
 class Totals(defaultdict[str, int]):
@@ -55,6 +56,7 @@ class TickStats:
     data_units: int = 0
     emitted: int = 0
     slashed: int = 0
+    compute_cost: int = 0  # the real cost of the sim time run (CU x cost per CU)
     surplus: int = 0  # the compute market's realised gains from trade
     surplus_max: int = 0  # the most its books allowed
 

@@ -38,6 +38,8 @@ class RunSummary:
             completed jobs (None before any).
         time_ratio_by_provider_group, jobs_completed_by_provider_group: the same by the
             providers' scenario group.
+        value_created: the customers' value (`customer_value`) less the real cost of the sim
+            time run to create it (`compute_cost`).
         consumer_surplus: the customers' value created less everything they paid, net of
             what they were paid (their profit and loss, every category).
         producer_surplus: every provider's realised profit with every cost (services, sim
@@ -46,7 +48,7 @@ class RunSummary:
         protocol_income: what the treasury earned (fees, dust), emissions apart.
         burned: tokens burned (fee burns, slashed stakes' burned shares).
         emissions_by_class: new tokens minted for useful work, by the class paid.
-            Value adds up exactly: customer_value = consumer_surplus + producer_surplus +
+            Value adds up exactly: value_created = consumer_surplus + producer_surplus +
             protocol_income + burned.
         revenue_by_class: income by provider class (customer, world, data, compute,
             behaviour, evaluator, treasury, burn), emissions apart; revenue_share_by_class:
@@ -78,6 +80,8 @@ class RunSummary:
     time_ratio_by_provider_group: dict[str, float]
     jobs_completed_by_provider_group: dict[str, int]
     customer_value: int
+    compute_cost: int
+    value_created: int
     consumer_surplus: int
     producer_surplus: int
     profit_by_class: dict[str, int]
@@ -149,6 +153,8 @@ class RunSummary:
             time_ratio_by_provider_group={g: c[0] / c[1] for g, c in sorted(quality.items())},
             jobs_completed_by_provider_group={g: c[1] for g, c in sorted(quality.items())},
             customer_value=t["customer_value"],
+            compute_cost=t["compute_cost"],
+            value_created=t["customer_value"] - t["compute_cost"],
             consumer_surplus=t["customer_value"] + customers,
             producer_surplus=sum(profit.values()),
             profit_by_class=profit,

@@ -52,7 +52,8 @@ def rules_view(rules: Rules, config: EconomyConfig, ledger: Ledger, *, licence_p
         clearing=c.clearing, sealed_pricing=c.sealed_pricing, call_pricing=c.call_pricing,
         lease_ticks=c.lease_ticks, min_stake=c.min_stake, spot_check_bps=c.spot_check_bps,
         slash_bps=c.slash_bps, slash_reward_bps=c.slash_reward_bps,
-        licence_per_cu=licence_per_cu, royalty_mode=str(params.royalty_mode),
+        licence_per_cu=licence_per_cu, compute_cost_per_cu=config.compute_cost_per_cu,
+        royalty_mode=str(params.royalty_mode),
         royalty_stacks=stacks, data_fee_bps=rules.data.fee_bps, pools=tuple(pool_views),
         emission=e.schedule, emission_amount=e.amount, epoch_ticks=e.epoch_ticks,
         max_candidates=config.max_candidates, tiers=tuple(tiers))

@@ -202,6 +202,9 @@ class EconomySection(_Section):
         description="tokens an hour of the twin's time saved is worth to a customer (picking "
         "time in a warehouse, truck time in logistics, turbine downtime in a wind farm); "
         "the old name picker_cost_per_h is still read")
+    compute_cost_per_cu: TokenAmount = Field(
+        0, description="tokens one compute unit of sim time really costs to run (compute "
+        "sellers' marginal cost: welfare counts it as a resource used)")
     l2_hz: Literal[HZ_CHOICES] | None = Field(  # type: ignore[valid-type]
         None, description="physics rate of the L2 tier (jobs and evaluations with tier = L2); "
         f"default: the twin's ({DEFAULT_HZ} Hz for warehouses)")

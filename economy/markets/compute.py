@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from chain import Address, ClaimLease, CloseLease, Identity, OpenLease, Slash, job_id_for
+from economy.accounting import FlowBook
 from economy.emissions import Emissions
 from economy.errors import ActionRejected
 from economy.markets.compute_book import ComputeBook, Request
@@ -43,11 +45,14 @@ class ComputeMarket:
         spot_rng: the protocol's spot-check stream.
         emissions: credited with the useful work each claim was paid for.
         stats: the tick's counters.
+        flows: the flow book (a seller's resource cost goes into its profit and loss).
+        cost_per_cu: what running one CU really costs a seller, base units.
     """
 
     def __init__(self, *, rule: ComputeRule, settler: Settler, population: Population,
                  twin_key: str, protocol: Identity, market: Identity,
-                 spot_rng: np.random.Generator, emissions: Emissions, stats: TickStats) -> None:
+                 spot_rng: np.random.Generator, emissions: Emissions, stats: TickStats,
+                 flows: FlowBook, cost_per_cu: int = 0) -> None:
         self.rule = rule
         self.book = ComputeBook()
         self._settler = settler
@@ -59,6 +64,8 @@ class ComputeMarket:
         self._spot_rng = spot_rng
         self._emissions = emissions
         self._stats = stats
+        self._flows = flows
+        self._cost_per_cu = cost_per_cu
         self._staked: dict[Address, bool] = {}
         self._licence_per_cu: int | None = None
 
@@ -71,6 +78,7 @@ class ComputeMarket:
         self._licence_per_cu = None
         for lease in [le for le in self.book.due(tick) if tick >= le.expires_at]:
             self._settler.execute(self._market, CloseLease(lease_id=lease.lease_id))
+            self._ran(lease)
             self.book.remove(lease.lease_id)
             self._population.release(str(lease.lease_id))
 
@@ -213,6 +221,7 @@ class ComputeMarket:
                 lease_id=lease.lease_id, cu=claim, receipt=lease.receipts.digest()))
             if not result.ok:
                 continue  # the buyer gets the lock back when the lease expires
+            self._ran(lease)
             self.book.remove(lease.lease_id)
             self._population.release(str(lease.lease_id))
             self._stats.cu_claimed += claim
@@ -225,6 +234,13 @@ class ComputeMarket:
                                     str(lease.lease_id), f"claimed={claim};metered={lease.used}")
                 if claim > lease.used:  # caught: no emission for this lease, and a slash
                     self._slash(lease.provider, lease.buyer, lease.lease_id)
+
+    def _ran(self, lease: Any) -> None:
+        """The seller ran the lease's metered CU: their real cost, in its profit and loss."""
+        cost = lease.used * self._cost_per_cu
+        if cost:
+            self._flows.charge(lease.provider, "compute_cost", cost)
+            self._stats.compute_cost += cost
 
     def _slash(self, offender: Address, victim: Address, lease_id: int) -> None:
         stake = self._ledger.stake_of(offender)

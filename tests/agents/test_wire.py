@@ -93,7 +93,7 @@ rules_views = st.builds(
     max_strikes=small, award=text, award_pricing=text, award_prior_gain_bps=bps,
     award_prior_weight=small, time_value_per_h=amount, clearing=text, sealed_pricing=text,
     call_pricing=text, lease_ticks=small, min_stake=amount, spot_check_bps=bps, slash_bps=bps,
-    slash_reward_bps=bps, licence_per_cu=amount, royalty_mode=text,
+    slash_reward_bps=bps, licence_per_cu=amount, compute_cost_per_cu=amount, royalty_mode=text,
     royalty_stacks=st.lists(st.tuples(text, bps), max_size=2).map(tuple), data_fee_bps=bps,
     pools=st.lists(pools, max_size=2).map(tuple), emission=text, emission_amount=amount,
     epoch_ticks=small, max_candidates=small, tiers=st.lists(text, max_size=2).map(tuple))

@@ -15,13 +15,17 @@ BUILTINS = ["warehouse-market", "logistics-market", "windfarm-market", "compute-
 
 @pytest.mark.parametrize("name", BUILTINS)
 def test_value_created_is_shared_out_exactly(name: str, run) -> None:
-    """customer_value = consumer_surplus + producer_surplus + protocol_income + burned, in
-    exact base units; the producer surplus is the sum of the classes' profits."""
-    s = run(name, ledger="memory", ticks=24).summary
+    """value_created (customer value less the sim time's real cost) = consumer_surplus +
+    producer_surplus + protocol_income + burned, in exact base units; the producer surplus is
+    the sum of the classes' profits."""
+    s = run(name, ledger="memory", ticks=24,
+            sets={"economy.compute_cost_per_cu": "0.0000000001"}).summary
+    assert s["compute_cost"] > 0
     assert s["jobs_completed"] > 0
     assert s["producer_surplus"] == sum(s["profit_by_class"].values())
-    assert s["customer_value"] == (s["consumer_surplus"] + s["producer_surplus"]
-                                   + s["protocol_income"] + s["burned"])
+    assert s["value_created"] == s["customer_value"] - s["compute_cost"]
+    assert s["value_created"] == (s["consumer_surplus"] + s["producer_surplus"]
+                                  + s["protocol_income"] + s["burned"])
 
 
 def test_every_agents_profit_and_loss_matches_its_balance(small_market, write_toml) -> None:
@@ -45,7 +49,8 @@ def test_every_agents_profit_and_loss_matches_its_balance(small_market, write_to
                       if le.buyer == address)
         pnl = model.observe(agent).pnl
         assert isinstance(pnl, PnL)
-        assert model.ledger.balance_of(address) + parked == genesis[address] + sum(pnl), \
+        ledger_pnl = sum(pnl) - pnl.compute_cost  # the resource cost is no ledger flow
+        assert model.ledger.balance_of(address) + parked == genesis[address] + ledger_pnl, \
             agent.label
 
 
