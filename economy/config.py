@@ -26,6 +26,8 @@ class EconomyConfig:
         history_ticks: ticks of market history every observation carries.
         compute_cost_per_cu: what running one CU of sim time really costs whoever runs it
             (compute sellers), base units: welfare counts it as a resource used.
+        order_lapse_ticks: a customer's request not posted as a job within this many ticks of
+            its arrival lapses (its operation goes ahead without a service); 0: never.
     """
 
     tick_ms: int = 60_000
@@ -38,3 +40,4 @@ class EconomyConfig:
     l2_hz: int | None = None
     history_ticks: int = 32
     compute_cost_per_cu: int = 0
+    order_lapse_ticks: int = 60

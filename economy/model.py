@@ -111,7 +111,7 @@ class EconomyModel:
         self.totals = Totals()
         self.tiers = tiers = TierEvaluators(twin, config.l2_hz)
         self.planner = Planner.copy_of(twin, hz=config.l2_hz)  # never the economy's twin
-        self.demand = Demand(twin, self.seeds, config.tick_ms)
+        self.demand = Demand(twin, self.seeds, config.tick_ms, config.order_lapse_ticks)
         self.welfare = welfare = JobWelfare(tiers, config.time_value_per_h, self._group_of,
                                             stats)
         self.emissions = Emissions(rules.emission, settler, protocol, stats)
@@ -221,7 +221,7 @@ class EconomyModel:
         # every job posted in one tick is judged under the same conditions in the twin (and
         # the twin's per-seed precomputation is shared)
         self.jobs.shift_seed = self.seeds.integer(Stream.SHIFT, tick)
-        self.stats.orders = self.demand.draw(self._baseline_ms)
+        self.stats.orders = self.demand.draw(self._baseline_ms, tick)
         self._inbox = self.compute.take_results()
         self._open_jobs = self.jobs.book.open_jobs()
         self._quotes = self.compute.market.book.quotes()
@@ -362,7 +362,8 @@ class EconomyModel:
         return RunSummary.collect(
             tick=self.clock.tick, participants=self.participants, ledger=self.ledger,
             totals=self.totals, flows=self.flows, quality=self.welfare.quality,
-            rules=self.rules, events_sha256=self.settler.events.sha256)
+            rules=self.rules, events_sha256=self.settler.events.sha256,
+            orders_lapsed=self.demand.lapsed)
 
     def summary(self) -> dict:
         """Headline metrics of the run so far (exact integers for money, base units)."""

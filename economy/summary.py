@@ -32,6 +32,8 @@ class RunSummary:
 
     Attributes:
         ticks: ticks run (genesis is tick 0).
+        orders_lapsed: customers' requests never posted as jobs, lapsed unserved
+            (`order_lapse_ticks`): demand the market priced out.
         completion_rate: completed / posted jobs.
         price_mean: volume / completed jobs (integer division).
         time_ratio_mean: the delivered plans' time over their baselines', mean over
@@ -45,6 +47,9 @@ class RunSummary:
         producer_surplus: every provider's realised profit with every cost (services, sim
             time, licences, fees, royalties, data, slashing; emissions apart), summed; by
             class in `profit_by_class` (world, data, compute, behaviour, evaluator).
+        pnl_by_group: each scenario group's profit and loss, summed over its agents, by
+            category (as `obs.pnl`: + income, - cost) with its `profit` (emissions apart)
+            and `agents`: what a strategy earned and what it spent it on.
         protocol_income: what the treasury earned (fees, dust), emissions apart.
         burned: tokens burned (fee burns, slashed stakes' burned shares).
         emissions_by_class: new tokens minted for useful work, by the class paid.
@@ -65,6 +70,7 @@ class RunSummary:
     agents_by_role: dict[str, int]
     decimals: int
     orders: int
+    orders_lapsed: int
     jobs_posted: int
     bids: int
     awards: int
@@ -85,6 +91,7 @@ class RunSummary:
     consumer_surplus: int
     producer_surplus: int
     profit_by_class: dict[str, int]
+    pnl_by_group: dict[str, dict[str, int]]
     protocol_income: int
     emissions_by_class: dict[str, int]
     revenue_by_class: dict[str, int]
@@ -109,7 +116,7 @@ class RunSummary:
     @classmethod
     def collect(cls, *, tick: int, participants: Sequence[Participant], ledger: Ledger,
                 totals: Totals, flows: FlowBook, quality: dict[str, list], rules: Rules,
-                events_sha256: str) -> RunSummary:
+                events_sha256: str, orders_lapsed: int = 0) -> RunSummary:
         """The summary of a run from its totals, flow book and ledger."""
         t = totals
         completed = t["completed"]
@@ -119,8 +126,15 @@ class RunSummary:
         profit: dict[str, int] = {c.value: 0 for c in _PROVIDERS}
         emissions: dict[str, int] = defaultdict(int)
         customers = 0
+        by_group: dict[str, dict[str, int]] = {}
         for p in participants:
             pnl = PnL.of(flows.pnl.get(p.address))
+            group = by_group.setdefault(p.group, dict.fromkeys((*PnL._fields, "profit",
+                                                                "agents"), 0))
+            for category, amount in zip(PnL._fields, pnl, strict=True):
+                group[category] += amount
+            group["profit"] += pnl.profit
+            group["agents"] += 1
             flow_class = FlowClass.of(p.role)
             emissions[flow_class.value] += pnl.emissions
             if flow_class is FlowClass.CUSTOMER:
@@ -138,6 +152,7 @@ class RunSummary:
             agents_by_role={r: len(v) for r, v in sorted(by_role.items())},
             decimals=ledger.params.decimals,
             orders=t["orders"],
+            orders_lapsed=orders_lapsed,
             jobs_posted=t["jobs_posted"],
             bids=t["bids"],
             awards=t["awards"],
@@ -158,6 +173,7 @@ class RunSummary:
             consumer_surplus=t["customer_value"] + customers,
             producer_surplus=sum(profit.values()),
             profit_by_class=profit,
+            pnl_by_group=dict(sorted(by_group.items())),
             protocol_income=treasury.profit,
             emissions_by_class={k: v for k, v in sorted(emissions.items()) if v},
             revenue_by_class=revenue,

@@ -96,6 +96,7 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
         max_strikes=sc.economy.max_strikes,
         time_value_per_h=to_base_units(sc.economy.time_value_per_h, dec),
         compute_cost_per_cu=to_base_units(sc.economy.compute_cost_per_cu, dec),
+        order_lapse_ticks=sc.economy.order_lapse_ticks,
         debug_invariants=sc.economy.debug_invariants, strict=strict, l2_hz=sc.economy.l2_hz,
         agents_every=sc.economy.agents_every)
     model = EconomyModel(config=config, ledger=ledger, twin=twin, seed=sc.seed,

@@ -205,6 +205,10 @@ class EconomySection(_Section):
     compute_cost_per_cu: TokenAmount = Field(
         0, description="tokens one compute unit of sim time really costs to run (compute "
         "sellers' marginal cost: welfare counts it as a resource used)")
+    order_lapse_ticks: Annotated[int, Field(ge=0, le=MAX_TICKS, strict=True)] = Field(
+        60, description="a customer's request not posted as a job within this many ticks of "
+        "its arrival lapses: its operation goes ahead without a service (0: never; a customer "
+        "that posts only orders worth a service leaves the rest to lapse)")
     l2_hz: Literal[HZ_CHOICES] | None = Field(  # type: ignore[valid-type]
         None, description="physics rate of the L2 tier (jobs and evaluations with tier = L2); "
         f"default: the twin's ({DEFAULT_HZ} Hz for warehouses)")

@@ -12,6 +12,7 @@ from collections import defaultdict
 
 import pytest
 
+import scenarios
 from chain import BURN_ADDRESS, COMPUTE_ADDRESS, Flow
 from economy.metrics import block_surplus
 
@@ -295,3 +296,25 @@ def test_same_seed_same_bytes_with_every_mechanism_on(run, name):
     b = run(name, ledger="memory", ticks=10)
     for table in ("summary.json", "events.parquet", "flows.parquet", "ticks.parquet"):
         assert (a.out_dir / table).read_bytes() == (b.out_dir / table).read_bytes(), table
+
+
+def test_requests_never_posted_lapse_and_are_counted(small_market, write_toml) -> None:
+    """A customer that posts nothing does not pile up requests forever: each lapses
+    `order_lapse_ticks` after it arrived, and the summary counts it."""
+    small_market["economy"] = {**small_market.get("economy", {}), "order_lapse_ticks": 3}
+    for group in small_market["agents"]:
+        if group["role"] == "customer":
+            group["policy"], group["params"] = "idle", {}
+    built = scenarios.build(scenarios.load_scenario(write_toml(small_market, "lapse")))
+    model = built.model
+    customer = next(a for a in built.agents if a.role.value == "customer")
+    for _ in range(12):
+        model.step()
+        assert len(model.observe(customer).orders) <= 3 * 10  # never piles up
+    summary = model.summary()
+    assert summary["orders"] > 0
+    assert summary["orders_lapsed"] > 0
+    assert summary["orders_lapsed"] <= summary["orders"]
+    # what is still open arrived in the last 3 ticks
+    assert summary["orders"] - summary["orders_lapsed"] == sum(
+        len(model.observe(a).orders) for a in built.agents if a.role.value == "customer")

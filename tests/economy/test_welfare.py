@@ -61,3 +61,15 @@ def test_emissions_are_not_counted_as_earned_revenue(run) -> None:
     assert s["markets"]["emissions"]["emitted"] > 0
     assert sum(s["emissions_by_class"].values()) == s["markets"]["emissions"]["emitted"]
     assert sum(s["revenue_share_by_class"].values()) == pytest.approx(1.0)
+
+
+def test_profit_by_group_adds_up_to_the_classes(run) -> None:
+    """Each scenario group's P&L is its agents' summed: the providers' groups add up to the
+    producer surplus, and every group's categories to its profit (emissions apart)."""
+    s = run("ip-royalties", ledger="memory", ticks=12).summary
+    groups = s["pnl_by_group"]
+    assert sum(g["agents"] for g in groups.values()) == s["n_agents"]
+    providers = [g for name, g in groups.items() if name != "customer"]
+    assert sum(g["profit"] for g in providers) == s["producer_surplus"]
+    for g in groups.values():
+        assert g["profit"] == sum(g[c] for c in PnL._fields) - g["emissions"]
