@@ -110,8 +110,10 @@ class FlowBook:
                 continue  # money parked, not paid: counted when the module releases it
             category = _CATEGORY.get(flow)
             if category is not None:
-                if flow == Flow.BURN and payer in self._modules:
-                    category = "slashing"  # a slashed stake's burned share
+                if flow == Flow.BURN and payer in self._modules and ref.startswith("0x"):
+                    # a slashed stake's burned share (its rows name the offender; a module's
+                    # payout under a job or lease id burns its transfer fee: a fee)
+                    category = "slashing"
                 self.pnl[self._account(payer, ref)][category] -= amount
                 self.pnl[self._account(payee, ref)][category] += amount
             key = (self._party(payer, ref, True), self._party(payee, ref, False), flow)

@@ -17,8 +17,8 @@ class EconomyConfig:
         time_value_per_h: what an hour of the twin's time saved (picking, driving, turbine
             downtime) is worth to a customer, base units; it turns plan quality into customer
             value (welfare).
-        max_strikes: a provider whose rejected jobs exceed its completed jobs by more than
-            this no longer qualifies to win bids.
+        max_strikes: a provider whose failed jobs (rejected, or awarded and never delivered)
+            exceed its completed jobs by more than this no longer qualifies to win bids.
         debug_invariants: check every ledger invariant at the end of every tick.
         strict: re-raise a policy's exception instead of isolating it.
         agents_every: record every agent's balance every N ticks (and at the last tick).

@@ -211,7 +211,8 @@ class RulesView(NamedTuple):
         transfer_fee_bps, fee_burn_bps, platform_fee_bps, evaluator_fee_bps: the fees
             (`[rules.fees]`); a completed job's price pays the platform and evaluator fees.
         evaluator_paid_on_reject, min_expiry: the escrow rule.
-        max_strikes: rejections beyond completions that disqualify a provider from awards.
+        max_strikes: failures (jobs rejected, or awarded and never delivered) beyond
+            completions that disqualify a provider from awards.
         award, award_pricing, award_prior_gain_bps, award_prior_weight: the award rule
             (`[rules.award]`: "lowest-price" or "scoring", "first" or "second").
         time_value_per_h: what an hour of the twin's time saved is worth (customers' value;

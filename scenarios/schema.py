@@ -195,8 +195,8 @@ class EconomySection(_Section):
         64, description="most plans one Simulate action may evaluate; each is an evaluation in "
         "the twin, so at most 1024 bounds the work of one action")
     max_strikes: Annotated[int, Field(ge=0, le=MAX_TICKS, strict=True)] = Field(
-        2, description="rejections beyond completions that disqualify a provider from winning "
-        "bids")
+        2, description="failures (jobs rejected, or awarded and never delivered) beyond "
+        "completions that disqualify a provider from winning bids")
     time_value_per_h: TokenAmount = Field(
         30, validation_alias=AliasChoices("time_value_per_h", "picker_cost_per_h"),
         description="tokens an hour of the twin's time saved is worth to a customer (picking "

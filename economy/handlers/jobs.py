@@ -177,6 +177,10 @@ class JobHandler:
         result = self._settler.execute(identity, ClaimRefund(job_id=job_id))
         view = self.book.views.get(job_id)
         if result.ok and view is not None:
+            if view.provider is not None and view.state is JobState.FUNDED:
+                # awarded and never delivered: a failure on the provider's record, as a
+                # rejection is (else winning and walking away would cost a provider nothing)
+                self.book.record_outcome(view.provider, completed=False)
             self._end(view, JobState.EXPIRED)
             self._stats.expired += 1
         return result.ok

@@ -36,12 +36,13 @@ class JobMarket:
 
     A funded job without a provider takes bids; each clearing awards it under the award rule
     (`economy.rules.award`) among its qualified bids (price within budget, from neither the
-    client nor the evaluator, by a provider whose rejections exceed its completions by at most
-    `max_strikes`), ties broken by the market's random stream. A job with no qualified bid
-    stays open until it expires.
+    client nor the evaluator, by a provider whose failures (jobs rejected, or awarded and never
+    delivered) exceed its completions by at most `max_strikes`), ties broken by the market's
+    random stream. A job with no qualified bid stays open until it expires.
 
     Args:
-        max_strikes: rejections beyond completions that disqualify a provider.
+        max_strikes: failures (rejections, non-deliveries) beyond completions that disqualify
+            a provider.
         rule: the award rule (default: lowest price).
         time_value_per_h: base units an hour of twin time saved is worth (prices quality under
             the scoring rule).
@@ -122,8 +123,9 @@ class JobMarket:
         self._bids.setdefault(job_id, {})[bidder] = price
 
     def record_outcome(self, provider: Address, *, completed: bool, gain_bps: int = 0) -> None:
-        """Count a provider's completed or rejected job and the improvement its deliverable
-        achieved over the baseline (a rejected one achieved none)."""
+        """Count a provider's completed or failed job (rejected, or awarded and never
+        delivered) and the improvement its deliverable achieved over the baseline (a failed
+        one achieved none)."""
         cell = self.record.setdefault(provider, [0, 0])
         cell[0 if completed else 1] += 1
         gains = self._gains.setdefault(provider, [0, 0])

@@ -12,8 +12,8 @@
   score equal the second-best one (or 0, with one bid), never below its bid nor above the
   job's budget: bidding its true cost becomes a dominant strategy.
 
-Under either rule a provider whose rejections exceed its completions by more than the
-economy's `max_strikes` does not qualify.
+Under either rule a provider whose failures (jobs rejected, or awarded and never delivered)
+exceed its completions by more than the economy's `max_strikes` does not qualify.
 """
 
 from __future__ import annotations

@@ -190,3 +190,40 @@ def test_service_flows_match_completed_payouts(small_market, build_model) -> Non
     assert sum(int(a) for a in rows.amount) == service.amount.sum()
     assert rows.n_transfers.sum() == s["jobs_completed"]
     assert set(rows.payee_class) == {"behaviour"}
+
+
+class _WalkAway:
+    """Bids 1 base unit on every open job, and never delivers what it wins."""
+
+    def act(self, obs):
+        return [Bid(job_id=j.job_id, price=1) for j in obs.open_jobs
+                if obs.address not in (j.client, j.evaluator)]
+
+
+def test_a_provider_that_wins_and_never_delivers_loses_the_right_to_win(
+        small_market, build_model) -> None:
+    """An awarded job that expires undelivered counts against its provider as a rejection
+    does: once `max_strikes` + 1 of them have expired it wins no more awards, and the honest
+    (dearer) providers win and complete the jobs instead."""
+    small_market.setdefault("economy", {})["max_strikes"] = 1
+    for group in small_market["agents"]:
+        if group["role"] == "customer":
+            group["params"]["expires_in"] = 8
+    small_market["agents"].insert(2, {"role": "provider", "label": "walkaway",
+                                      "policy": "idle", "balance": 1})
+    built, _ = build_model(small_market)
+    walkaway = _agent(built, "walkaway-0")
+    walkaway.policy = _WalkAway()
+    for _ in range(40):
+        built.model.step()
+    events = _events(built)
+    awards = events.query("kind == 'job_provider_set'")
+    won = awards[awards.payee == walkaway.address]
+    expired = events.query("kind == 'job_expired'")
+    failures = sorted(expired[expired.ref.isin(set(won.ref))].tick)
+    assert len(failures) >= 2
+    struck_out = failures[1]  # its second failure: beyond max_strikes = 1
+    assert won.tick.max() <= struck_out
+    later = awards[awards.tick > struck_out]
+    assert len(later) > 0 and walkaway.address not in set(later.payee)
+    assert built.model.summary()["jobs_completed"] > 0

@@ -73,3 +73,19 @@ def test_profit_by_group_adds_up_to_the_classes(run) -> None:
     assert sum(g["profit"] for g in providers) == s["producer_surplus"]
     for g in groups.values():
         assert g["profit"] == sum(g[c] for c in PnL._fields) - g["emissions"]
+
+
+def test_only_a_slash_is_booked_as_slashing(run) -> None:
+    """The burned share of the transfer fee on a lease's payout is a fee of the buyer whose
+    money it was; only a slashed stake's burn is slashing, and only a dishonest seller pays
+    it."""
+    s = run("compute-sealed-auction", ledger="memory", ticks=24).summary
+    groups = s["pnl_by_group"]
+    assert s["markets"]["compute"]["slashed"] > 0
+    for name, g in groups.items():
+        if name == "cheat":
+            assert g["slashing"] < 0
+        else:
+            assert g["slashing"] >= 0, name  # the slash reward is income
+        if name == "evaluator":  # buys sim time: its leases' payouts pay transfer fees
+            assert g["fees"] < 0 and g["slashing"] == 0
