@@ -1,0 +1,172 @@
+"""ValueCustomer: an operator that buys a plan only when the plan is worth more than it costs.
+
+**Value.** A plan's worth to the customer is the twin time it saves against the baseline plan
+(`obs.baselines`: what its operation takes without the service) at the scenario's
+`time_value_per_h` (`obs.rules`): picking time in a warehouse, truck time in logistics,
+turbine downtime in a wind farm. So prices and values are on one scale in every twin.
+
+**What it expects.** It keeps, by order size (its number of lines), the improvement its last
+jobs of that size delivered: a completed job's `1 - time_ratio`, and 0 for a job that ended
+without a plan (no provider would do it, or the plan failed its rule). Before any, it expects
+`prior_gain_bps`. An order's expected value is its baseline's time x that improvement x the
+value of time.
+
+**Budget and whether to post.** Its budget, the most it pays, is `value_share_bps` of the
+expected value: a reserve price below its value, so a trade it makes is worth making. It does
+not post an order whose budget would not pay for one evaluation of a plan in the twin (no
+provider could test a plan for it): that order goes without a service. A share of such orders
+(`explore_bps`) is posted anyway at the prior's budget, to learn whether the market has
+changed.
+
+**Acceptance.** A plan is accepted if it is at least `min_gain_bps` faster than the baseline,
+and at least fast enough that its saving is worth the price the customer expects to pay (what
+its jobs of that size have cost, per ms of baseline): it does not pay for plans worth less
+than their price.
+
+**Who judges.** It wants an independent evaluator (`third_party_evaluator`) when one will do
+the job for what the escrow rule pays it: the cheapest evaluator whose posted least fee
+(`obs.evaluator_quotes`) the expected price's `evaluator_fee_bps` covers. Otherwise it judges
+the plan itself, buying the sim time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from agents.builtin.evaluator import evaluate_jobs
+from economy import Action, JobState, Observation, PostJob
+from economy.history import JobOutcome
+
+__all__ = ["ValueCustomer"]
+
+_BUCKETS = 8  # order sizes told apart (1..7 lines, 8 or more)
+_MS_PER_H = 3_600_000
+
+
+class ValueCustomer:
+    """Posts a job for an order when the plan's expected value covers its cost.
+
+    Args:
+        value_share_bps: its budget, as a share of the order's expected value (its reserve
+            price), basis points.
+        prior_gain_bps: the improvement over the baseline it expects before it has any
+            experience of an order's size, basis points of the baseline's time.
+        min_gain_bps: the least improvement it accepts, basis points of the baseline's time.
+        max_open_jobs: jobs it keeps open as client at once; further orders wait.
+        expires_in: ticks before an unfinished job may be refunded.
+        third_party_evaluator: use an independent evaluator when one's quote is covered.
+        explore_bps: share of orders not worth posting that are posted anyway, to learn.
+        memory: jobs of each size it remembers.
+        tier: the fidelity tier its jobs are judged at ("L1", or "L2": its real site is the
+            physics twin).
+    """
+
+    def __init__(self, value_share_bps: int = 8_000, prior_gain_bps: int = 1_000,
+                 min_gain_bps: int = 100, max_open_jobs: int = 2, expires_in: int = 12,
+                 third_party_evaluator: bool = True, explore_bps: int = 500, memory: int = 16,
+                 tier: str = "L1") -> None:
+        self.value_share_bps = value_share_bps
+        self.prior_gain_bps = prior_gain_bps
+        self.min_gain_bps = min_gain_bps
+        self.max_open_jobs = max_open_jobs
+        self.expires_in = expires_in
+        self.third_party_evaluator = third_party_evaluator
+        self.explore_bps = explore_bps
+        self.memory = memory
+        self.tier = tier
+        self.reset(0)
+
+    def reset(self, seed: int) -> None:
+        self._pending: set[int] = set()
+        self._gains: list[deque] = [deque(maxlen=self.memory) for _ in range(_BUCKETS)]
+        self._price_per_ms: list[deque] = [deque(maxlen=self.memory) for _ in range(_BUCKETS)]
+        self._jobs: dict[int, tuple[int, int]] = {}  # job id -> (size bucket, baseline ms)
+        self._cursor = 0
+
+    # -- learning ------------------------------------------------------------------------------
+    def _learn(self, obs: Observation) -> None:
+        for job in obs.jobs:
+            if job.client == obs.address and job.job_id not in self._jobs:
+                self._jobs[job.job_id] = (_bucket(job.order), job.baseline_ms)
+        for outcome in obs.outcomes:
+            if (outcome.tick < self._cursor or type(outcome) is not JobOutcome
+                    or outcome.role != "client"):
+                continue
+            known = self._jobs.pop(outcome.job_id, None)
+            if known is None:
+                continue
+            bucket, baseline_ms = known
+            if outcome.result == "completed" and outcome.time_ratio is not None:
+                self._gains[bucket].append(max(0.0, 1.0 - outcome.time_ratio))
+                if baseline_ms:
+                    self._price_per_ms[bucket].append(outcome.price / baseline_ms)
+            else:
+                self._gains[bucket].append(0.0)
+        self._cursor = obs.tick
+
+    def expected_gain(self, order: Any) -> float:
+        """The improvement it expects on an order of this size (a share of the baseline)."""
+        seen = self._gains[_bucket(order)]
+        prior = self.prior_gain_bps / 10_000
+        # the prior counts as one job, so a single bad outcome does not end a size's market
+        return (prior + sum(seen)) / (1 + len(seen))
+
+    def _expected_price(self, order: Any, baseline_ms: int) -> float:
+        seen = self._price_per_ms[_bucket(order)]
+        return sum(seen) / len(seen) * baseline_ms if seen else 0.0
+
+    # -- deciding ------------------------------------------------------------------------------
+    def _evaluator(self, obs: Observation, fee: float) -> Any:
+        """The cheapest evaluator whose least fee `fee` covers (None: judge it itself)."""
+        if not self.third_party_evaluator:
+            return None
+        quoted = {q.evaluator: q.min_fee for q in obs.evaluator_quotes}
+        fits = [e for e in obs.evaluators if e != obs.address and quoted.get(e, 0) <= fee]
+        if not fits:
+            return None
+        cheapest = min(quoted.get(e, 0) for e in fits)
+        fits = [e for e in fits if quoted.get(e, 0) == cheapest]
+        return fits[int(obs.rng.integers(len(fits)))]
+
+    def act(self, obs: Observation) -> list[Action]:
+        self._learn(obs)
+        actions = evaluate_jobs(obs, self._pending)
+        open_jobs = sum(1 for j in obs.jobs
+                        if j.client == obs.address and j.state is not JobState.SUBMITTED)
+        rules = obs.rules
+        if rules is None:
+            return actions
+        value_per_ms = rules.time_value_per_h / _MS_PER_H
+        cu_price = obs.quotes[0].price_per_cu if obs.quotes else 0
+        balance = obs.balance
+        for order, baseline_ms in zip(obs.orders, obs.baselines, strict=False):
+            if open_jobs >= self.max_open_jobs:
+                break
+            gain = self.expected_gain(order)
+            budget = int(gain * baseline_ms * value_per_ms * self.value_share_bps / 10_000)
+            one_test = obs.planner.estimate_cu(order, self.tier) * (cu_price
+                                                                     + rules.licence_per_cu)
+            if budget <= one_test:
+                if obs.rng.integers(10_000) >= self.explore_bps:
+                    continue
+                budget = int(self.prior_gain_bps / 10_000 * baseline_ms * value_per_ms
+                             * self.value_share_bps / 10_000)
+                if budget <= 0:
+                    continue
+            if budget > balance:
+                break
+            balance -= budget
+            price = self._expected_price(order, baseline_ms)
+            worth_bps = int(10_000 * price / (baseline_ms * value_per_ms)) if price else 0
+            fee = min(price or budget, budget) * rules.evaluator_fee_bps / 10_000
+            actions.append(PostJob(order_id=order.order_id, budget=budget,
+                                   evaluator=self._evaluator(obs, fee),
+                                   expires_in=self.expires_in, tier=self.tier,
+                                   min_gain_bps=min(9_999, max(self.min_gain_bps, worth_bps))))
+            open_jobs += 1
+        return actions
+
+
+def _bucket(order: Any) -> int:
+    return min(max(len(order.lines), 1), _BUCKETS) - 1
