@@ -22,7 +22,10 @@ customer (what the scoring rule pays for, through the provider's reputation). A 
 jobs (`explore_bps`) is tested with more candidates, to keep learning the curve.
 
 **Delivery.** It delivers the best plan only if it passes the job's rule (a plan the customer
-will reject earns nothing and counts against it); otherwise it lets the job expire.
+will reject earns nothing and counts against it). If none of its first plans passes, it tests
+as many more (up to `max_candidates` in all) when the price it would keep covers their sim
+time, since a job won and not delivered is a failure on its record; otherwise it lets the job
+expire.
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ class AdaptiveProvider:
         self._curves: list[deque] = [deque(maxlen=128) for _ in range(_BUCKETS)]
         self._bids: dict[int, tuple[int, int]] = {}  # job id -> (reservation, candidates)
         self._asked: dict[int, int] = {}  # job id -> tick its evaluations were asked for
+        self._ratios: dict[int, list[float]] = {}  # job id -> its candidates' time ratios
         self._cursor = 0  # outcomes before this tick were learned from
 
     # -- learning ------------------------------------------------------------------------------
@@ -110,6 +114,7 @@ class AdaptiveProvider:
             elif type(outcome) is JobOutcome and outcome.role == "provider":
                 self._bids.pop(outcome.job_id, None)
                 self._asked.pop(outcome.job_id, None)
+                self._ratios.pop(outcome.job_id, None)
         self._cursor = obs.tick
 
     def _learn_curve(self, job: Any, ratios: list[float]) -> None:
@@ -187,12 +192,25 @@ class AdaptiveProvider:
         self._bids[job.job_id] = (max(int(reservation), 1), k)
         return Bid(job_id=job.job_id, price=price)
 
-    def _plans(self, obs: Observation, order: Any, k: int) -> tuple:
+    def _plans(self, obs: Observation, order: Any, k: int, start: int = 0) -> tuple:
+        """Candidates `start` to `start + k` of its sequence: each solver's own plan first,
+        then restarts of the last solver on the policy's random stream."""
         solvers = self.solvers or obs.planner.solvers
-        plans = [obs.planner.solve(order, s) for s in solvers[:k]]
+        plans = [obs.planner.solve(order, s) for s in solvers[start:start + k]]
         while len(plans) < k:
             plans.append(obs.planner.solve(order, solvers[-1], obs.rng))
         return tuple(plans)
+
+    def _retry(self, obs: Observation, job: Any, tested: int) -> Simulate | None:
+        """More candidates for a job whose first ones all failed, if worth their sim time."""
+        more = min(tested, self.max_candidates - tested)
+        if more <= 0 or job.expires_at - obs.tick < 2:
+            return None
+        per_plan, _, kept = self._costs(obs, job, self.tier or job.tier)
+        if more * per_plan >= job.budget * kept:
+            return None
+        return Simulate(job_id=job.job_id, plans=self._plans(obs, job.order, more, tested),
+                        tier=self.tier)
 
     def act(self, obs: Observation) -> list[Action]:
         self._learn_price(obs)
@@ -203,14 +221,21 @@ class AdaptiveProvider:
             job = next((j for j in mine if j.job_id == result.job_id), None)
             if job is None or not job.baseline_ms:
                 continue
-            ratios = [ev.time_ms / job.baseline_ms if ev.valid else float("inf")
-                      for ev in result.evaluations]
-            self._learn_curve(job, ratios)
+            ratios = self._ratios.setdefault(job.job_id, [])
+            ratios.extend(ev.time_ms / job.baseline_ms if ev.valid else float("inf")
+                          for ev in result.evaluations)
             answered.add(job.job_id)
             best = result.best
-            if (best is not None and job.state is JobState.FUNDED
-                    and best[1].time_ms <= job.max_time_ms):
-                actions.append(Submit(job_id=job.job_id, plan=best[0], policy=self.policy))
+            retry = None
+            if job.state is JobState.FUNDED:
+                if best is not None and best[1].time_ms <= job.max_time_ms:
+                    actions.append(Submit(job_id=job.job_id, plan=best[0], policy=self.policy))
+                else:
+                    retry = self._retry(obs, job, len(ratios))
+            if retry is not None:
+                actions.append(retry)
+            else:  # the job's candidates are all tested: what they show is learned
+                self._learn_curve(job, self._ratios.pop(job.job_id))
         for job in mine:
             if job.state is not JobState.FUNDED or job.job_id in answered:
                 continue

@@ -3,11 +3,15 @@ that would not pay.
 
 Judging a plan means evaluating it once in the twin at the job's tier, buying the sim time:
 the CU of the job's request at that tier x (the cheapest CU price + the twin's licence). The
-escrow pays the evaluator `evaluator_fee_bps` of the job's price (`obs.rules`). So the
-evaluator posts a least fee (`OfferEvaluation`) of its expected cost per evaluation x
-`1 + margin`, from the evaluations it has done (an average over recent jobs, since customers
-choose an evaluator before the job's price is known), and customers name it only on jobs whose
-fee covers that (`ValueCustomer`). An evaluator whose cost no job's fee covers is named on no
+escrow pays the evaluator `evaluator_fee_bps` of the job's price (`obs.rules`), and, unless
+the escrow rule pays it on reject too (`evaluator_paid_on_reject`), only when it completes the
+job. So the evaluator posts a least fee (`OfferEvaluation`) of its expected cost per
+evaluation x `1 + margin`, over the share of judged jobs that pay it (completions over
+completions and rejections, its own and the market's last ticks). One fee is posted for every job, and customers
+choose an evaluator before a job's price is known, so it prices the dearest evaluation among
+the last `memory` jobs posted on the market: it turns away the cheaper jobs rather than lose on
+the dear ones. Customers name it only on jobs whose fee covers that
+(`ValueCustomer`). An evaluator whose cost no job's fee covers is named on no
 job: it declines by its price. It re-posts when its cost estimate moves by more than
 `repost_bps`.
 
@@ -20,7 +24,8 @@ from __future__ import annotations
 from collections import deque
 
 from agents.builtin.evaluator import evaluate_jobs
-from economy import Action, JobState, Observation, OfferEvaluation
+from economy import Action, Observation, OfferEvaluation
+from economy.history import JobOutcome
 
 __all__ = ["PricedEvaluator"]
 
@@ -29,12 +34,12 @@ class PricedEvaluator:
     """An evaluator that prices its service at its cost plus a margin.
 
     Args:
-        margin: its margin over the expected cost of one evaluation (0.3 = 30 %).
-        memory: evaluations its cost estimate averages over.
+        margin: its margin over the expected cost of one evaluation (0.5 = 50 %).
+        memory: jobs posted on the market its cost estimate looks back over.
         repost_bps: how far its cost must move before it posts a new fee.
     """
 
-    def __init__(self, margin: float = 0.3, memory: int = 32, repost_bps: int = 1_000) -> None:
+    def __init__(self, margin: float = 0.5, memory: int = 32, repost_bps: int = 1_000) -> None:
         self.margin = margin
         self.memory = memory
         self.repost_bps = repost_bps
@@ -45,31 +50,48 @@ class PricedEvaluator:
         self._costs: deque[float] = deque(maxlen=self.memory)
         self._seen: set[int] = set()
         self._posted: int | None = None
+        self._judged = [0, 0]  # [completed, rejected] of the jobs it judged
+        self._cursor = 0
 
     def _cost(self, obs: Observation, job) -> float:
         cu_price = obs.quotes[0].price_per_cu if obs.quotes else 0
         licence = obs.rules.licence_per_cu if obs.rules is not None else 0
         return obs.planner.estimate_cu(job.order, job.tier) * (cu_price + licence)
 
-    def quote(self, obs: Observation) -> int:
-        """The least fee it asks per evaluation, base units."""
-        if self._costs:
-            cost = sum(self._costs) / len(self._costs)
-        elif obs.open_jobs:  # before any work: the jobs on the market now
-            cost = sum(self._cost(obs, j) for j in obs.open_jobs) / len(obs.open_jobs)
-        else:
-            return 0 if self._posted is None else self._posted
-        return int(cost * (1 + self.margin)) + 1
+    def _paid_share(self, obs: Observation) -> float:
+        """The share of judged jobs that end completed: its own record, and the market's
+        recent one (`obs.market`) as one more observation each tick."""
+        completed, rejected = self._judged
+        for tick in obs.market.ticks if obs.market is not None else ():
+            completed += tick.completed
+            rejected += tick.rejected
+        return max(completed, 1) / max(completed + rejected, 1)
+
+    def quote(self, obs: Observation) -> int | None:
+        """The least fee it asks per evaluation, base units (None: it cannot price one yet)."""
+        if not self._costs:
+            return self._posted
+        cost = max(self._costs)
+        paid = 1.0
+        if obs.rules is not None and not obs.rules.evaluator_paid_on_reject:
+            paid = self._paid_share(obs)
+        return int(cost * (1 + self.margin) / paid) + 1
 
     def act(self, obs: Observation) -> list[Action]:
-        for job in obs.jobs:
-            if (job.evaluator == obs.address and job.state is JobState.SUBMITTED
-                    and job.job_id not in self._seen):
+        for outcome in obs.outcomes:
+            if (outcome.tick >= self._cursor and type(outcome) is JobOutcome
+                    and outcome.role == "evaluator" and outcome.result != "expired"):
+                self._judged[outcome.result != "completed"] += 1
+        self._cursor = obs.tick
+        for job in obs.open_jobs:  # every job posted is one it may be named on
+            if job.job_id not in self._seen:
                 self._seen.add(job.job_id)
                 self._costs.append(self._cost(obs, job))
-        self._seen.intersection_update(j.job_id for j in obs.jobs)
+        self._seen.intersection_update(j.job_id for j in obs.open_jobs)
         actions = evaluate_jobs(obs, self._pending)
         fee = self.quote(obs)
+        if fee is None:  # nothing to price from yet: it posts no fee, and is named on no job
+            return actions
         if self._posted is None or abs(fee - self._posted) * 10_000 > self.repost_bps * max(
                 self._posted, 1):
             self._posted = fee

@@ -14,7 +14,8 @@ value of time.
 **Budget and whether to post.** Its budget, the most it pays, is `value_share_bps` of the
 expected value: a reserve price below its value, so a trade it makes is worth making. It does
 not post an order whose budget would not pay for one evaluation of a plan in the twin (no
-provider could test a plan for it): that order goes without a service. A share of such orders
+provider could test a plan for it), or whose expected improvement is below the least it
+accepts (`min_gain_bps`): that order goes without a service. A share of such orders
 (`explore_bps`) is posted anyway at the prior's budget, to learn whether the market has
 changed.
 
@@ -25,8 +26,11 @@ than their price.
 
 **Who judges.** It wants an independent evaluator (`third_party_evaluator`) when one will do
 the job for what the escrow rule pays it: the cheapest evaluator whose posted least fee
-(`obs.evaluator_quotes`) the expected price's `evaluator_fee_bps` covers. Otherwise it judges
-the plan itself, buying the sim time.
+(`obs.evaluator_quotes`) `fee_cover` times over is covered by `evaluator_fee_bps` of the lowest
+price it has paid lately per CU of testing an order of the size, times this order's CU (so
+not before it has paid for one). An evaluator that has
+posted no fee is not named (its price is unknown). Otherwise it judges the plan itself, buying
+the sim time.
 """
 
 from __future__ import annotations
@@ -60,12 +64,16 @@ class ValueCustomer:
         memory: jobs of each size it remembers.
         tier: the fidelity tier its jobs are judged at ("L1", or "L2": its real site is the
             physics twin).
+        fee_cover: how many times over the fee it expects to pay must cover an evaluator's
+            quote before it names it (prices vary and fall as providers learn; an evaluator
+            paid less than its sim time would not take the work).
     """
 
     def __init__(self, value_share_bps: int = 8_000, prior_gain_bps: int = 1_000,
                  min_gain_bps: int = 100, max_open_jobs: int = 2, expires_in: int = 12,
                  third_party_evaluator: bool = True, explore_bps: int = 500, memory: int = 16,
-                 tier: str = "L1") -> None:
+                 tier: str = "L1", fee_cover: float = 1.0) -> None:
+        self.fee_cover = fee_cover
         self.value_share_bps = value_share_bps
         self.prior_gain_bps = prior_gain_bps
         self.min_gain_bps = min_gain_bps
@@ -81,6 +89,8 @@ class ValueCustomer:
         self._pending: set[int] = set()
         self._gains: list[deque] = [deque(maxlen=self.memory) for _ in range(_BUCKETS)]
         self._price_per_ms: list[deque] = [deque(maxlen=self.memory) for _ in range(_BUCKETS)]
+        # what a job cost per CU of testing its order: an evaluator's cost is per CU too
+        self._price_per_cu: list[deque] = [deque(maxlen=self.memory) for _ in range(_BUCKETS)]
         self._jobs: dict[int, tuple[int, int]] = {}  # job id -> (size bucket, baseline ms)
         self._cursor = 0
 
@@ -88,7 +98,8 @@ class ValueCustomer:
     def _learn(self, obs: Observation) -> None:
         for job in obs.jobs:
             if job.client == obs.address and job.job_id not in self._jobs:
-                self._jobs[job.job_id] = (_bucket(job.order), job.baseline_ms)
+                self._jobs[job.job_id] = (_bucket(job.order), job.baseline_ms,
+                                          obs.planner.estimate_cu(job.order, job.tier))
         for outcome in obs.outcomes:
             if (outcome.tick < self._cursor or type(outcome) is not JobOutcome
                     or outcome.role != "client"):
@@ -96,11 +107,13 @@ class ValueCustomer:
             known = self._jobs.pop(outcome.job_id, None)
             if known is None:
                 continue
-            bucket, baseline_ms = known
+            bucket, baseline_ms, cu = known
             if outcome.result == "completed" and outcome.time_ratio is not None:
                 self._gains[bucket].append(max(0.0, 1.0 - outcome.time_ratio))
                 if baseline_ms:
                     self._price_per_ms[bucket].append(outcome.price / baseline_ms)
+                if cu:
+                    self._price_per_cu[bucket].append(outcome.price / cu)
             else:
                 self._gains[bucket].append(0.0)
         self._cursor = obs.tick
@@ -116,17 +129,24 @@ class ValueCustomer:
         seen = self._price_per_ms[_bucket(order)]
         return sum(seen) / len(seen) * baseline_ms if seen else 0.0
 
+    def _lowest_price(self, order: Any, cu: int) -> float:
+        """The least it has paid lately for an order of this size per CU of testing it,
+        times `cu`."""
+        seen = self._price_per_cu[_bucket(order)]
+        return min(seen) * cu if seen else 0.0
+
     # -- deciding ------------------------------------------------------------------------------
     def _evaluator(self, obs: Observation, fee: float) -> Any:
         """The cheapest evaluator whose least fee `fee` covers (None: judge it itself)."""
         if not self.third_party_evaluator:
             return None
         quoted = {q.evaluator: q.min_fee for q in obs.evaluator_quotes}
-        fits = [e for e in obs.evaluators if e != obs.address and quoted.get(e, 0) <= fee]
+        fits = [e for e in obs.evaluators
+                if e != obs.address and e in quoted and quoted[e] * self.fee_cover <= fee]
         if not fits:
             return None
-        cheapest = min(quoted.get(e, 0) for e in fits)
-        fits = [e for e in fits if quoted.get(e, 0) == cheapest]
+        cheapest = min(quoted[e] for e in fits)
+        fits = [e for e in fits if quoted[e] == cheapest]
         return fits[int(obs.rng.integers(len(fits)))]
 
     def act(self, obs: Observation) -> list[Action]:
@@ -147,7 +167,7 @@ class ValueCustomer:
             budget = int(gain * baseline_ms * value_per_ms * self.value_share_bps / 10_000)
             one_test = obs.planner.estimate_cu(order, self.tier) * (cu_price
                                                                      + rules.licence_per_cu)
-            if budget <= one_test:
+            if budget <= one_test or gain * 10_000 < self.min_gain_bps:
                 if obs.rng.integers(10_000) >= self.explore_bps:
                     continue
                 budget = int(self.prior_gain_bps / 10_000 * baseline_ms * value_per_ms
@@ -159,9 +179,13 @@ class ValueCustomer:
             balance -= budget
             price = self._expected_price(order, baseline_ms)
             worth_bps = int(10_000 * price / (baseline_ms * value_per_ms)) if price else 0
-            fee = min(price or budget, budget) * rules.evaluator_fee_bps / 10_000
+            # the fee an evaluator earns is a share of the price, known only at the award: the
+            # customer promises the fee of the lowest price it has paid for an order of the
+            # size (before any, none, and it judges the plan itself)
+            low = self._lowest_price(order, obs.planner.estimate_cu(order, self.tier))
+            fee = min(low, budget) * rules.evaluator_fee_bps / 10_000
             actions.append(PostJob(order_id=order.order_id, budget=budget,
-                                   evaluator=self._evaluator(obs, fee),
+                                   evaluator=self._evaluator(obs, fee) if low else None,
                                    expires_in=self.expires_in, tier=self.tier,
                                    min_gain_bps=min(9_999, max(self.min_gain_bps, worth_bps))))
             open_jobs += 1

@@ -103,8 +103,9 @@ def test_signatures_do_not_change_economic_outcomes(run) -> None:
 
 
 def test_buying_sim_time_buys_faster_plans(run) -> None:
-    """In warehouse-market, thorough providers (8 tested candidates) deliver plans faster than
-    the S-shape baseline, and hasty ones (untested S-shape) complete fewer jobs."""
+    """In warehouse-market, thorough providers (adaptive: they test as many candidates as pay)
+    deliver plans faster than the S-shape baseline, and hasty ones (cost-plus, untested
+    S-shape) complete fewer jobs."""
     s = run("warehouse-market", ticks=60, signatures="off").summary
     assert s["time_ratio_by_provider_group"]["thorough"] < 1
     done = s["jobs_completed_by_provider_group"]
