@@ -362,6 +362,7 @@ class EconomyModel:
         return RunSummary.collect(
             tick=self.clock.tick, participants=self.participants, ledger=self.ledger,
             totals=self.totals, flows=self.flows, quality=self.welfare.quality,
+            awards_by_group=self.welfare.awards,
             rules=self.rules, events_sha256=self.settler.events.sha256,
             orders_lapsed=self.demand.lapsed)
 

@@ -40,6 +40,7 @@ class RunSummary:
             completed jobs (None before any).
         time_ratio_by_provider_group, jobs_completed_by_provider_group: the same by the
             providers' scenario group.
+        jobs_awarded_by_provider_group: jobs awarded, by the winner's scenario group.
         value_created: the customers' value (`customer_value`) less the real cost of the sim
             time run to create it (`compute_cost`).
         consumer_surplus: the customers' value created less everything they paid, net of
@@ -85,6 +86,7 @@ class RunSummary:
     time_ratio_mean: float | None
     time_ratio_by_provider_group: dict[str, float]
     jobs_completed_by_provider_group: dict[str, int]
+    jobs_awarded_by_provider_group: dict[str, int]
     customer_value: int
     compute_cost: int
     value_created: int
@@ -116,7 +118,8 @@ class RunSummary:
     @classmethod
     def collect(cls, *, tick: int, participants: Sequence[Participant], ledger: Ledger,
                 totals: Totals, flows: FlowBook, quality: dict[str, list], rules: Rules,
-                events_sha256: str, orders_lapsed: int = 0) -> RunSummary:
+                events_sha256: str, orders_lapsed: int = 0,
+                awards_by_group: dict[str, int] | None = None) -> RunSummary:
         """The summary of a run from its totals, flow book and ledger."""
         t = totals
         completed = t["completed"]
@@ -167,6 +170,7 @@ class RunSummary:
             time_ratio_mean=t.ratio_sum / completed if completed else None,
             time_ratio_by_provider_group={g: c[0] / c[1] for g, c in sorted(quality.items())},
             jobs_completed_by_provider_group={g: c[1] for g, c in sorted(quality.items())},
+            jobs_awarded_by_provider_group=dict(sorted((awards_by_group or {}).items())),
             customer_value=t["customer_value"],
             compute_cost=t["compute_cost"],
             value_created=t["customer_value"] - t["compute_cost"],

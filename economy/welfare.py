@@ -36,6 +36,12 @@ class JobWelfare:
         self._value_per_h = time_value_per_h
         self.stats = stats
         self.quality: dict[str, list] = {}  # provider group -> [sum of time ratios, jobs]
+        self.awards: dict[str, int] = {}  # provider group -> jobs awarded
+
+    def awarded(self, provider: Address) -> None:
+        """Count a job awarded to `provider`, by its group."""
+        group = self._group_of(provider)
+        self.awards[group] = self.awards.get(group, 0) + 1
 
     def completed(self, view: JobView) -> tuple[float, int]:
         """Account a completed job from its delivered plan.

@@ -88,6 +88,8 @@ class AdaptiveProvider:
         self._bids: dict[int, tuple[int, int]] = {}  # job id -> (reservation, candidates)
         self._asked: dict[int, int] = {}  # job id -> tick its evaluations were asked for
         self._ratios: dict[int, list[float]] = {}  # job id -> its candidates' time ratios
+        #: candidates it tested for each job it finished testing, in order (what it chose)
+        self.tested: list[int] = []
         self._cursor = 0  # outcomes before this tick were learned from
 
     # -- learning ------------------------------------------------------------------------------
@@ -119,6 +121,7 @@ class AdaptiveProvider:
 
     def _learn_curve(self, job: Any, ratios: list[float]) -> None:
         """Record a job's candidates' times over its baseline, in the order tested."""
+        self.tested.append(len(ratios))
         threshold = job.max_time_ms / job.baseline_ms if job.baseline_ms else 1.0
         self._curves[_bucket(job)].append((tuple(ratios), threshold))
 

@@ -7,12 +7,12 @@ escrow pays the evaluator `evaluator_fee_bps` of the job's price (`obs.rules`), 
 the escrow rule pays it on reject too (`evaluator_paid_on_reject`), only when it completes the
 job. So the evaluator posts a least fee (`OfferEvaluation`) of its expected cost per
 evaluation x `1 + margin`, over the share of judged jobs that pay it (completions over
-completions and rejections, its own and the market's last ticks). One fee is posted for every job, and customers
-choose an evaluator before a job's price is known, so it prices the dearest evaluation among
-the last `memory` jobs posted on the market: it turns away the cheaper jobs rather than lose on
-the dear ones. Customers name it only on jobs whose fee covers that
-(`ValueCustomer`). An evaluator whose cost no job's fee covers is named on no
-job: it declines by its price. It re-posts when its cost estimate moves by more than
+completions and rejections, its own and the market's last ticks). One fee is posted for
+every job, and customers choose an evaluator before a job's price is known, so it prices the
+dearest evaluation among the last `memory` jobs posted on the market: it turns away the
+cheaper jobs rather than lose on the dear ones. Customers name it only on jobs whose fee
+covers that (`ValueCustomer`). An evaluator whose cost no job's fee covers is named on no job:
+it declines by its price. It re-posts when its cost estimate moves by more than
 `repost_bps`.
 
 On a job it is named on it rules as `Evaluator` does: complete if the plan is valid and no

@@ -208,6 +208,7 @@ class JobHandler:
                 self._history.awarded(tick, award.job_id, view.tier, dict(award.bids),
                                       award.provider, award.price)
                 self._stats.awards += 1
+                self._welfare.awarded(award.provider)
         for job_id in self.book.expired(tick):
             self._refund(self._market, job_id)
 
