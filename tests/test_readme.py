@@ -56,3 +56,21 @@ def test_readme_trust_model_isolated_policy_gives_the_same_run(tmp_path) -> None
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("same run")
+
+
+def test_readme_rule_change_sweep_moves_prices_as_written(tmp_path) -> None:
+    """The "what happens when a rule changes" sweep, as written: the paired difference of the
+    mean price is positive with an interval excluding zero, and its figures are the README's."""
+    script = _block("## What happens when a rule changes").replace(
+        ".venv/bin/twinecon", f"{sys.executable} -m twinecon")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = pd.read_parquet(tmp_path / "runs" / "platform-fee" / "results.parquet")
+    by = results.pivot(index="seed", columns="rules_fees_platform_fee_bps", values="price_mean")
+    diff = (by[1000] - by[0]).astype(float)
+    half = 2.365 * diff.std() / len(diff) ** 0.5  # t(0.975, 7)
+    assert diff.mean() - half > 0
+    table = README.read_text().split("## What happens when a rule changes")[1]
+    assert f"| mean price (tokens) | {by[0].mean() / 1e18:.5f} | {by[1000].mean() / 1e18:.5f} |" \
+        in table
