@@ -54,6 +54,7 @@ bench: $(TSTAMP) node-deps
 	$(BIN)/python bench/bench_windfarm.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_isolation.py
+	$(BIN)/python bench/bench_strategies.py
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check twinecon chain worlds economy agents scenarios tests bench
