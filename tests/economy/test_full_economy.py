@@ -9,6 +9,7 @@ tests/chain and tests/scenarios) with every ledger invariant checked at every ti
 from __future__ import annotations
 
 from collections import defaultdict
+from statistics import median
 
 import pytest
 
@@ -115,9 +116,10 @@ def test_evaluator_is_paid_on_reject_only_under_that_rule(run, read_table):
 
 def test_royalties_climb_the_graph_by_the_rule(run, read_table):
     """Every completed job whose deliverable names the policy pays the dataset's owner 15 %
-    and the twin's owner 10 % (lap) or 10 % of 15 % (lrp) of the service payment, floored,
-    and the parts (with the dust) sum to it exactly."""
-    for mode, twin_share in (("lap", (1_000, 10_000)), ("lrp", (150, 10_000))):
+    and the twin's owner 10 % (lap) of the service payment, or (lrp) the dataset's 15 % split
+    again, 10 % of it to the twin's owner and 90 % kept, each part floored apart (the dust to
+    the treasury)."""
+    for mode in ("lap", "lrp"):
         result = run("ip-royalties", ledger="memory", ticks=12,
                      sets={"rules.royalty.mode": mode})
         events = _events(read_table, result)
@@ -131,10 +133,11 @@ def test_royalties_climb_the_graph_by_the_rule(run, read_table):
             to = dict(zip(rows.payee, rows.amount.astype(int), strict=True))
             if mode == "lap":
                 assert to[labels["data-0"]] == amount * 1_500 // 10_000
-            else:  # the dataset's part is 15 %, of which the twin takes 10 %
+                assert to[labels["world-0"]] == amount * 1_000 // 10_000
+            else:  # the dataset's part is 15 %, of which the twin takes 10 %, floored apart
                 data_part = amount * 1_500 // 10_000
-                assert to[labels["data-0"]] == data_part - data_part * 1_000 // 10_000
-            assert to[labels["world-0"]] == amount * twin_share[0] // twin_share[1]
+                assert to[labels["data-0"]] == data_part * 9_000 // 10_000
+                assert to[labels["world-0"]] == data_part * 1_000 // 10_000
 
 
 def test_data_pool_pays_contributors_pro_rata_and_refuses_duplicates(run, read_table):
@@ -223,9 +226,10 @@ def test_block_surplus_matches_unit_by_unit_matching():
 
 
 def test_jobs_judged_in_physics_buy_l2_sim_time(run, read_table):
-    """L2 jobs are evaluated by the judge at L2; a provider testing at L2 pays far more CU per
-    plan than one testing at L1; a plan tested at L2 is never slower than the baseline there,
-    so the physics provider is never rejected at min_gain 0."""
+    """L2 jobs are evaluated by the judge (an evaluator whose fee is covered, or else the
+    customer itself) at L2, never L1; a provider testing at L2 pays far more CU per plan than
+    one testing at L1; a plan tested at L2 is never slower than the baseline there, so the
+    physics provider is never rejected at min_gain 0."""
     result = run("warehouse-physics", ledger="memory", ticks=40)
     events = _events(read_table, result)
     labels = {v: k for k, v in _by_label(result, read_table).items()}
@@ -235,8 +239,11 @@ def test_jobs_judged_in_physics_buy_l2_sim_time(run, read_table):
         fields = dict(x.split("=", 1) for x in detail.split(";"))
         per_plan[(labels[payer].rsplit("-", 1)[0], fields["tier"])].append(
             int(fields["cu"]) / int(fields["plans"]))
-    assert set(per_plan) >= {("evaluator", "L2"), ("physics", "L2"), ("graph", "L1")}
-    assert min(per_plan["physics", "L2"]) > 50 * max(per_plan["graph", "L1"])
+    assert set(per_plan) >= {("physics", "L2"), ("graph", "L1")}
+    judges = {key for key in per_plan if key[0] in ("evaluator", "customer")}
+    assert judges and {tier for _, tier in judges} == {"L2"}
+    # per plan at the median, since the two providers test orders of different sizes
+    assert median(per_plan["physics", "L2"]) > 50 * median(per_plan["graph", "L1"])
     s = result.summary
     assert s["jobs_completed_by_provider_group"].get("physics", 0) >= 1
     assert s["time_ratio_by_provider_group"]["physics"] <= 1.0
@@ -248,9 +255,11 @@ def test_jobs_judged_in_physics_buy_l2_sim_time(run, read_table):
 
 def test_a_tier_the_twin_lacks_is_refused(run, read_table):
     """Only warehouse twins have L2: a logistics customer asking for it has its PostJob
-    refused with bad_tier, and the run goes on."""
+    refused with bad_tier, and the run goes on. (The scripted customer posts what it is told
+    to; the value customer prices a test at its tier first, and faults on one the twin lacks.)"""
     result = run("logistics-market", ledger="memory", ticks=6,
-                 sets={"agents.1.params.tier": "L2"})
+                 sets={"agents.1.policy": "customer",
+                       "agents.1.params": {"budget_per_line": "0.1 tokens", "tier": "L2"}})
     events = _events(read_table, result)
     refused = events[events.kind == "action_rejected"]
     assert len(refused) > 0 and refused.detail.str.contains("PostJob:bad_tier").all()
