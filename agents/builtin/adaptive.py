@@ -33,12 +33,12 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from agents.builtin._market import SIZE_BUCKETS, plan_test_cost, size_bucket
 from economy import Action, Bid, JobState, Observation, Simulate, Submit, UseData
 from economy.history import BidOutcome, JobOutcome
 
 __all__ = ["AdaptiveProvider"]
 
-_BUCKETS = 8  # job sizes told apart (1..7 lines, 8 or more)
 
 
 class AdaptiveProvider:
@@ -84,7 +84,7 @@ class AdaptiveProvider:
     def reset(self, seed: int) -> None:
         self.margin = self.margin0
         self._step = 0.0
-        self._curves: list[deque] = [deque(maxlen=128) for _ in range(_BUCKETS)]
+        self._curves: list[deque] = [deque(maxlen=128) for _ in range(SIZE_BUCKETS)]
         self._bids: dict[int, tuple[int, int]] = {}  # job id -> (reservation, candidates)
         self._asked: dict[int, int] = {}  # job id -> tick its evaluations were asked for
         self._ratios: dict[int, list[float]] = {}  # job id -> its candidates' time ratios
@@ -123,14 +123,14 @@ class AdaptiveProvider:
         """Record a job's candidates' times over its baseline, in the order tested."""
         self.tested.append(len(ratios))
         threshold = job.max_time_ms / job.baseline_ms if job.baseline_ms else 1.0
-        self._curves[_bucket(job)].append((tuple(ratios), threshold))
+        self._curves[size_bucket(job.order)].append((tuple(ratios), threshold))
 
     def _outlook(self, job: Any, k: int) -> tuple[float, float]:
         """(P(pass), expected improvement share) of testing the first `k` candidates, from
         the jobs of this size seen so far (a prior of one half and no gain before any). A job
         that tested fewer than `k` counts with what it tested: what more candidates would
         have found is learned only by testing more (`explore_bps`)."""
-        curves = self._curves[_bucket(job)]
+        curves = self._curves[size_bucket(job.order)]
         if not curves:
             return 0.5, 0.0
         passed = gain = 0.0
@@ -147,9 +147,7 @@ class AdaptiveProvider:
         """(cost of one candidate's sim time, cost of the data a job uses, share of a price
         it keeps)."""
         rules = obs.rules
-        cu_price = obs.quotes[0].price_per_cu if obs.quotes else 0
-        licence = rules.licence_per_cu if rules is not None else 0
-        per_plan = obs.planner.estimate_cu(job.order, tier) * (cu_price + licence)
+        per_plan = plan_test_cost(obs, job.order, tier)
         data = 0.0
         if self.data_pool and rules is not None:
             for pool in rules.pools:
@@ -163,7 +161,7 @@ class AdaptiveProvider:
 
     def _plan_k(self, obs: Observation, job: Any, per_plan: float, price: float) -> int:
         """The number of candidates whose expected value less cost is highest."""
-        if not any(self._curves[_bucket(job)]):
+        if not any(self._curves[size_bucket(job.order)]):
             return self.start_candidates
         rules = obs.rules
         scoring = rules is not None and rules.award == "scoring"
@@ -265,10 +263,6 @@ class AdaptiveProvider:
                 actions.append(bid)
                 busy += 1
         return actions
-
-
-def _bucket(job: Any) -> int:
-    return min(len(job.order.lines), _BUCKETS) - 1
 
 
 def _recent_price(obs: Observation, job: Any) -> float:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from agents.builtin._market import plan_test_cost
 from agents.builtin.evaluator import evaluate_jobs
 from economy import Action, Observation, OfferEvaluation
 from economy.history import JobOutcome
@@ -53,11 +54,6 @@ class PricedEvaluator:
         self._judged = [0, 0]  # [completed, rejected] of the jobs it judged
         self._cursor = 0
 
-    def _cost(self, obs: Observation, job) -> float:
-        cu_price = obs.quotes[0].price_per_cu if obs.quotes else 0
-        licence = obs.rules.licence_per_cu if obs.rules is not None else 0
-        return obs.planner.estimate_cu(job.order, job.tier) * (cu_price + licence)
-
     def _paid_share(self, obs: Observation) -> float:
         """The share of judged jobs that end completed: its own record, and the market's
         recent one (`obs.market`) as one more observation each tick."""
@@ -86,7 +82,7 @@ class PricedEvaluator:
         for job in obs.open_jobs:  # every job posted is one it may be named on
             if job.job_id not in self._seen:
                 self._seen.add(job.job_id)
-                self._costs.append(self._cost(obs, job))
+                self._costs.append(plan_test_cost(obs, job.order, job.tier))
         self._seen.intersection_update(j.job_id for j in obs.open_jobs)
         actions = evaluate_jobs(obs, self._pending)
         fee = self.quote(obs)

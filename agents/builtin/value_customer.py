@@ -38,13 +38,13 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from agents.builtin._market import SIZE_BUCKETS, plan_test_cost, size_bucket
 from agents.builtin.evaluator import evaluate_jobs
 from economy import Action, JobState, Observation, PostJob
 from economy.history import JobOutcome
 
 __all__ = ["ValueCustomer"]
 
-_BUCKETS = 8  # order sizes told apart (1..7 lines, 8 or more)
 _MS_PER_H = 3_600_000
 
 
@@ -87,10 +87,10 @@ class ValueCustomer:
 
     def reset(self, seed: int) -> None:
         self._pending: set[int] = set()
-        self._gains: list[deque] = [deque(maxlen=self.memory) for _ in range(_BUCKETS)]
-        self._price_per_ms: list[deque] = [deque(maxlen=self.memory) for _ in range(_BUCKETS)]
+        self._gains: list[deque] = [deque(maxlen=self.memory) for _ in range(SIZE_BUCKETS)]
+        self._price_per_ms: list[deque] = [deque(maxlen=self.memory) for _ in range(SIZE_BUCKETS)]
         # what a job cost per CU of testing its order: an evaluator's cost is per CU too
-        self._price_per_cu: list[deque] = [deque(maxlen=self.memory) for _ in range(_BUCKETS)]
+        self._price_per_cu: list[deque] = [deque(maxlen=self.memory) for _ in range(SIZE_BUCKETS)]
         self._jobs: dict[int, tuple[int, int]] = {}  # job id -> (size bucket, baseline ms)
         self._cursor = 0
 
@@ -98,7 +98,7 @@ class ValueCustomer:
     def _learn(self, obs: Observation) -> None:
         for job in obs.jobs:
             if job.client == obs.address and job.job_id not in self._jobs:
-                self._jobs[job.job_id] = (_bucket(job.order), job.baseline_ms,
+                self._jobs[job.job_id] = (size_bucket(job.order), job.baseline_ms,
                                           obs.planner.estimate_cu(job.order, job.tier))
         for outcome in obs.outcomes:
             if (outcome.tick < self._cursor or type(outcome) is not JobOutcome
@@ -120,19 +120,19 @@ class ValueCustomer:
 
     def expected_gain(self, order: Any) -> float:
         """The improvement it expects on an order of this size (a share of the baseline)."""
-        seen = self._gains[_bucket(order)]
+        seen = self._gains[size_bucket(order)]
         prior = self.prior_gain_bps / 10_000
         # the prior counts as one job, so a single bad outcome does not end a size's market
         return (prior + sum(seen)) / (1 + len(seen))
 
     def _expected_price(self, order: Any, baseline_ms: int) -> float:
-        seen = self._price_per_ms[_bucket(order)]
+        seen = self._price_per_ms[size_bucket(order)]
         return sum(seen) / len(seen) * baseline_ms if seen else 0.0
 
     def _lowest_price(self, order: Any, cu: int) -> float:
         """The least it has paid lately for an order of this size per CU of testing it,
         times `cu`."""
-        seen = self._price_per_cu[_bucket(order)]
+        seen = self._price_per_cu[size_bucket(order)]
         return min(seen) * cu if seen else 0.0
 
     # -- deciding ------------------------------------------------------------------------------
@@ -158,15 +158,13 @@ class ValueCustomer:
         if rules is None:
             return actions
         value_per_ms = rules.time_value_per_h / _MS_PER_H
-        cu_price = obs.quotes[0].price_per_cu if obs.quotes else 0
         balance = obs.balance
         for order, baseline_ms in zip(obs.orders, obs.baselines, strict=False):
             if open_jobs >= self.max_open_jobs:
                 break
             gain = self.expected_gain(order)
             budget = int(gain * baseline_ms * value_per_ms * self.value_share_bps / 10_000)
-            one_test = obs.planner.estimate_cu(order, self.tier) * (cu_price
-                                                                     + rules.licence_per_cu)
+            one_test = plan_test_cost(obs, order, self.tier)
             if budget <= one_test or gain * 10_000 < self.min_gain_bps:
                 if obs.rng.integers(10_000) >= self.explore_bps:
                     continue
@@ -190,7 +188,3 @@ class ValueCustomer:
                                    min_gain_bps=min(9_999, max(self.min_gain_bps, worth_bps))))
             open_jobs += 1
         return actions
-
-
-def _bucket(order: Any) -> int:
-    return min(max(len(order.lines), 1), _BUCKETS) - 1
