@@ -14,15 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from chain import Backend, SignatureMode
+from chain import choices
 from twinecon.cli import Subparsers, main
 
 __all__ = ["BACKENDS", "SIGNATURE_MODES", "add_overrides", "main", "register"]
 
-#: `ledger.backend`: the ledger's backends (chain.Backend).
-BACKENDS: tuple[str, ...] = tuple(b.value for b in Backend)
-#: `ledger.signatures`: check every action's signature, or skip the check (chain.SignatureMode).
-SIGNATURE_MODES: tuple[str, ...] = tuple(m.value for m in SignatureMode)
+#: `ledger.backend`: the ledger's backends (the values of chain.Backend).
+BACKENDS: tuple[str, ...] = choices.BACKENDS
+#: `ledger.signatures`: check every action's signature, or skip the check (the values of
+#: chain.SignatureMode).
+SIGNATURE_MODES: tuple[str, ...] = choices.SIGNATURE_MODES
 
 
 def add_overrides(parser: argparse.ArgumentParser) -> None:

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.cli import add_overrides
-from sweeps.engine import EXECUTORS
-from sweeps.plan import SweepError
+from sweeps.choices import EXECUTORS
 from twinecon.cli import Subparsers, main
 
 __all__ = ["main", "register"]
@@ -141,6 +140,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _results(folder: Path) -> Path:
+    from sweeps.plan import SweepError
+
     path = folder / "results.parquet"
     if not path.exists():
         raise SweepError(f"{folder} has no results.parquet; run `twinecon sweep ... --out "
@@ -150,6 +151,8 @@ def _results(folder: Path) -> Path:
 
 def _query(args: argparse.Namespace) -> int:
     import duckdb
+
+    from sweeps.plan import SweepError
 
     path = _results(args.dir)
     con = duckdb.connect()
@@ -196,6 +199,7 @@ def _files_digest(folder: Path) -> dict[str, str]:
 def _rerun(args: argparse.Namespace) -> int:
     from scenarios.loading import LoadedScenario, validate_scenario
     from scenarios.run import run_scenario
+    from sweeps.plan import SweepError
 
     manifest_path = args.run_dir / "manifest.json"
     if not manifest_path.exists():
