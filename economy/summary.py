@@ -1,10 +1,17 @@
 """The run's headline metrics (`summary.json`): jobs, prices, quality, welfare, revenue by
-provider class, inequality, supply, and each market's prices, volumes and concentration."""
+provider class, inequality, supply, and each market's prices, volumes and concentration.
+
+In memory (`RunSummary.as_dict`) money is exact base-unit ints. In `summary.json`
+(`to_json`) every amount is a decimal string of base units, exact at any size, with a
+`<name>_tokens` float in tokens beside it, so any JSON reader (pandas' `read_json` too, whose
+integers stop at 64 bits) reads the file and a person reads tokens; `from_json` gives the ints
+back. Which leaves are money is declared once, in `MONEY_PATHS`.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,7 +24,7 @@ from economy.roles import FlowClass
 from economy.rules import Rules
 from economy.stats import Totals
 
-__all__ = ["RunSummary"]
+__all__ = ["MONEY_PATHS", "TOKENS_SUFFIX", "RunSummary", "from_json", "is_money", "to_json"]
 
 #: The provider classes whose profits make up the producer surplus.
 _PROVIDERS = (FlowClass.WORLD, FlowClass.DATA, FlowClass.COMPUTE, FlowClass.BEHAVIOUR,
@@ -200,6 +207,75 @@ class RunSummary:
             ledger_state_hash=ledger.state_hash(),
             events_sha256=events_sha256,
         )
+
+
+#: The money leaves of a summary, as paths of keys ("*": any key). Every other int is a count.
+MONEY_PATHS: tuple[tuple[str, ...], ...] = (
+    ("price_mean",), ("volume",), ("compute_spend",), ("customer_value",), ("compute_cost",),
+    ("value_created",), ("consumer_surplus",), ("producer_surplus",), ("protocol_income",),
+    ("supply",), ("minted",), ("burned",), ("treasury",),
+    ("profit_by_class", "*"), ("emissions_by_class", "*"), ("revenue_by_class", "*"),
+    ("balance_mean_by_role", "*"),
+    *(("pnl_by_group", "*", c) for c in (*PnL._fields, "profit")),
+    ("markets", "jobs", "volume"), ("markets", "jobs", "price_mean"),
+    ("markets", "compute", "price_per_cu_mean"), ("markets", "compute", "volume"),
+    ("markets", "compute", "licence"), ("markets", "compute", "slashed"),
+    ("markets", "data", "volume"), ("markets", "data", "to_contributors"),
+    ("markets", "royalties", "volume"), ("markets", "emissions", "emitted"),
+)
+#: The suffix of an amount's twin in tokens in summary.json (`volume` -> `volume_tokens`).
+TOKENS_SUFFIX = "_tokens"
+
+
+def is_money(path: Sequence[str]) -> bool:
+    """Whether the summary leaf at `path` (its keys from the top) is an amount of base
+    units."""
+    return any(len(p) == len(path) and all(a in ("*", b) for a, b in zip(p, path, strict=True))
+               for p in MONEY_PATHS)
+
+
+def to_json(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary as `summary.json` holds it: each amount a decimal string of base units,
+    with its float in tokens beside it as `<name>_tokens` (the `decimals` key gives the
+    scale)."""
+    scale = 10 ** int(summary.get("decimals", 18))
+
+    def encode(node: Mapping[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            here = (*path, key)
+            if isinstance(value, Mapping):
+                out[key] = encode(value, here)
+            elif isinstance(value, int) and not isinstance(value, bool) and is_money(here):
+                out[key] = str(value)
+                out[key + TOKENS_SUFFIX] = value / scale  # int / int: correctly rounded
+            else:
+                out[key] = value
+        return out
+
+    return encode(summary, ())
+
+
+def from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary read from `summary.json` (`to_json`'s output) with its amounts as exact ints
+    again and their `_tokens` twins left out. An older file whose amounts are ints reads the
+    same."""
+
+    def decode(node: Mapping[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            here = (*path, key)
+            if isinstance(value, Mapping):
+                out[key] = decode(value, here)
+            elif key.endswith(TOKENS_SUFFIX) and is_money((*path, key[:-len(TOKENS_SUFFIX)])):
+                continue
+            elif isinstance(value, str) and is_money(here):
+                out[key] = int(value)
+            else:
+                out[key] = value
+        return out
+
+    return decode(data, ())
 
 
 def _markets(t: Totals, flows: FlowBook, rules: Rules) -> dict[str, Any]:

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from scenarios.schema import MOVED_KEYS
+from scenarios.schema import MOVED_KEYS, is_token_amount
 from twinecon.errors import TwineconError, suggest
 
-__all__ = ["OverrideError", "apply_point", "parse_assignment", "parse_value"]
+__all__ = ["OverrideError", "apply_point", "parse_assignment", "parse_value", "shown_value",
+           "token_text", "value_at"]
 
 
 class OverrideError(TwineconError):
@@ -17,8 +19,11 @@ class OverrideError(TwineconError):
 
 
 def parse_value(text: str) -> Any:
-    """A command-line value: an int, a float, true/false, or else the string itself."""
+    """A command-line value: an int, a float, true/false, or else the string itself (quotes
+    around it, as a shell passes `'"0.05"'`, are taken off and keep it a string)."""
     s = text.strip()
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'":
+        return s[1:-1]
     if s.lower() in ("true", "false"):
         return s.lower() == "true"
     for kind in (int, float):
@@ -66,18 +71,67 @@ def _walk(data: Any, key: str, source: str) -> tuple[Any, str | int]:
     raise OverrideError(f"{source}: empty parameter key")  # pragma: no cover
 
 
+def token_text(value: float | int | str, decimals: int = 18) -> str:
+    """A number of tokens as the scenario writes it: a plain decimal string (no exponent),
+    rounded half-even to whole base units (10^-decimals). A float is read as the shortest
+    decimal that prints as it (`0.0000005`, not its binary expansion); a string is returned as
+    it is."""
+    if isinstance(value, str):
+        return value
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        amount = amount.quantize(Decimal(1).scaleb(-decimals))
+    except InvalidOperation:
+        return repr(value)  # nan or inf: the schema refuses it with its own message
+    text = format(amount.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def shown_value(key: str, value: Any) -> Any:
+    """A parameter's value as a results column holds it: a token amount as float tokens (the
+    exact amount is in the run's scenario), anything else as it is."""
+    if isinstance(value, str) and is_token_amount(MOVED_KEYS.get(key, key)):
+        number = value.strip().removesuffix("tokens").removesuffix("token").replace("_", "")
+        try:
+            return float(Decimal(number))
+        except InvalidOperation:
+            return value
+    return value
+
+
 def apply_point(data: dict[str, Any], point: dict[str, Any], source: str) -> dict[str, Any]:
-    """A copy of the scenario data with each parameter set; a sampled float lands as an int
-    where the scenario holds an int there. A key that moved (`ledger.transfer_fee_bps`, now
+    """A copy of the scenario data with each parameter set. A float lands as an int where the
+    scenario holds an int there (a sampled point), and as a decimal string of tokens where the
+    schema takes a token amount (`twin.licence_per_cu=0.0000005`: tokens, rounded to base
+    units; never rounded to whole tokens). A key that moved (`ledger.transfer_fee_bps`, now
     `rules.fees.transfer_fee_bps`) is set at its new place."""
     out = copy.deepcopy(data)
+    ledger = out.get("ledger")
+    decimals = ledger.get("decimals", 18) if isinstance(ledger, dict) else 18
+    decimals = decimals if isinstance(decimals, int) and 0 <= decimals <= 36 else 18
     for key, value in point.items():
-        parent, index = _walk(out, MOVED_KEYS.get(key, key), source)
+        path = MOVED_KEYS.get(key, key)
+        parent, index = _walk(out, path, source)
         current = parent[index] if (isinstance(parent, list) or index in parent) else None
-        if isinstance(value, float) and isinstance(current, int) and not isinstance(current,
-                                                                                  bool):
+        if isinstance(value, float) and is_token_amount(path):
+            value = token_text(value, decimals)
+        elif isinstance(value, float) and isinstance(current, int) \
+                and not isinstance(current, bool):
             value = round(value)
         parent[index] = value
     return out
+
+
+def value_at(data: dict[str, Any], key: str) -> Any:
+    """The value at dotted path `key` of scenario data (None where it is not set)."""
+    node: Any = data
+    for part in MOVED_KEYS.get(key, key).split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from economy import Recorder
+from economy.summary import to_json as summary_json
 from scenarios import _outdir
 from scenarios.build import build
 from scenarios.errors import ScenarioError
@@ -30,7 +31,7 @@ __all__ = ["OUTPUTS", "STEPS", "RunResult", "apply_overrides", "clean_dead_runs"
 
 #: The files every run writes.
 OUTPUTS = ("manifest.json", "summary.json", "ticks.parquet", "agents.parquet",
-           "events.parquet", "flows.parquet")
+           "events.parquet", "flows.parquet", "jobs.parquet")
 
 #: The steps of a run `run_scenario` reports to `on_step`, in order: built (the economy is
 #: built, the manifest written; no tick played), played (the last tick played), written (every
@@ -177,7 +178,7 @@ def run_scenario(
         step("played")
         summary = {"scenario": sc.name, "seed": sc.seed, "ledger": sc.ledger.backend,
                    **model.finish()}
-        _dump(summary, tmp / "summary.json")
+        _dump(summary_json(summary), tmp / "summary.json")
         step("written")
         _check_out(out)
         _outdir.replace(tmp, out, step)

@@ -31,8 +31,8 @@ __all__ = ["MAX_AGENTS", "MAX_AGENT_TICKS", "MAX_ASSETS", "MAX_DEPTH", "MAX_GROU
            "MAX_PARAMS_DEPTH", "MAX_PARAMS_ITEMS", "MAX_POOLS", "MAX_STR", "MAX_TEXT",
            "MAX_TICKS", "MAX_TICK_MS", "MAX_TOKENS", "MOVED_KEYS", "RULE_SECTIONS", "AgentGroup",
            "AssetSpec", "EconomySection", "LedgerSection", "PoliciesSection", "PoolSpec",
-           "RulesSection", "Scenario", "TwinSection", "bounded_value", "move_old_keys",
-           "to_base_units"]
+           "RulesSection", "Scenario", "TwinSection", "bounded_value", "is_token_amount",
+           "move_old_keys", "to_base_units"]
 
 _TOKENS = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9_]+)?)\s*(?:tokens?)?\s*$")
 
@@ -451,3 +451,36 @@ class Scenario(_Section):
                              f"agent-ticks; expected at most {MAX_AGENT_TICKS} (the work of a "
                              "run): lower ticks or the counts")
         return agents
+
+
+def is_token_amount(key: str) -> bool:
+    """Whether the dotted path `key` (`twin.licence_per_cu`, `rules.compute.min_stake`,
+    `agents.2.balance`) names a token amount of the schema (written in tokens, an int or a
+    decimal string): `--set` and sampled values there are tokens, not base units. Policy
+    params (`agents.N.params.*`) are the policy's own and never count."""
+    model: Any = Scenario
+    parts = key.split(".")
+    i = 0
+    while i < len(parts):
+        fields = getattr(model, "model_fields", None)
+        if fields is None or parts[i] not in fields:
+            return False
+        annotation = fields[parts[i]].annotation
+        i += 1
+        if i == len(parts):
+            return annotation == TokenAmount or _is_token_annotation(fields[parts[i - 1]])
+        origin = getattr(annotation, "__origin__", None)
+        if origin is list:
+            if not parts[i].isdigit():
+                return False
+            annotation = annotation.__args__[0]
+            i += 1
+            if i == len(parts):
+                return False
+        model = annotation
+    return False
+
+
+def _is_token_annotation(field: Any) -> bool:
+    """A pydantic field declared as `TokenAmount` (its metadata holds `_tokens`)."""
+    return any(getattr(m, "func", None) is _tokens for m in field.metadata)

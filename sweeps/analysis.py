@@ -10,10 +10,15 @@ numeric leaf of the run's summary). This module reads them and answers three que
   exogenous random draws (common random numbers), so the paired difference cancels the noise
   both runs share and its interval is far narrower than the two points' separate intervals.
 
-Every 95 % interval twinecon shows (`twinecon analyze`, `twinecon report`) is a t interval of
-`t_halfwidth` (the exact t quantile, at any number of seeds): `interval` for one set of values,
-`summarize` for every point. The report reads sweep folders through `load` and
-`load_manifests` too, so the two commands see the same runs.
+Every interval twinecon shows (`twinecon analyze`, `twinecon report`) is a t interval at the
+confidence asked (95 % unless told), from `sweeps.stats` (the exact t quantile at any number
+of seeds; p-values, effect sizes and seeds needed for the paired comparison too), and the
+tables say which level. The report reads sweep folders through `load` and `load_manifests`
+too, so the two commands see the same runs and the same numbers.
+
+`load` gives money in tokens: results.parquet keeps every amount exact (decimal128 base units)
+with its `<name>_tokens` float beside it; `load` puts the tokens under the amount's own name
+(`price_mean` is in tokens) and lists those columns in `attrs["money"]`.
 
 Every function takes the `(results, sweep)` pair `load` returns and gives back a long pandas
 DataFrame (one row per point and metric, or per metric and parameter); `format_table` prints
@@ -26,13 +31,21 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sweeps.stats import (
+    DEFAULT_CONFIDENCE,
+    Interval,
+    StatsError,
+    check_confidence,
+    interval,
+    paired_test,
+    t_halfwidth,
+)
 from twinecon.errors import TwineconError, suggest
 
 __all__ = [
@@ -44,6 +57,7 @@ __all__ = [
     "load",
     "load_manifests",
     "metric_columns",
+    "moved",
     "paired",
     "param_columns",
     "sobol",
@@ -105,7 +119,33 @@ def load(dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     if missing:
         raise AnalysisError(f"{results_path}: missing column(s) {', '.join(missing)}; the file "
                             "does not match sweep.json (run the sweep again to rewrite both)")
-    return df, sweep
+    return _in_tokens(df), sweep
+
+
+def _in_tokens(df: pd.DataFrame) -> pd.DataFrame:
+    """Every amount column as float tokens under its own name (from its `_tokens` twin, or,
+    in results written before the twins, its base units over 10^decimals); the twins
+    dropped. `attrs["money"]` lists the amount columns."""
+    from sweeps.engine import is_money_column
+
+    money = [c for c in df.columns if is_money_column(str(c)) and not str(c).endswith(_TWIN)]
+    scale = 10.0 ** int(pd.to_numeric(df["decimals"], errors="coerce").dropna().iloc[0]) \
+        if "decimals" in df and df["decimals"].notna().any() else 1e18
+    columns = {}
+    for c in money:
+        twin = f"{c}{_TWIN}"
+        if twin in df:
+            columns[c] = pd.to_numeric(df[twin], errors="coerce").astype("float64")
+        else:
+            columns[c] = pd.Series([math.nan if v is None else float(v) / scale
+                                    for v in df[c]], index=df.index, dtype="float64")
+    twins = [f"{c}{_TWIN}" for c in money if f"{c}{_TWIN}" in df]
+    out = df.drop(columns=twins).assign(**columns)
+    out.attrs["money"] = money
+    return out
+
+
+_TWIN = "_tokens"
 
 
 def load_manifests(dir: str | Path, run_ids: Iterable[str], limit: int = 200
@@ -170,8 +210,10 @@ def _metrics(df: pd.DataFrame, sweep: Mapping[str, Any],
 
 
 def _check_confidence(confidence: float) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise AnalysisError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    try:
+        check_confidence(confidence)
+    except StatsError as e:
+        raise AnalysisError(str(e)) from None
 
 
 def _ok(df: pd.DataFrame) -> pd.Series:
@@ -200,78 +242,39 @@ def _points(df: pd.DataFrame, sweep: Mapping[str, Any]) -> pd.DataFrame:
 # statistics
 
 
-def t_halfwidth(std: Any, n: Any, confidence: float = 0.95) -> np.ndarray:
-    """Half-width of the two-sided t interval of a mean: t_{(1+c)/2, n-1} * std / sqrt(n), with
-    the exact t quantile (scipy) at every n; NaN where n < 2.
-
-    Args:
-        std: sample standard deviations (ddof 1), a scalar or an array.
-        n: the number of values behind each, broadcastable to `std`.
-        confidence: the interval's coverage, strictly between 0 and 1.
-
-    Returns:
-        The half-widths, float64, of the broadcast shape (0-d for scalars).
-    """
-    _check_confidence(confidence)
-    from scipy import stats  # SALib's dependency; imported late so `load` works without it
-
-    n = np.asarray(n, dtype="float64")
-    std = np.asarray(std, dtype="float64")
-    enough = n >= 2
-    safe_n = np.where(enough, n, 2.0)
-    q = stats.t.ppf((1.0 + confidence) / 2.0, safe_n - 1.0)
-    return np.where(enough, q * std / np.sqrt(safe_n), np.nan)
-
-
-def _stats(values: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    """n, mean, std (ddof 1), lo, hi of each row of `values` (columns are replicates)."""
+def _stats(values: pd.DataFrame, confidence: float,
+           floor: float | None = None) -> pd.DataFrame:
+    """n, mean, std (ddof 1), lo, hi of each row of `values` (columns are replicates); `lo`
+    not below `floor` where one is given."""
     n = values.count(axis=1).astype("int64")
     mean = values.mean(axis=1)
     std = values.std(axis=1, ddof=1)
     half = t_halfwidth(std.to_numpy(), n.to_numpy(), confidence)
-    return pd.DataFrame({"n": n, "mean": mean, "std": std,
-                         "lo": mean - half, "hi": mean + half}, index=values.index)
+    lo = mean - half
+    if floor is not None:
+        lo = lo.clip(lower=floor)
+    return pd.DataFrame({"n": n, "mean": mean, "std": std, "lo": lo, "hi": mean + half},
+                        index=values.index)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Interval:
-    """A mean over replicates and its two-sided t interval `lo` = mean - half, `hi` = mean +
-    half; `std`, `half`, `lo` and `hi` are NaN when n < 2 (and `mean` too when n == 0)."""
-
-    n: int
-    mean: float
-    std: float
-    half: float
-    lo: float
-    hi: float
-
-
-def interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval:
-    """The mean of `values` (NaN left out) with its `confidence` t interval (`t_halfwidth`).
-
-    Args:
-        values: (n,) replicates of one quantity, e.g. one metric over a point's seeds.
-        confidence: the interval's coverage, strictly between 0 and 1.
-    """
-    v = np.asarray(values, dtype="float64")
-    v = v[~np.isnan(v)]
-    n = len(v)
-    mean = float(v.mean()) if n else math.nan
-    std = float(v.std(ddof=1)) if n > 1 else math.nan
-    half = float(t_halfwidth(std, n, confidence))
-    return Interval(n=n, mean=mean, std=std, half=half, lo=mean - half, hi=mean + half)
+def floor_of(values: pd.Series | np.ndarray) -> float | None:
+    """0 for a metric no run saw below zero (a count, a price, a volume: its interval is not
+    reported below 0), else None."""
+    v = pd.to_numeric(pd.Series(np.asarray(values)), errors="coerce").dropna()
+    return 0.0 if len(v) and bool((v >= 0).all()) else None
 
 
 def summarize(df: pd.DataFrame, sweep: Mapping[str, Any],
               metrics: str | Iterable[str] | None = None,
-              confidence: float = 0.95) -> pd.DataFrame:
+              confidence: float = DEFAULT_CONFIDENCE) -> pd.DataFrame:
     """Each metric's mean over seeds, per parameter point, with a t confidence interval.
 
     Returns one row per (point, metric), points in design order: `point_id`, `point_index`, the
     parameter columns, `runs`, `failed`, `missing` (run counts of the point), `metric`, `n`
     (successful runs with a value), `mean`, `std` (sample, ddof 1), and `lo`, `hi`: the
-    two-sided `confidence` t interval of the mean (NaN when n < 2). Failed runs are excluded.
-    `metrics` defaults to every numeric summary column (`metric_columns`).
+    two-sided `confidence` t interval of the mean (NaN when n < 2; `lo` not below 0 for a
+    metric no run saw below 0, `floor_of`). Failed runs are excluded. `metrics` defaults to
+    every numeric summary column (`metric_columns`). `attrs["confidence"]` is the level.
     """
     _check_confidence(confidence)
     chosen, _ = _metrics(df, sweep, metrics)
@@ -279,7 +282,8 @@ def summarize(df: pd.DataFrame, sweep: Mapping[str, Any],
     ok = df[_ok(df)]
     frames = []
     for metric in chosen:
-        st = _stats(_replicates(ok, metric).reindex(points.index), confidence)
+        st = _stats(_replicates(ok, metric).reindex(points.index), confidence,
+                    floor_of(ok[metric]))
         frame = points.copy()
         frame.insert(len(frame.columns), "metric", metric)
         frames.append(pd.concat([frame, st], axis=1))
@@ -287,7 +291,49 @@ def summarize(df: pd.DataFrame, sweep: Mapping[str, Any],
     out["_order"] = np.tile(np.arange(len(points)), len(chosen))
     out["_m"] = np.repeat(np.arange(len(chosen)), len(points))
     out = out.sort_values(["_order", "_m"], kind="stable").drop(columns=["_order", "_m"])
-    return out.rename_axis("point_id").reset_index()
+    out = out.rename_axis("point_id").reset_index()
+    out.attrs["confidence"] = confidence
+    return out
+
+
+#: Columns that describe the run's set-up rather than its outcome: never "moved" by a point.
+_SETUP = frozenset({"decimals", "ticks", "n_agents", "seed"})
+
+
+def moved(df: pd.DataFrame, sweep: Mapping[str, Any], top: int | None = None) -> pd.DataFrame:
+    """The metrics that moved most across the sweep's points, most first.
+
+    A metric's `score` is the range of its point means (max - min) over its noise: the pooled
+    standard error of a point mean (the within-point sd over sqrt(seeds)) where points have
+    two seeds or more, else the metric's mean magnitude (a relative range). Metrics whose
+    point means are all equal (flat lines), set-up columns (`decimals`, `ticks`) and group
+    counts are left out. Returns `metric`, `range` (max - min of the point means), `noise`
+    and `score`, sorted by `score`; `top` keeps the first few.
+    """
+    ok = df[_ok(df)]
+    rows = []
+    for metric in metric_columns(df, sweep):
+        if metric in _SETUP or metric.endswith("_agents") or metric.startswith("agents_by_"):
+            continue
+        table = _replicates(ok, metric)
+        means = table.mean(axis=1).dropna()
+        if len(means) < 2:
+            continue
+        spread = float(means.max() - means.min())
+        if not spread > 0:
+            continue
+        counts = table.count(axis=1)
+        var = table.var(axis=1, ddof=1)
+        pooled = var[counts >= 2].mean() if (counts >= 2).any() else math.nan
+        noise = (math.sqrt(pooled) / math.sqrt(float(counts[counts >= 2].mean()))
+                 if pooled == pooled and pooled > 0 else math.nan)
+        if not noise == noise:  # no replicate noise to judge by: the relative range
+            noise = float(np.abs(means).mean()) or 1.0
+        rows.append({"metric": metric, "range": spread, "noise": noise,
+                     "score": spread / noise})
+    out = pd.DataFrame(rows, columns=["metric", "range", "noise", "score"])
+    out = out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    return out.head(top) if top is not None else out
 
 
 def _replicates(ok: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -306,7 +352,7 @@ def _replicates(ok: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def sobol(df: pd.DataFrame, sweep: Mapping[str, Any],
           metrics: str | Iterable[str] | None = None,
-          confidence: float = 0.95) -> pd.DataFrame:
+          confidence: float = DEFAULT_CONFIDENCE) -> pd.DataFrame:
     """First-order and total Sobol indices of each metric, for a sweep of design "sobol".
 
     Each metric is averaged over the successful seeds of every sample row (`point_index`), the
@@ -437,7 +483,8 @@ def _resolve_baseline(points: pd.DataFrame, sweep: Mapping[str, Any],
 def paired(df: pd.DataFrame, sweep: Mapping[str, Any],
            baseline: str | int | Mapping[str, Any] | None = None,
            metrics: str | Iterable[str] | None = None,
-           confidence: float = 0.95) -> pd.DataFrame:
+           confidence: float = DEFAULT_CONFIDENCE,
+           precision: float | str | None = None) -> pd.DataFrame:
     """Each point minus a baseline point, seed by seed (common random numbers).
 
     For every point other than the baseline and every metric: the difference point - baseline
@@ -450,19 +497,23 @@ def paired(df: pd.DataFrame, sweep: Mapping[str, Any],
     (str), or parameter values ({key or column: value}) that pick exactly one point.
 
     Returns one row per (point, metric): `point_id`, `point_index`, the parameter columns,
-    `same_exogenous` (the point differs from the baseline only in protocol rules, so every
-    random draw is shared), `metric`, `n` (paired seeds), `base_mean` and `mean` (the two
-    points' means over those seeds), `diff`, `std` (of the per-seed differences), `lo`, `hi`.
-    `attrs["baseline"]` holds the baseline's point_id, `attrs["baseline_point"]` its parameters.
+    `same_exogenous` (the point differs from the baseline only in keys that leave the
+    exogenous draws alone, so every random draw is shared), `metric`, `n` (paired seeds),
+    `base_mean` and `mean` (the two points' means over those seeds), `diff`, `std` (of the
+    per-seed differences), `lo`, `hi` (the t interval of `diff`), `p_t` (paired t test),
+    `p_perm` (sign-flip permutation test, exact up to 16 seeds), `effect` (d_z = diff / std)
+    and `seeds_needed` (for a half-width of at most `precision`: a number in the metric's
+    unit, "P%" of the baseline's mean, or by default half the observed |diff|, i.e. the
+    seeds to resolve the difference with an interval half its size; `sweeps.stats`).
+    `attrs["baseline"]` holds the baseline's point_id, `attrs["baseline_point"]` its
+    parameters, `attrs["confidence"]` the level and `attrs["precision"]` the precision asked.
     """
     _check_confidence(confidence)
     chosen, _ = _metrics(df, sweep, metrics)
     points = _points(df, sweep)
     base_id = _resolve_baseline(points, sweep, baseline)
     params = param_columns(sweep)
-    rules = set(sweep.get("rules") or
-                [_param_column(p) for p in sweep.get("params", []) if p.get("rule")])
-    exogenous = [c for c in params if c not in rules]
+    exogenous = _exogenous_columns(sweep)
     base_row = points.loc[base_id]
     others = points.drop(index=base_id)
     same = pd.Series([all(_same(others.at[p, c], base_row[c]) for c in exogenous)
@@ -480,6 +531,9 @@ def paired(df: pd.DataFrame, sweep: Mapping[str, Any],
         diff = cur.sub(base, axis=1)
         both = diff.notna()
         st = _stats(diff, confidence)
+        level = base.mean()
+        tests = [paired_test(row, confidence, _precision(precision, level, row))
+                 for row in (diff.loc[p].to_numpy() for p in cur.index)]
         frame = others[["point_index", *params]].copy()
         frame["same_exogenous"] = same
         frame["metric"] = metric
@@ -492,9 +546,13 @@ def paired(df: pd.DataFrame, sweep: Mapping[str, Any],
         frame["std"] = st["std"]
         frame["lo"] = st["lo"]
         frame["hi"] = st["hi"]
+        frame["p_t"] = [t.p_t for t in tests]
+        frame["p_perm"] = [t.p_perm for t in tests]
+        frame["effect"] = [t.effect for t in tests]
+        frame["seeds_needed"] = [t.seeds_needed for t in tests]
         frames.append(frame)
     columns = ["point_index", *params, "same_exogenous", "metric", "n", "base_mean", "mean",
-               "diff", "std", "lo", "hi"]
+               "diff", "std", "lo", "hi", "p_t", "p_perm", "effect", "seeds_needed"]
     if others.empty:
         out = pd.DataFrame(columns=["point_id", *columns])
     else:
@@ -505,7 +563,48 @@ def paired(df: pd.DataFrame, sweep: Mapping[str, Any],
         out = out.rename_axis("point_id").reset_index()
     out.attrs["baseline"] = base_id
     out.attrs["baseline_point"] = {c: _plain(base_row[c]) for c in params}
+    out.attrs["confidence"] = confidence
+    out.attrs["precision"] = precision
     return out
+
+
+def _exogenous_columns(sweep: Mapping[str, Any]) -> list[str]:
+    """The parameter columns that shape the exogenous draws: sweep.json's `exogenous` list
+    (or, in a sweep.json older than it, every parameter but the protocol rules)."""
+    params = param_columns(sweep)
+    if isinstance(sweep.get("exogenous"), list):
+        marked = set(sweep["exogenous"])
+        return [c for c in params if c in marked]
+    rules = set(sweep.get("rules") or
+                [_param_column(p) for p in sweep.get("params", []) if p.get("rule")])
+    return [c for c in params if c not in rules]
+
+
+def _precision(precision: float | str | None, base_mean: float, diffs: np.ndarray) -> float:
+    """A half-width in the metric's unit: a number as it is, "P%" as P % of |base_mean|, None
+    as half the mean |difference| (NaN when it is 0: no difference to resolve)."""
+    if precision is None:
+        finite = diffs[~np.isnan(diffs)]
+        half = abs(float(finite.mean())) / 2 if len(finite) else math.nan
+        return half if half > 0 else math.nan
+    if isinstance(precision, str):
+        text = precision.strip()
+        try:
+            if text.endswith("%"):
+                share = float(text[:-1]) / 100.0
+                if share <= 0:
+                    raise ValueError
+                return share * abs(float(base_mean))
+            value = float(text)
+        except ValueError:
+            raise AnalysisError(f"precision {precision!r}: expected a positive number in the "
+                                "metric's unit, or a share of the baseline's mean such as "
+                                "10%") from None
+    else:
+        value = float(precision)
+    if not value > 0:
+        raise AnalysisError(f"precision must be positive, got {precision!r}")
+    return value
 
 
 def _same(a: Any, b: Any) -> bool:

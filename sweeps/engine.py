@@ -13,19 +13,24 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from economy.recorder import AMOUNT
+from economy.summary import MONEY_PATHS, is_money
 from sweeps.plan import PlannedRun, SweepError, SweepPlan
 
-__all__ = ["EXECUTORS", "Outcome", "compile_results", "run_sweep"]
+__all__ = ["EXECUTORS", "MONEY_COLUMN", "Outcome", "compile_results", "is_money_column",
+           "run_sweep"]
 
 #: Where the runs of a sweep execute: local processes, or a Ray cluster.
 EXECUTORS: tuple[str, ...] = ("local", "ray")
@@ -199,18 +204,40 @@ def _dispatch_ray(workers: int, address: str | None,
 
 
 def _summary(runs_dir: Path, run_id: str) -> dict[str, Any] | None:
+    """A finished run's summary.json as written (amounts as decimal strings of base units,
+    each with its `_tokens` float)."""
     try:
         return json.loads((runs_dir / run_id / "summary.json").read_text())
     except (OSError, ValueError):
         return None
 
 
-def _flatten(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def _flatten(obj: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """A summary's leaves as (column, value): keys joined by "_", amounts as exact ints."""
     if isinstance(obj, dict):
         for key in sorted(obj):
-            yield from _flatten(obj[key], f"{prefix}_{key}" if prefix else str(key))
-    elif isinstance(obj, bool | int | float | str) and prefix:
-        yield prefix, obj
+            yield from _flatten(obj[key], (*path, str(key)))
+    elif isinstance(obj, bool | int | float | str) and path:
+        if is_money(path) and isinstance(obj, str | int) and not isinstance(obj, bool):
+            try:
+                obj = Amount(obj)
+            except ValueError:
+                pass
+        yield "_".join(path), obj
+
+
+class Amount(int):
+    """An amount of base units in a results row: a decimal128 column whatever its size."""
+
+
+#: A results column that holds an amount of base units (the flattened `MONEY_PATHS`).
+MONEY_COLUMN = re.compile("|".join(
+    "_".join(".+" if k == "*" else re.escape(k) for k in p) for p in MONEY_PATHS))
+
+
+def is_money_column(column: str) -> bool:
+    """Whether a results.parquet column holds base-unit amounts (decimal128(38, 0))."""
+    return MONEY_COLUMN.fullmatch(column) is not None
 
 
 def _rows(sweep: SweepPlan, out: Path) -> Iterator[dict[str, Any]]:
@@ -238,10 +265,12 @@ def _rows(sweep: SweepPlan, out: Path) -> Iterator[dict[str, Any]]:
 def _kind(value: Any) -> str:
     if value is None:
         return "none"
+    if isinstance(value, Amount):
+        return "money"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
-        return "int" if -_INT64 <= value < _INT64 else "bigint"
+        return "int" if -_INT64 <= value < _INT64 else "float"
     if isinstance(value, float):
         return "float"
     return "str"
@@ -249,20 +278,23 @@ def _kind(value: Any) -> str:
 
 def _arrow_type(kinds: set[str]) -> pa.DataType:
     kinds = kinds - {"none"}
+    if kinds == {"money"}:
+        return AMOUNT
     if not kinds or "str" in kinds or ("bool" in kinds and kinds != {"bool"}):
         return pa.string()
     if kinds == {"bool"}:
         return pa.bool_()
     if kinds == {"int"}:
         return pa.int64()
-    return pa.float64()  # floats, or ints beyond int64 (base-unit money)
+    return pa.float64()
 
 
 def compile_results(sweep: SweepPlan, out_dir: str | Path) -> Path:
     """Write `results.parquet`: one row per finished or failed run, parameters and seed next
-    to every summary metric (ints that do not fit int64, such as base-unit money, as float64;
-    the exact values stay in each run's summary.json). Two streaming passes: the first finds
-    the columns and their types, the second writes row groups of ROW_GROUP rows."""
+    to every summary metric. Its schema does not depend on the values: every amount of base
+    units is decimal128(38, 0) (exact, whatever its size) with its `<name>_tokens` float64
+    beside it, counts int64, rates float64. Two streaming passes: the first finds the columns
+    and their types, the second writes row groups of ROW_GROUP rows."""
     out = Path(out_dir)
     kinds: dict[str, set[str]] = {}
     for row in _rows(sweep, out):
@@ -291,7 +323,9 @@ def _table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     arrays = []
     for f in schema:
         values = [r.get(f.name) for r in rows]
-        if pa.types.is_floating(f.type):
+        if pa.types.is_decimal(f.type):
+            values = [None if v is None else Decimal(int(v)) for v in values]
+        elif pa.types.is_floating(f.type):
             values = [float(v) if v is not None else None for v in values]
         elif pa.types.is_string(f.type):
             values = [v if v is None or isinstance(v, str) else str(v) for v in values]

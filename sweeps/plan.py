@@ -6,9 +6,15 @@ dots as underscores. A run is keyed by the hash of (scenario, parameter point, s
 overrides), so the same command plans the same runs and a rerun finds what is done.
 
 Every point uses the same seeds, and a run's seed drives all of the scenario's exogenous draws
-(demand, twin futures) through the model's seed tree, which protocol rules do not touch: points
-that differ only in rules (`rules.*`, `ledger.*`) face the same demand per seed: common random
-numbers.
+(demand, twin futures) through the model's seed tree. Only the twin (its kind and params), the
+length of a tick, the L2 physics rate and the population (groups, counts, roles, policies)
+shape those draws; every other key (`rules.*`, `ledger.*`, `twin.licence_per_cu`, the
+economy's values and limits, policy params) leaves them alone (`Param.exogenous` is False), so
+points that differ only in such keys face the same demand per seed: common random numbers.
+
+A point is recorded (in sweep.json, results.parquet and the progress lines) with the values
+its runs used: a sampled float set where the scenario holds an int is the rounded int, a
+token amount the tokens set (rounded to base units).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.overrides import OverrideError, parse_value
+from scenarios.overrides import OverrideError, parse_value, shown_value, value_at
 from scenarios.overrides import apply_point as _apply_point
 from twinecon.errors import TwineconError
 
@@ -52,13 +58,22 @@ def parse_range(text: str) -> tuple[str, float, float]:
     key, sep, bounds = text.partition("=")
     lo, colon, hi = bounds.partition(":")
     try:
-        low, high = float(lo), float(hi)
+        low, high = _bound(lo), _bound(hi)
     except ValueError:
         low = high = float("nan")
     if not sep or not colon or not key.strip() or not low < high:
         raise SweepError(f"--range {text!r}: expected key=lo:hi with lo < hi (for example "
-                         "--range economy.time_value_per_h=10:60)")
+                         "--range economy.time_value_per_h=10:60, or token amounts as the "
+                         "scenario writes them: --range twin.licence_per_cu=0:0.000001)")
     return key.strip(), low, high
+
+
+def _bound(text: str) -> float:
+    """A range bound: a number, or a token amount as a scenario writes it ("0.05 tokens",
+    quoted or not)."""
+    s = text.strip().strip("\"'").strip()
+    s = s.removesuffix("tokens").removesuffix("token").strip().replace("_", "")
+    return float(s)
 
 
 @dataclass(frozen=True)
@@ -73,9 +88,33 @@ class Param:
 
     @property
     def rule(self) -> bool:
-        """Protocol rules (`rules.*` tables and the ledger's `ledger.*` parameters) leave every
-        exogenous draw alone; the rest (population, twin, economy) are exogenous."""
-        return self.key.startswith(("rules.", "ledger."))
+        """A protocol rule: a `[rules.*]` table's key, a `ledger.*` parameter, the twin's
+        licence, or a market limit of `[economy]` (strikes, candidates per action)."""
+        return self.key.startswith(_RULE_PREFIXES) or self.key in _RULE_KEYS
+
+    @property
+    def exogenous(self) -> bool:
+        """Whether the parameter shapes the exogenous random draws (demand, twin conditions):
+        the twin (but its licence), the tick's length, the physics rate, and the population
+        (which groups there are, their counts, roles and policies). Every protocol rule, the
+        economy's values and a policy's params leave the draws alone: points differing only
+        in them share every draw per seed."""
+        key = self.key
+        if key == "seed" or key.startswith(("twin.", "economy.tick_ms", "economy.l2_hz")):
+            return key != "twin.licence_per_cu"
+        parts = key.split(".")
+        if parts[0] == "agents":
+            return not (len(parts) >= 3 and parts[2] in _AGENT_VALUES)
+        return parts[0] in ("assets", "pools")  # who owns what is the population's
+
+
+#: Keys of a protocol rule: by prefix, and one by one.
+_RULE_PREFIXES = ("rules.", "ledger.")
+_RULE_KEYS = frozenset({"twin.licence_per_cu", "economy.max_strikes",
+                        "economy.max_candidates"})
+#: An agent group's keys that change what its agents do or hold, not who they are.
+_AGENT_VALUES = frozenset({"params", "balance", "isolation", "time_limit_ms",
+                           "memory_limit_mb"})
 
 
 @dataclass(frozen=True)
@@ -104,7 +143,8 @@ class SweepPlan:
         """sweep.json: what was planned (the runs without their scenario data)."""
         params = []
         for p in self.params:
-            entry: dict[str, Any] = {"key": p.key, "column": p.column, "rule": p.rule}
+            entry: dict[str, Any] = {"key": p.key, "column": p.column, "rule": p.rule,
+                                     "exogenous": p.exogenous}
             if p.bounds is not None:
                 entry["range"] = list(p.bounds)
             else:
@@ -113,7 +153,8 @@ class SweepPlan:
         out: dict[str, Any] = {
             "scenario": self.scenario, "source": self.source,
             "scenario_sha256": self.scenario_sha256, "design": self.design, "params": params,
-            "rules": [p.column for p in self.params if p.rule], "seeds": self.seeds,
+            "rules": [p.column for p in self.params if p.rule],
+            "exogenous": [p.column for p in self.params if p.exogenous], "seeds": self.seeds,
             "overrides": self.overrides,
             "runs": [{"run_id": r.run_id, "point_id": r.point_id, "point_index": r.point_index,
                       "seed": r.seed, "point": r.point} for r in self.runs],
@@ -207,10 +248,13 @@ def plan(data: dict[str, Any], *, scenario: str, source: str, sets: list[str],
                       sobol=sobol_info)
     for index, point in enumerate(points):
         applied = apply_point(data, point, source)
+        # ids hash the point as asked (so a sweep planned before keeps its runs); the point
+        # is recorded as the runs use it
+        used = {k: shown_value(k, value_at(applied, k)) for k in point}
         point_id = _digest({"scenario": scenario_sha, "point": point})[:16]
         for seed in seed_list:
             run_data = {**applied, "seed": seed}
             run_id = _digest({"scenario": scenario_sha, "point": point, "seed": seed})[:16]
             sweep.runs.append(PlannedRun(run_id=run_id, point_id=point_id, point_index=index,
-                                         seed=seed, point=point, data=run_data))
+                                         seed=seed, point=used, data=run_data))
     return sweep

@@ -91,10 +91,10 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequenc
     return f'<div class="scroll {cls}">{markup}</div>' if cls else markup
 
 
-def figures(plots: Sequence[Plot]) -> str:
-    """The plots as numbered, captioned figures with their PNGs inline."""
+def figures(plots: Sequence[Plot], start: int = 1) -> str:
+    """The plots as numbered (from `start`), captioned figures with their PNGs inline."""
     out = []
-    for i, p in enumerate(plots, 1):
+    for i, p in enumerate(plots, start):
         out.append(
             f'<figure id="fig-{i}"><img src="data:image/png;base64,{p.png_b64}" '
             f'alt="{escape(p.alt)}"><figcaption><b>Figure {i}. {escape(p.title)}.</b> '

@@ -12,11 +12,6 @@ import numpy as np
 __all__ = ["fmt", "is_money", "label", "tokens"]
 
 
-#: Money leaves of summary.json (base units); flattened dict leaves start with these prefixes.
-_MONEY_KEYS = frozenset({"price_mean", "volume", "compute_spend", "customer_value",
-                         "consumer_surplus", "producer_surplus", "supply", "minted", "burned",
-                         "treasury"})
-_MONEY_PREFIXES = ("revenue_by_class_", "balance_mean_by_role_")
 
 _LABELS = {
     "jobs_completed": "jobs completed", "jobs_posted": "jobs posted",
@@ -31,13 +26,18 @@ _LABELS = {
 
 
 def label(metric: str) -> str:
-    """A metric's name for people, with its unit."""
-    return _LABELS.get(metric, metric.replace("_", " "))
+    """A metric's name for people, with its unit (tokens for an amount)."""
+    if metric in _LABELS:
+        return _LABELS[metric]
+    name = metric.replace("_", " ")
+    return f"{name} (tokens)" if is_money(metric) else name
 
 
 def is_money(column: str) -> bool:
-    """Whether a summary or results column holds base-unit money (shown in tokens)."""
-    return column in _MONEY_KEYS or column.startswith(_MONEY_PREFIXES)
+    """Whether a summary or results column holds an amount (shown in tokens)."""
+    from sweeps.engine import is_money_column
+
+    return is_money_column(column) and not column.endswith("_tokens")
 
 
 def tokens(values: Iterable[Any], decimals: int) -> np.ndarray:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sweeps.report._run import render_run
 from sweeps.report._sweep import render_sweep
 from sweeps.report.errors import ReportError
+from sweeps.stats import DEFAULT_CONFIDENCE
 from twinecon.errors import TwineconError
 
 __all__ = ["REPORT_NAME", "RUN_FILES", "SWEEP_FILES", "main", "render_report", "write_report"]
@@ -48,7 +50,9 @@ def _kind(folder: Path) -> str:
                       "folder (it lacks sweep.json)")
 
 
-def render_report(path: str | Path, *, metrics: Sequence[str] | None = None) -> str:
+def render_report(path: str | Path, *, metrics: Sequence[str] | None = None,
+                  baseline: Any = None, confidence: float = DEFAULT_CONFIDENCE,
+                  precision: Any = None) -> str:
     """The HTML report of a run folder or a sweep folder, as a string.
 
     Args:
@@ -56,7 +60,12 @@ def render_report(path: str | Path, *, metrics: Sequence[str] | None = None) -> 
             `agents.parquet`, `flows.parquet`) or a sweep folder (`sweep.json`,
             `results.parquet`, optionally `runs/<run_id>/`).
         metrics: sweep reports only: the results columns to plot, in order; default the
-            ones of `DEFAULT_METRICS` that the sweep has.
+            metrics that moved most across the points (`sweeps.analysis.moved`).
+        baseline: sweep reports only: the point the paired section compares every other
+            with (a point_index, a point_id, or {parameter: value}); default the first.
+        confidence: the level of every interval (0.95).
+        precision: the half-width "seeds needed" aims at (a number in the metric's unit, or
+            "P%" of the baseline's mean); default half the observed difference.
 
     Raises:
         ReportError: the folder is missing, is neither kind, lacks a file or a column, or a
@@ -65,19 +74,23 @@ def render_report(path: str | Path, *, metrics: Sequence[str] | None = None) -> 
     folder = Path(path)
     kind = _kind(folder)
     if kind == "run":
-        if metrics is not None:
-            raise ReportError(f"{folder} is a run folder; metrics= chooses what a sweep report "
-                              "plots, leave it out for a run")
+        if metrics is not None or baseline is not None:
+            raise ReportError(f"{folder} is a run folder; --metric and --baseline choose what a "
+                              "sweep report shows, leave them out for a run")
         return render_run(folder)
-    return render_sweep(folder, metrics)
+    return render_sweep(folder, metrics, baseline=baseline, confidence=confidence,
+                        precision=precision)
 
 
-def write_report(path: str | Path, *, metrics: Sequence[str] | None = None) -> Path:
+def write_report(path: str | Path, *, metrics: Sequence[str] | None = None,
+                 baseline: Any = None, confidence: float = DEFAULT_CONFIDENCE,
+                 precision: Any = None) -> Path:
     """Write `report.html` into a run folder or a sweep folder and return its path.
 
     Args and Raises: as `render_report`.
     """
-    page = render_report(path, metrics=metrics)
+    page = render_report(path, metrics=metrics, baseline=baseline, confidence=confidence,
+                         precision=precision)
     out = Path(path) / REPORT_NAME
     out.write_text(page, encoding="utf-8")
     return out

@@ -10,6 +10,7 @@ from typing import Any
 import matplotlib
 import pandas as pd
 
+from economy.summary import from_json as summary_from_json
 from sweeps.report import _html
 from sweeps.report._flows import plot_flows
 from sweeps.report._look import RC, Plot
@@ -109,7 +110,7 @@ def _headline(summary: dict[str, Any],
 
 def render_run(folder: Path) -> str:
     """The page of a run folder (its files checked present by the caller)."""
-    summary = _read_json(folder / "summary.json", folder)
+    summary = summary_from_json(_read_json(folder / "summary.json", folder))
     manifest = _read_json(folder / "manifest.json", folder)
     ticks = _read_parquet(folder / "ticks.parquet", folder,
                           ("tick", "jobs_posted", "completed", "rejected", "expired",

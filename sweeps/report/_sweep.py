@@ -1,8 +1,11 @@
-"""The report of a sweep folder: its design, metric figures, points table and failed runs.
+"""The report of a sweep folder: its design, metric figures, the paired answer against a
+baseline point, the points table and failed runs.
 
-The folder is read, and every mean and 95 % interval computed, by `sweeps.analysis` (`load`,
-`load_manifests`, `summarize`, `interval`), so the report shows what `twinecon analyze`
-prints; money is shown in tokens.
+The folder is read, and every mean, interval and test computed, by `sweeps.analysis` (`load`,
+`load_manifests`, `summarize`, `paired`, `moved`) and `sweeps.stats`, so the report shows what
+`twinecon analyze` prints, at the level it states; money is shown in tokens. Without named
+metrics it plots those that moved most across the points (`analysis.moved`), not a fixed
+list.
 """
 
 from __future__ import annotations
@@ -21,17 +24,22 @@ from sweeps import analysis
 from sweeps.analysis import AnalysisError
 from sweeps.report import _html
 from sweeps.report._look import RC, Plot
-from sweeps.report._numbers import fmt, is_money, label, tokens
+from sweeps.report._numbers import fmt, label
+from sweeps.report._paired import paired_section
 from sweeps.report._sweep_plots import Param, is_numeric, ordered_values, plot_metric
 from sweeps.report.errors import ReportError
+from sweeps.stats import DEFAULT_CONFIDENCE, level_text
 from twinecon.errors import suggest
 
 __all__ = ["DEFAULT_METRICS", "render_sweep"]
 
 
-#: The metrics a sweep report plots when none are given (those present in results.parquet).
+#: The metrics a sweep report falls back to when no metric moved across the points (a sweep
+#: of one point, or every metric flat), those present in results.parquet.
 DEFAULT_METRICS = ("jobs_completed", "price_mean", "customer_value", "gini_final",
                    "time_ratio_mean")
+#: How many of the metrics that moved most a report plots when none are named.
+TOP_METRICS = 6
 
 
 def _has_numbers(series: pd.Series) -> bool:
@@ -43,11 +51,10 @@ def _has_numbers(series: pd.Series) -> bool:
                                    and not isinstance(v, bool | np.bool_) for v in values)
 
 
-def _metric_values(results: pd.DataFrame, metric: str, decimals: int) -> np.ndarray:
-    col = results[metric]
-    if is_money(metric):
-        return tokens(col, decimals)
-    return np.asarray([math.nan if v is None else float(v) for v in col], dtype=np.float64)
+def _metric_values(results: pd.DataFrame, metric: str) -> np.ndarray:
+    """A metric's values as float64 (money already in tokens: `analysis.load`)."""
+    return np.asarray([math.nan if v is None else float(v) for v in results[metric]],
+                      dtype=np.float64)
 
 
 def _seeds_text(seeds: Sequence[Any]) -> str:
@@ -75,9 +82,10 @@ def _param_text(spec: dict[str, Any]) -> str:
     return "?"
 
 
-def render_sweep(folder: Path, metrics: Sequence[str] | None) -> str:
-    """The page of a sweep folder (its files checked present by the caller); `metrics` as
-    `render_report`."""
+def render_sweep(folder: Path, metrics: Sequence[str] | None, *, baseline: Any = None,
+                 confidence: float = DEFAULT_CONFIDENCE, precision: Any = None) -> str:
+    """The page of a sweep folder (its files checked present by the caller); `metrics`,
+    `baseline`, `confidence` and `precision` as `render_report`."""
     try:
         results, sweep = analysis.load(folder)
     except AnalysisError as e:
@@ -90,19 +98,29 @@ def render_sweep(folder: Path, metrics: Sequence[str] | None) -> str:
     is_ok = (results["status"] == "ok").to_numpy()
     ok = results[is_ok].reset_index(drop=True)
     manifests = analysis.load_manifests(folder, ok["run_id"])
-    chosen, not_numeric = _choose_metrics(folder, results, columns, metrics)
+    chosen, not_numeric = _choose_metrics(folder, results, sweep, columns, metrics)
     params = [Param(str(spec["key"]), c, is_numeric(results[c]),
                     ordered_values(results[c], spec.get("values")))
               for spec, c in zip(sweep["params"], columns, strict=True)]
     # The metrics as float64 columns (money in tokens), so analysis takes them as they are shown.
-    decimals = _decimals(results, sweep, manifests)
-    shown = results.assign(**{m: _metric_values(results, m, decimals) for m in chosen})
+    shown = results.assign(**{m: _metric_values(results, m) for m in chosen})
+    shown.attrs = dict(results.attrs)
+    level = level_text(confidence)
 
     plots: list[Plot] = []
     if len(ok) and params:
         with matplotlib.rc_context(RC):
-            plots = [plot_metric(ok, shown[m].to_numpy()[is_ok], m, params, design)
-                     for m in chosen]
+            plots = [plot_metric(ok, shown[m].to_numpy()[is_ok], m, params, design,
+                                 confidence=confidence) for m in chosen]
+    paired_html, paired_plots = "", []
+    if len(ok) and chosen and design in ("grid", "zip") and results["point_id"].nunique() > 1:
+        try:
+            with matplotlib.rc_context(RC):
+                paired_html, paired_plots = paired_section(
+                    shown, sweep, chosen, baseline=baseline, confidence=confidence,
+                    precision=precision)
+        except AnalysisError as e:
+            raise ReportError(f"{folder}: {e}") from e
     seeds = list(sweep.get("seeds") or [])
     if not seeds and "seed" in results:
         seeds = sorted(pd.unique(results["seed"].dropna()).tolist())
@@ -111,14 +129,19 @@ def render_sweep(folder: Path, metrics: Sequence[str] | None) -> str:
     if not_numeric:
         skipped = ('<p class="note">Not plotted, as no run has a value: '
                    + ", ".join(f"<code>{_html.escape(m)}</code>" for m in not_numeric) + ".</p>")
+    if paired_html:
+        sections.append(("Does the change help? Paired differences against the baseline",
+                         paired_html + _html.figures(paired_plots, start=1)))
     if plots:
-        sections.append(("Metrics against parameters", _html.figures(plots) + skipped))
+        sections.append(("Metrics against parameters",
+                         _html.figures(plots, start=len(paired_plots) + 1) + skipped))
     else:
         sections.append(("Metrics against parameters",
                          ('<p class="note fail">No successful runs to plot.</p>'
                           if not len(ok) else '<p class="note">No metrics to plot.</p>')
                          + skipped))
-    sections.append(("Parameter points", _points_table(shown, sweep, chosen, params)))
+    sections.append(("Parameter points", _points_table(shown, sweep, chosen, params,
+                                                       confidence)))
     failed = results[~is_ok]
     if len(failed):
         fail_rows = [(r.run_id, getattr(r, "seed", ""), str(getattr(r, "error", ""))[:300])
@@ -134,16 +157,20 @@ def render_sweep(folder: Path, metrics: Sequence[str] | None) -> str:
             ("twin", twin), ("runs", f"{len(results):,}")]
     lede = (f"{len(params)} parameter(s) \u00d7 {len(seeds) if seeds else '?'} seed(s); "
             + ", ".join(p.key for p in params))
-    return _html.page(str(sweep["scenario"]), "sweep report", lede, meta, sections, len(plots),
-                      folder.name)
+    meta.append(("intervals", f"{level} t"))
+    return _html.page(str(sweep["scenario"]), "sweep report", lede, meta, sections,
+                      len(plots) + len(paired_plots), folder.name)
 
 
-def _choose_metrics(folder: Path, results: pd.DataFrame, columns: Sequence[str],
+def _choose_metrics(folder: Path, results: pd.DataFrame, sweep: dict[str, Any],
+                    columns: Sequence[str],
                     metrics: Sequence[str] | None) -> tuple[list[str], list[str]]:
-    """The metrics to plot, and those left out as no run has a number in them (an error when
-    the caller named them)."""
+    """The metrics to plot (named, or the `TOP_METRICS` that moved most), and those left out
+    as no run has a number in them (an error when the caller named them)."""
     if metrics is None:
-        chosen = [m for m in DEFAULT_METRICS if m in results.columns]
+        chosen = list(analysis.moved(results, sweep, top=TOP_METRICS)["metric"])
+        if not chosen:
+            chosen = [m for m in DEFAULT_METRICS if m in results.columns]
     else:
         chosen = list(dict.fromkeys(metrics))
         for m in chosen:
@@ -156,17 +183,6 @@ def _choose_metrics(folder: Path, results: pd.DataFrame, columns: Sequence[str],
         raise ReportError(f"{folder}: results.parquet has no numeric value in "
                           f"{', '.join(not_numeric)}; choose numeric metrics")
     return [m for m in chosen if m not in not_numeric], not_numeric
-
-
-def _decimals(results: pd.DataFrame, sweep: dict[str, Any], manifests: list[dict]) -> int:
-    """The token's decimals: from results.parquet, sweep.json or a run's manifest; else 18."""
-    if "decimals" in results and results["decimals"].notna().any():
-        return int(results["decimals"].dropna().iloc[0])
-    if "decimals" in sweep:
-        return int(sweep["decimals"])
-    if manifests:
-        return int(manifests[0].get("config", {}).get("ledger", {}).get("decimals", 18))
-    return 18
 
 
 def _design_table(results: pd.DataFrame, sweep: dict[str, Any], seeds: Sequence[Any]) -> str:
@@ -185,13 +201,15 @@ def _design_table(results: pd.DataFrame, sweep: dict[str, Any], seeds: Sequence[
 
 
 def _points_table(shown: pd.DataFrame, sweep: dict[str, Any], chosen: Sequence[str],
-                  params: Sequence[Param], max_rows: int = 300) -> str:
+                  params: Sequence[Param], confidence: float = DEFAULT_CONFIDENCE,
+                  max_rows: int = 300) -> str:
     """A row per point: its parameters, runs ok, and each metric's mean ± half-width of its
-    95 % t interval, as `twinecon analyze` computes them (`analysis.summarize`)."""
+    t interval at `confidence`, as `twinecon analyze` computes them (`analysis.summarize`)."""
     intervals: dict[tuple[Any, str], tuple[int, float, float]] = {}
     if chosen and len(shown):
-        means = analysis.summarize(shown, sweep, metrics=chosen)
-        halves = analysis.t_halfwidth(means["std"].to_numpy(), means["n"].to_numpy())
+        means = analysis.summarize(shown, sweep, metrics=chosen, confidence=confidence)
+        halves = analysis.t_halfwidth(means["std"].to_numpy(), means["n"].to_numpy(),
+                                      confidence)
         intervals = {(p, m): (int(n), mean, half) for p, m, n, mean, half in zip(
             means["point_id"], means["metric"], means["n"], means["mean"], halves, strict=True)}
     columns = [p.column for p in params]
@@ -210,5 +228,5 @@ def _points_table(shown: pd.DataFrame, sweep: dict[str, Any], chosen: Sequence[s
     if len(rows) > max_rows:
         markup += (f'<p class="note">Showing the first {max_rows} of {len(rows)} points; '
                    "results.parquet has them all.</p>")
-    return ('<p class="note">Mean ± half-width of the 95 % t-interval across the '
-            "point's successful runs.</p>" + markup)
+    return (f'<p class="note">Mean ± half-width of the {level_text(confidence)} t-interval '
+            "across the point's successful runs; money in tokens.</p>" + markup)

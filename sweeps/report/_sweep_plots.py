@@ -1,9 +1,10 @@
 """A sweep's metric figures: one metric against each swept parameter, one panel each.
 
-A grid design draws each parameter value's mean over the successful runs with its 95 % t
-interval (`sweeps.analysis.interval`, the interval `twinecon analyze` prints), one line per
-value of the other parameter when there are exactly two; a Sobol or random design scatters
-every run with a binned mean.
+A grid design draws each parameter value's mean over the successful runs with its t interval
+(`sweeps.stats.interval`, the interval `twinecon analyze` prints, at the report's level), one
+line per value of the other parameter when there are exactly two; a categorical parameter
+(text or yes/no values, such as a market rule) as grouped bars, since its values have no
+order to join with a line; a Sobol or random design scatters every run with a binned mean.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sweeps.analysis import interval
 from sweeps.report._look import SERIES, Plot, encode, figure, no_data
 from sweeps.report._numbers import fmt, label
+from sweeps.stats import DEFAULT_CONFIDENCE, interval, level_text
 
 __all__ = ["Param", "is_numeric", "ordered_values", "plot_metric"]
 
@@ -52,7 +53,7 @@ class Param:
 
 
 def plot_metric(ok: pd.DataFrame, y: np.ndarray, metric: str, params: Sequence[Param],
-                design: str) -> Plot:
+                design: str, confidence: float = DEFAULT_CONFIDENCE) -> Plot:
     """`metric` against each parameter of `params`.
 
     Args:
@@ -60,7 +61,11 @@ def plot_metric(ok: pd.DataFrame, y: np.ndarray, metric: str, params: Sequence[P
         y: (n_runs,) float64, the metric's value in each of those runs (tokens for money), NaN
             where a run has none.
         design: the sweep's design: "grid", "sobol" or "random".
+        confidence: the level of the intervals drawn.
     """
+    level = level_text(confidence)
+    finite = y[~np.isnan(y)]
+    floor = 0.0 if len(finite) and (finite >= 0).all() else None
     continuous = design in ("sobol", "random")
     ncols = min(len(params), 3)
     nrows = math.ceil(len(params) / ncols)
@@ -88,21 +93,30 @@ def plot_metric(ok: pd.DataFrame, y: np.ndarray, metric: str, params: Sequence[P
                 grouped_by[p.key] = q.key
             positions = (p.values if p.numeric else list(range(len(p.values))))
             span = (max(positions) - min(positions)) if len(positions) > 1 else 1.0
+            width = 0.8 / len(groups)
             for g, (value, mask) in enumerate(groups):
-                means, halves, xs = [], [], []
+                means, errs, xs = [], [], []
                 for pos, v in zip(positions, p.values, strict=True):
-                    ci = interval(y[mask & (x_raw == v).to_numpy()])
+                    ci = interval(y[mask & (x_raw == v).to_numpy()], confidence, floor)
                     if ci.n:
                         means.append(ci.mean)
                         # one run has no interval: a bar of length 0 marks the lone value
-                        halves.append(ci.half if ci.n > 1 else 0.0)
+                        errs.append((ci.mean - ci.lo, ci.hi - ci.mean) if ci.n > 1
+                                    else (0.0, 0.0))
                         xs.append(float(pos))
-                dodge = (g - (len(groups) - 1) / 2) * 0.03 * span
                 colour = SERIES[g % len(SERIES)]
-                name = "mean, 95 % CI" if value is None else _fmt_value(value)
-                ax.errorbar(np.asarray(xs) + dodge, means, yerr=halves, color=colour,
-                            marker="o", ms=4.5, lw=1.4, capsize=3.5, elinewidth=1.1,
-                            label=name)
+                name = f"mean, {level} CI" if value is None else _fmt_value(value)
+                yerr = np.asarray(errs, dtype=float).T.reshape(2, -1)
+                if p.numeric:
+                    dodge = (g - (len(groups) - 1) / 2) * 0.03 * span
+                    ax.errorbar(np.asarray(xs) + dodge, means, yerr=yerr, color=colour,
+                                marker="o", ms=4.5, lw=1.4, capsize=3.5, elinewidth=1.1,
+                                label=name)
+                else:  # no order between the values: bars side by side, not a line
+                    dodge = (g - (len(groups) - 1) / 2) * width
+                    ax.bar(np.asarray(xs) + dodge, means, width=width * 0.92, yerr=yerr,
+                           color=colour, alpha=0.85, capsize=3.5,
+                           error_kw={"elinewidth": 1.1}, label=name)
             if not p.numeric:
                 ax.set_xticks(positions, [str(v) for v in p.values])
             elif len(p.values) <= 8:
@@ -126,8 +140,9 @@ def plot_metric(ok: pd.DataFrame, y: np.ndarray, metric: str, params: Sequence[P
         how = ("Each dot is one run; the line joins the means of runs grouped into equal-count "
                "bins of the parameter.")
     else:
-        how = (f"Markers are means over the {n_seed} successful run(s) per point; error bars "
-               "are 95 % t-intervals of the mean across seeds.")
+        how = (f"Markers (bars, for a parameter whose values are categories) are means over "
+               f"the {n_seed} successful run(s) per point; error bars are {level} t-intervals "
+               "of the mean across seeds.")
         if grouped_by:
             how += " One line per value of the other parameter."
         elif len(params) > 1 and design == "grid":
