@@ -1,13 +1,20 @@
 """agents: agent state (identity, wallet, role), the Policy protocol, built-in policies,
 policy loading, fault isolation, and process isolation for untrusted policies."""
 
-from agents.agent import EconAgent
-from agents.builtin import BUILTIN, ComputeSeller, Customer, Evaluator, Idle, ServiceProvider
-from agents.errors import AgentError, PolicyFault, PolicyLoadError, WireError
-from agents.limits import DEFAULT_LIMITS, Isolation, PolicyLimits
-from agents.loading import load_policy, make_policy, resolve_policy_class
-from agents.process import ProcessPolicy
-from agents.protocols import Policy
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twinecon.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from agents.agent import EconAgent
+    from agents.builtin import BUILTIN, ComputeSeller, Customer, Evaluator, Idle, ServiceProvider
+    from agents.errors import AgentError, PolicyFault, PolicyLoadError, WireError
+    from agents.limits import DEFAULT_LIMITS, Isolation, PolicyLimits
+    from agents.loading import load_policy, make_policy, resolve_policy_class
+    from agents.process import ProcessPolicy
+    from agents.protocols import Policy
 
 __all__ = [
     "BUILTIN",
@@ -30,3 +37,16 @@ __all__ = [
     "make_policy",
     "resolve_policy_class",
 ]
+
+# Imported at first use (twinecon.lazy), so `import agents` loads none of its modules.
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "agents.agent": ("EconAgent",),
+    "agents.builtin": (
+        "BUILTIN", "ComputeSeller", "Customer", "Evaluator", "Idle", "ServiceProvider",
+    ),
+    "agents.errors": ("AgentError", "PolicyFault", "PolicyLoadError", "WireError"),
+    "agents.limits": ("DEFAULT_LIMITS", "Isolation", "PolicyLimits"),
+    "agents.loading": ("load_policy", "make_policy", "resolve_policy_class"),
+    "agents.process": ("ProcessPolicy",),
+    "agents.protocols": ("Policy",),
+})

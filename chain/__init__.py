@@ -3,84 +3,91 @@
 The bottom layer of twinecon beside `worlds`; it knows nothing of worlds or the economy.
 """
 
-from chain.backends import BACKENDS, Backend, open_ledger
-from chain.checks import check_ledger
-from chain.deployment import ASSETS_ADDRESS, COMPUTE_ADDRESS
-from chain.errors import (
-    CapExceeded,
-    ChainError,
-    DeadlinePassed,
-    InsufficientFunds,
-    InvalidSignature,
-    InvalidState,
-    InvariantViolation,
-    KeystoreError,
-    LedgerCheckFailed,
-    Malformed,
-    NonceMismatch,
-    Unauthorized,
-    WrongDomain,
-)
-from chain.flows import Flow
-from chain.identity import Address, Identity
-from chain.intents import Domain, Intent, SignedIntent, recover, sign
-from chain.memory import ESCROW_ADDRESS, MemoryLedger
-from chain.ops import (
-    KIND_INDEX,
-    MAX_PARAMS,
-    OPS,
-    STRING_LIMITS,
-    TABLE,
-    ClaimLease,
-    ClaimRefund,
-    CloseLease,
-    CompleteJob,
-    Contribute,
-    CreateJob,
-    CreatePool,
-    FundJob,
-    LinkAsset,
-    Mint,
-    Module,
-    Op,
-    OpenLease,
-    OpSpec,
-    Post,
-    PublishVersion,
-    RegisterAsset,
-    RegisterTwin,
-    RejectJob,
-    SetLicence,
-    SetProvider,
-    Slash,
-    Stake,
-    SubmitJob,
-    Transfer,
-    TransferTwin,
-    Unstake,
-    UseData,
-    job_id_for,
-    params_hash,
-)
-from chain.protocols import (
-    BURN_ADDRESS,
-    EVENT_COLUMNS,
-    TERMINAL,
-    Asset,
-    EventRow,
-    Job,
-    JobState,
-    Lease,
-    LeaseState,
-    Ledger,
-    LedgerParams,
-    ParamSpec,
-    Pool,
-    RoyaltyMode,
-    SignatureMode,
-    Twin,
-    TxResult,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twinecon.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from chain.backends import BACKENDS, Backend, open_ledger
+    from chain.checks import check_ledger
+    from chain.deployment import ASSETS_ADDRESS, COMPUTE_ADDRESS
+    from chain.errors import (
+        CapExceeded,
+        ChainError,
+        DeadlinePassed,
+        InsufficientFunds,
+        InvalidSignature,
+        InvalidState,
+        InvariantViolation,
+        KeystoreError,
+        LedgerCheckFailed,
+        Malformed,
+        NonceMismatch,
+        Unauthorized,
+        WrongDomain,
+    )
+    from chain.flows import Flow
+    from chain.identity import Address, Identity
+    from chain.intents import Domain, Intent, SignedIntent, recover, sign
+    from chain.memory import ESCROW_ADDRESS, MemoryLedger
+    from chain.ops import (
+        KIND_INDEX,
+        MAX_PARAMS,
+        OPS,
+        STRING_LIMITS,
+        TABLE,
+        ClaimLease,
+        ClaimRefund,
+        CloseLease,
+        CompleteJob,
+        Contribute,
+        CreateJob,
+        CreatePool,
+        FundJob,
+        LinkAsset,
+        Mint,
+        Module,
+        Op,
+        OpenLease,
+        OpSpec,
+        Post,
+        PublishVersion,
+        RegisterAsset,
+        RegisterTwin,
+        RejectJob,
+        SetLicence,
+        SetProvider,
+        Slash,
+        Stake,
+        SubmitJob,
+        Transfer,
+        TransferTwin,
+        Unstake,
+        UseData,
+        job_id_for,
+        params_hash,
+    )
+    from chain.protocols import (
+        BURN_ADDRESS,
+        EVENT_COLUMNS,
+        TERMINAL,
+        Asset,
+        EventRow,
+        Job,
+        JobState,
+        Lease,
+        LeaseState,
+        Ledger,
+        LedgerParams,
+        ParamSpec,
+        Pool,
+        RoyaltyMode,
+        SignatureMode,
+        Twin,
+        TxResult,
+    )
 
 __all__ = [
     "ASSETS_ADDRESS",
@@ -165,3 +172,31 @@ __all__ = [
     "recover",
     "sign",
 ]
+
+# Imported at first use (twinecon.lazy), so `import chain` loads none of its modules.
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "chain.backends": ("BACKENDS", "Backend", "open_ledger"),
+    "chain.checks": ("check_ledger",),
+    "chain.deployment": ("ASSETS_ADDRESS", "COMPUTE_ADDRESS"),
+    "chain.errors": (
+        "CapExceeded", "ChainError", "DeadlinePassed", "InsufficientFunds", "InvalidSignature",
+        "InvalidState", "InvariantViolation", "KeystoreError", "LedgerCheckFailed", "Malformed",
+        "NonceMismatch", "Unauthorized", "WrongDomain",
+    ),
+    "chain.flows": ("Flow",),
+    "chain.identity": ("Address", "Identity"),
+    "chain.intents": ("Domain", "Intent", "SignedIntent", "recover", "sign"),
+    "chain.memory": ("ESCROW_ADDRESS", "MemoryLedger"),
+    "chain.ops": (
+        "KIND_INDEX", "MAX_PARAMS", "OPS", "STRING_LIMITS", "TABLE", "ClaimLease", "ClaimRefund",
+        "CloseLease", "CompleteJob", "Contribute", "CreateJob", "CreatePool", "FundJob",
+        "LinkAsset", "Mint", "Module", "Op", "OpenLease", "OpSpec", "Post", "PublishVersion",
+        "RegisterAsset", "RegisterTwin", "RejectJob", "SetLicence", "SetProvider", "Slash", "Stake",
+        "SubmitJob", "Transfer", "TransferTwin", "Unstake", "UseData", "job_id_for", "params_hash",
+    ),
+    "chain.protocols": (
+        "BURN_ADDRESS", "EVENT_COLUMNS", "TERMINAL", "Asset", "EventRow", "Job", "JobState",
+        "Lease", "LeaseState", "Ledger", "LedgerParams", "ParamSpec", "Pool", "RoyaltyMode",
+        "SignatureMode", "Twin", "TxResult",
+    ),
+})

@@ -1,17 +1,23 @@
-"""Agent identities: eth-account keypairs derived from the run seed or loaded from a keystore."""
+"""Agent identities: eth-account keypairs derived from the run seed or loaded from a keystore.
+
+Keys, addresses and signatures need only coincurve and keccak; eth-account (half a second to
+import) is imported by the methods that use it: keystores and the `account` signer.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coincurve import PrivateKey
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from chain.errors import KeystoreError
 from twinecon.seeds import SeedTree
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
 __all__ = ["Address", "Identity", "address_of_key"]
 
@@ -67,6 +73,8 @@ class Identity:
     @classmethod
     def from_keystore(cls, path: str | Path, password: str, *, label: str = "") -> Identity:
         """Load a key from an encrypted Web3 Secret Storage (v3) keystore file."""
+        from eth_account import Account
+
         path = Path(path)
         try:
             blob = json.loads(path.read_text())
@@ -83,6 +91,8 @@ class Identity:
 
     def to_keystore(self, path: str | Path, password: str, *, iterations: int = 262_144) -> Path:
         """Write this key to an encrypted keystore file (scrypt) and return its path."""
+        from eth_account import Account
+
         path = Path(path)
         blob = Account.encrypt(self._secret, password, kdf="scrypt", iterations=iterations)
         path.write_text(json.dumps(blob))
@@ -92,6 +102,8 @@ class Identity:
     def account(self) -> LocalAccount:
         """The eth-account signer, built on first use (it costs ~0.2 ms per key)."""
         if self._account is None:
+            from eth_account import Account
+
             self._account = Account.from_key(self._secret)
         return self._account
 
