@@ -40,6 +40,7 @@ from economy.handlers import ComputeHandler, DataHandler, JobHandler, TransferHa
 from economy.handlers.evaluation import EvaluationHandler
 from economy.history import MarketHistory, PnL
 from economy.intake import take_in
+from economy.joblog import JobLog
 from economy.markets.compute import ComputeMarket
 from economy.markets.jobs import JobMarket
 from economy.observation import MarketView, Observation, Planner, RulesView, SimResult
@@ -52,14 +53,15 @@ from economy.rules import Rules
 from economy.settler import Clock, Settler
 from economy.stats import TickStats, Totals, tick_row
 from economy.summary import RunSummary
-from economy.tables import AGENTS_SCHEMA, EVENTS_SCHEMA, TICKS_SCHEMA, AgentRow
+from economy.tables import AGENTS_SCHEMA, EVENTS_SCHEMA, JOBS_SCHEMA, TICKS_SCHEMA, AgentRow
 from economy.tiers import TierEvaluators
 from economy.views import royalty_stacks, rules_view
 from economy.welfare import JobWelfare
 from twinecon.seeds import SeedTree, Stream
 from worlds.protocols import ServiceTwin
 
-__all__ = ["AGENTS_SCHEMA", "EVENTS_SCHEMA", "TICKS_SCHEMA", "EconomyConfig", "EconomyModel"]
+__all__ = ["AGENTS_SCHEMA", "EVENTS_SCHEMA", "JOBS_SCHEMA", "TICKS_SCHEMA", "EconomyConfig",
+           "EconomyModel"]
 
 
 class EconomyModel:
@@ -103,7 +105,8 @@ class EconomyModel:
         self.flows = FlowBook(population.class_of, (ledger.escrow, COMPUTE_ADDRESS),
                               population.holder_of)
         self.settler = settler = Settler(ledger, self.clock,
-                                         recorder.table("events", EVENTS_SCHEMA), self.flows)
+                                         recorder.table("events", EVENTS_SCHEMA), self.flows,
+                                         population.names)
         self._ticks = recorder.table("ticks", TICKS_SCHEMA)
         self._agents = recorder.table("agents", AGENTS_SCHEMA)
         self._flows = recorder.table("flows", FLOWS_SCHEMA)
@@ -117,12 +120,13 @@ class EconomyModel:
         self.emissions = Emissions(rules.emission, settler, protocol, stats)
         self._market_rng = self.seeds.rng(Stream.MARKET)
         self.history = MarketHistory(ticks=config.history_ticks)
+        self.job_log = JobLog(recorder.table("jobs", JOBS_SCHEMA), population)
         self.jobs = JobHandler(
             book=JobMarket(max_strikes=config.max_strikes, rule=rules.award,
                            time_value_per_h=config.time_value_per_h),
             welfare=welfare, demand=self.demand, tiers=tiers, twin=twin, settler=settler,
             population=population, stats=stats, market=market, rng=self._market_rng,
-            history=self.history)
+            history=self.history, log=self.job_log)
         self.compute = ComputeHandler(
             market=ComputeMarket(rule=rules.compute, settler=settler, population=population,
                                  twin_key=twin_key(twin), protocol=protocol, market=market,
@@ -343,17 +347,19 @@ class EconomyModel:
     def _record_agents(self, tick: int, balances: list[int]) -> None:
         nonce_of = self.ledger.nonce_of
         self._agents.extend(
-            AgentRow(tick, p.index, p.role.value, p.label, p.address, b,
+            AgentRow(tick, p.index, p.role.value, p.label, p.group, p.address, b,
                      nonce_of(p.address)).values()
             for p, b in zip(self.participants, balances, strict=True))
 
     def finish(self) -> dict:
-        """Close the run: record final balances, flush every table, return the summary."""
+        """Close the run: record final balances and the jobs still open, flush every table,
+        return the summary."""
         every = self.config.agents_every
         tick = self.clock.tick
         if not every or tick % every:
             self._record_agents(tick, [self.ledger.balance_of(p.address)
                                        for p in self.participants])
+        self.job_log.close(self.jobs.book.views)
         self.recorder.close()
         return self.summary()
 

@@ -1,18 +1,25 @@
-"""Who takes part in a run: the participants, their provider classes, and whose money each
-module account holds."""
+"""Who takes part in a run: the participants, their provider classes, every address's name,
+and whose money each module account holds."""
 
 from __future__ import annotations
 
-from chain import Address, Identity, Ledger
+from chain import ASSETS_ADDRESS, BURN_ADDRESS, COMPUTE_ADDRESS, Address, Identity, Ledger
 from economy.errors import EconomyError
 from economy.protocols import Participant
 from economy.roles import FlowClass, Role
 
-__all__ = ["Population"]
+__all__ = ["EXTERNAL", "Population"]
+
+#: The name of an address outside the run (no participant, system or module account).
+EXTERNAL: tuple[str, str] = ("", "external")
 
 
 class Population:
     """The participants of a run, in index order, and what the flow book needs to know of them.
+
+    `names` maps every address the run knows to (label, role): a participant's label and role;
+    the system accounts ("protocol", "treasury", "market", role "system"); the ledger's module
+    accounts ("escrow", "compute", "assets", role "module"); the zero address ("", "").
 
     Args:
         ledger: the run's ledger (its treasury is a flow class of its own).
@@ -29,6 +36,15 @@ class Population:
             market.address: FlowClass.PROTOCOL,
         }
         self._holders: dict[str, Address] = {}  # job or lease id -> whose money a module holds
+        self.names: dict[Address, tuple[str, str]] = {
+            BURN_ADDRESS: ("", ""),
+            ledger.escrow: ("escrow", "module"),
+            COMPUTE_ADDRESS: ("compute", "module"),
+            ASSETS_ADDRESS: ("assets", "module"),
+            ledger.treasury: ("treasury", "system"),
+            protocol.address: ("protocol", "system"),
+            market.address: ("market", "system"),
+        }
 
     def __len__(self) -> int:
         return len(self.participants)
@@ -47,6 +63,7 @@ class Population:
         self.participants.append(participant)
         self.by_address[participant.address] = participant
         self._class[participant.address] = FlowClass.of(participant.role)
+        self.names[participant.address] = (participant.label, participant.role.value)
         if participant.role is Role.EVALUATOR:
             self.evaluators = (*self.evaluators, participant.address)
 
@@ -54,6 +71,10 @@ class Population:
         """The provider class an address's income and spending count under (customer for an
         address outside the run)."""
         return self._class.get(address, FlowClass.CUSTOMER)
+
+    def name_of(self, address: Address) -> tuple[str, str]:
+        """(label, role) of an address (`EXTERNAL` for one the run does not know)."""
+        return self.names.get(address, EXTERNAL)
 
     def hold(self, ref: str, holder: Address) -> None:
         """Record that a module account holds `holder`'s money under `ref` (a job, a lease)."""

@@ -25,7 +25,8 @@ class Table:
 
     Args:
         path: the Parquet file to write (None: keep every row in memory, for tests).
-        schema: the Arrow schema; money columns use `AMOUNT` and take Python ints.
+        schema: the Arrow schema; money columns use `AMOUNT` and take Python ints (or None,
+            a null); a money field nested in a list or struct takes a `Decimal`.
         flush_rows: rows buffered before a row group is written.
     """
 
@@ -63,8 +64,8 @@ class Table:
         for row in rows:
             self._digest.update(repr(tuple(row)).encode())
         columns: list[Sequence] = [list(c) for c in zip(*rows, strict=True)]
-        for i in self._decimal:
-            columns[i] = [Decimal(v) for v in columns[i]]
+        for i in self._decimal:  # None is a null (a column that may hold none)
+            columns[i] = [None if v is None else Decimal(v) for v in columns[i]]
         table = pa.Table.from_arrays(
             [pa.array(c, type=f.type) for c, f in zip(columns, self.schema, strict=True)],
             schema=self.schema,

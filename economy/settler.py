@@ -3,6 +3,8 @@ leaves recorded in the events table and the value-flow book."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from chain import (
     BURN_ADDRESS,
     Address,
@@ -17,6 +19,7 @@ from chain import (
     sign,
 )
 from economy.accounting import FlowBook
+from economy.population import EXTERNAL
 from economy.recorder import Table
 
 __all__ = ["Clock", "Settler"]
@@ -43,13 +46,18 @@ class Settler:
         clock: the economy's clock (the intents' deadline, the market events' tick).
         events: the events table (ledger rows and market rows, in the order they happen).
         flows: the value-flow book every ledger row is booked in.
+        names: address -> (label, role); each recorded row is followed by its payer's and its
+            payee's (`economy.tables.EVENT_LABELS`; an address not in it: `EXTERNAL`). The
+            ledger's rows themselves (`last_events`) are left as the ledger produced them.
     """
 
-    def __init__(self, ledger: Ledger, clock: Clock, events: Table, flows: FlowBook) -> None:
+    def __init__(self, ledger: Ledger, clock: Clock, events: Table, flows: FlowBook,
+                 names: Mapping[Address, tuple[str, str]] | None = None) -> None:
         self.ledger = ledger
         self.clock = clock
         self.events = events
         self.flows = flows
+        self._names = {} if names is None else names
         self._verify = ledger.params.signatures == "verify"
         self._domain = ledger.domain
         #: the ledger rows of the last operation executed
@@ -72,12 +80,16 @@ class Settler:
             signed = SignedIntent(intent=intent, signature=None, chain_id=self._domain.chain_id)
         result = self.ledger.execute(signed)
         events = self.last_events = self.ledger.drain_events()
-        self.events.extend(events)
+        if events:
+            name = self._names.get
+            self.events.extend([(*e, *name(e.payer, EXTERNAL), *name(e.payee, EXTERNAL))
+                                for e in events])
         self.flows.add(events)
         return result
 
     def event(self, kind: str, payer: Address, payee: str = BURN_ADDRESS, amount: int = 0,
               ref: str = "", detail: str = "") -> None:
         """Record a market event (no ledger row: a rejected action, a fault, a simulation)."""
-        self.events.append(EventRow(self.clock.tick, 0, kind, payer, payee, amount, "", ref,
-                                    detail))
+        name = self._names.get
+        self.events.append((*EventRow(self.clock.tick, 0, kind, payer, payee, amount, "", ref,
+                                      detail), *name(payer, EXTERNAL), *name(payee, EXTERNAL)))

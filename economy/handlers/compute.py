@@ -122,6 +122,7 @@ class ComputeHandler:
                                        [repr(e) for e in evaluations])).encode()).digest()
         drawn = self.market.book.consume(pending.buyer, pending.cu, receipt)
         cost = sum(c for _, _, c in drawn)
+        self._jobs.log.simulated(view.job_id, pending.cu, cost)
         self._results.setdefault(pending.buyer, []).append(SimResult(
             job_id=view.job_id, plans=pending.plans, evaluations=evaluations, cu=pending.cu,
             cost=cost))

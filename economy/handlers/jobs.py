@@ -27,6 +27,7 @@ from economy import actions as A
 from economy.demand import Demand
 from economy.errors import ActionRejected
 from economy.history import MarketHistory
+from economy.joblog import JobLog
 from economy.markets.jobs import JobMarket
 from economy.observation import JobView
 from economy.population import Population
@@ -53,12 +54,13 @@ class JobHandler:
         market: the market operator (awards jobs, claims expired refunds).
         rng: the market's stream (tie breaks between equal bids).
         history: where bids' and jobs' outcomes are recorded.
+        log: the jobs table's log (each job's bids, award, sim time and ruling).
     """
 
     def __init__(self, *, book: JobMarket, welfare: JobWelfare, demand: Demand,
                  tiers: TierEvaluators, twin: ServiceTwin, settler: Settler,
                  population: Population, stats: TickStats, market: Identity,
-                 rng: np.random.Generator, history: MarketHistory) -> None:
+                 rng: np.random.Generator, history: MarketHistory, log: JobLog) -> None:
         self.book = book
         self._welfare = welfare
         self._demand = demand
@@ -71,6 +73,7 @@ class JobHandler:
         self._market = market
         self._rng = rng
         self._history = history
+        self.log = log
         self.shift_seed = 0  # the evaluation seed of jobs posted this tick
 
     def handlers(self) -> Mapping[type[A.Action], ActionHandler]:
@@ -123,6 +126,7 @@ class JobHandler:
             baseline_ms=baseline.time_ms,
         )
         self.book.add(view)
+        self.log.posted(view)
         self._population.hold(str(job_id), p.address)
         self._stats.jobs_posted += 1
         return funded.ok
@@ -133,6 +137,7 @@ class JobHandler:
                                                         data=_word(a.price)))
         if result.ok:
             self.book.bid(a.job_id, p.address, a.price)
+            self.log.bid(a.job_id, p.address, a.price)
             self._stats.bids += 1
         return result.ok
 
@@ -155,7 +160,7 @@ class JobHandler:
         if result.ok:
             ratio, gain_bps = self._welfare.completed(view)
             self.book.record_outcome(view.provider, completed=True, gain_bps=gain_bps)
-            self._end(view, JobState.COMPLETED, None if ratio != ratio else ratio)
+            self._end(view, JobState.COMPLETED, a.reason, None if ratio != ratio else ratio)
             self._stats.completed += 1
         return result.ok
 
@@ -166,7 +171,7 @@ class JobHandler:
         if result.ok:
             if view.provider is not None:
                 self.book.record_outcome(view.provider, completed=False)
-            self._end(view, JobState.REJECTED)
+            self._end(view, JobState.REJECTED, a.reason)
             self._stats.rejected += 1
         return result.ok
 
@@ -181,17 +186,20 @@ class JobHandler:
                 # awarded and never delivered: a failure on the provider's record, as a
                 # rejection is (else winning and walking away would cost a provider nothing)
                 self.book.record_outcome(view.provider, completed=False)
-            self._end(view, JobState.EXPIRED)
+            self._end(view, JobState.EXPIRED, _expiry(view))
             self._stats.expired += 1
         return result.ok
 
-    def _end(self, view: JobView, state: JobState, time_ratio: float | None = None) -> None:
-        """A job reached a terminal state: its parties' outcome; its book entries and its
-        escrow holder go."""
+    def _end(self, view: JobView, state: JobState, reason: str,
+             time_ratio: float | None = None) -> None:
+        """A job reached a terminal state: its parties' outcome and its row in the jobs table
+        (`reason` in text; the ledger has its keccak); its book entries and its escrow holder
+        go."""
         self._history.ended(self._settler.clock.tick, view.job_id,
                             {"client": view.client, "provider": view.provider,
                              "evaluator": view.evaluator}, state.value, view.budget,
                             time_ratio)
+        self.log.ended(view, state, self._settler.clock.tick, reason, time_ratio)
         self.book.update(view.job_id, state=state)
         self._population.release(str(view.job_id))  # its flows are booked
 
@@ -207,10 +215,20 @@ class JobHandler:
                                         budget=award.price)
                 self._history.awarded(tick, award.job_id, view.tier, dict(award.bids),
                                       award.provider, award.price)
+                self.log.awarded(award.job_id, tick, award.price)
                 self._stats.awards += 1
                 self._welfare.awarded(award.provider)
         for job_id in self.book.expired(tick):
             self._refund(self._market, job_id)
+
+
+def _expiry(view: JobView) -> str:
+    """Why a job expired, from the state it expired in."""
+    if view.provider is None:
+        return "expired: not awarded" if view.state is JobState.FUNDED else "expired: not funded"
+    if view.state is JobState.SUBMITTED:
+        return "expired: delivered, not judged"
+    return "expired: awarded, not delivered"
 
 
 def _word(n: int) -> bytes:
