@@ -27,7 +27,7 @@ $(TSTAMP): $(STAMP)
 	@touch $@
 
 run: $(STAMP)
-	$(BIN)/twinecon run warehouse-market --out runs/warehouse-market
+	$(BIN)/twinecon run warehouse-market --out runs/warehouse-market --force
 
 # hardhat 2 for the local JSON-RPC node (`twinecon node start`, the rpc ledger tests). Without
 # npm this is a note, not a failure: the rpc tests then skip (they fail under CI=true).

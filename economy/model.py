@@ -112,6 +112,8 @@ class EconomyModel:
         self._flows = recorder.table("flows", FLOWS_SCHEMA)
         self.stats = stats = TickStats()
         self.totals = Totals()
+        #: role -> [actions taken, actions rejected], whole run
+        self.actions_by_role: dict[str, list[int]] = {}
         self.tiers = tiers = TierEvaluators(twin, config.l2_hz)
         self.planner = Planner.copy_of(twin, hz=config.l2_hz)  # never the economy's twin
         self.demand = Demand(twin, self.seeds, config.tick_ms, config.order_lapse_ticks)
@@ -319,8 +321,13 @@ class EconomyModel:
             self.settler.event("action_rejected", p.address, ref=ref, detail=(
                 f"{name}:malformed: {type(e).__name__}: {e}"[:500]))
             ok = False
+        counts = self.actions_by_role.get(p.role.value)
+        if counts is None:
+            counts = self.actions_by_role[p.role.value] = [0, 0]
+        counts[0] += 1
         if not ok:
             self.stats.rejected_actions += 1
+            counts[1] += 1
 
     # -- accounting --------------------------------------------------------------------------
     def _close_tick(self, tick: int) -> None:
@@ -368,7 +375,7 @@ class EconomyModel:
         return RunSummary.collect(
             tick=self.clock.tick, participants=self.participants, ledger=self.ledger,
             totals=self.totals, flows=self.flows, quality=self.welfare.quality,
-            awards_by_group=self.welfare.awards,
+            awards_by_group=self.welfare.awards, actions_by_role=self.actions_by_role,
             rules=self.rules, events_sha256=self.settler.events.sha256,
             orders_lapsed=self.demand.lapsed)
 

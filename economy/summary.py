@@ -24,7 +24,8 @@ from economy.roles import FlowClass
 from economy.rules import Rules
 from economy.stats import Totals
 
-__all__ = ["MONEY_PATHS", "TOKENS_SUFFIX", "RunSummary", "from_json", "is_money", "to_json"]
+__all__ = ["MONEY_PATHS", "TOKENS_SUFFIX", "RunSummary", "from_json", "is_money", "problems",
+           "to_json"]
 
 #: The provider classes whose profits make up the producer surplus.
 _PROVIDERS = (FlowClass.WORLD, FlowClass.DATA, FlowClass.COMPUTE, FlowClass.BEHAVIOUR,
@@ -68,6 +69,9 @@ class RunSummary:
             each earning class's share of all earnings.
         markets: per market (jobs, compute, data, royalties, emissions) its volume, prices
             and concentration (HHI of its sellers' receipts).
+        actions_by_role, rejected_actions_by_role: the actions each role's agents took, and
+            how many of them the market or the ledger refused (a role whose every action is
+            refused did nothing all run: a misconfigured policy, not a market outcome).
         rules: the protocol rules in force.
         ledger_state_hash: the ledger's state hash (equal on every backend).
         events_sha256: digest of every event row recorded so far.
@@ -113,6 +117,8 @@ class RunSummary:
     treasury: int
     policy_faults: int
     rejected_actions: int
+    actions_by_role: dict[str, int]
+    rejected_actions_by_role: dict[str, int]
     markets: dict[str, dict[str, Any]]
     rules: dict[str, Any]
     ledger_state_hash: str
@@ -126,7 +132,8 @@ class RunSummary:
     def collect(cls, *, tick: int, participants: Sequence[Participant], ledger: Ledger,
                 totals: Totals, flows: FlowBook, quality: dict[str, list], rules: Rules,
                 events_sha256: str, orders_lapsed: int = 0,
-                awards_by_group: dict[str, int] | None = None) -> RunSummary:
+                awards_by_group: dict[str, int] | None = None,
+                actions_by_role: dict[str, list[int]] | None = None) -> RunSummary:
         """The summary of a run from its totals, flow book and ledger."""
         t = totals
         completed = t["completed"]
@@ -199,6 +206,9 @@ class RunSummary:
             treasury=ledger.balance_of(ledger.treasury),
             policy_faults=t["faults"],
             rejected_actions=t["rejected_actions"],
+            actions_by_role={r: c[0] for r, c in sorted((actions_by_role or {}).items())},
+            rejected_actions_by_role={r: c[1] for r, c in
+                                      sorted((actions_by_role or {}).items())},
             markets=_markets(t, flows, rules),
             rules={"compute_clearing": rules.compute.clearing,
                    "royalty_mode": ledger.params.royalty_mode,
@@ -276,6 +286,32 @@ def from_json(data: Mapping[str, Any]) -> dict[str, Any]:
         return out
 
     return decode(data, ())
+
+
+def problems(summary: Mapping[str, Any]) -> list[str]:
+    """What a finished run's summary says went wrong, one sentence each with what to check:
+    no job completed, a role whose every action was refused, policy faults. Empty for a run
+    that traded."""
+    out: list[str] = []
+    if summary.get("jobs_posted", 0) and not summary.get("jobs_completed", 0):
+        out.append(f"no job completed ({summary['jobs_posted']} posted): the run may be too "
+                   "short for providers to deliver (raise ticks), or every plan failed its "
+                   "rule")
+    elif not summary.get("jobs_posted", 0) and summary.get("orders", 0):
+        out.append(f"no job was posted ({summary['orders']} requests arrived): customers "
+                   "found no order worth a service, or their budgets are too small")
+    taken = summary.get("actions_by_role") or {}
+    refused = summary.get("rejected_actions_by_role") or {}
+    for role, n in sorted(taken.items()):
+        if n and refused.get(role, 0) == n:
+            out.append(f"every action of the {role} agents was rejected ({n} of {n}): check "
+                       f"their policy params (units: tokens as \"0.05 tokens\", base units as "
+                       "integers) and events.parquet's action_rejected rows for the reason")
+    faults = summary.get("policy_faults", 0)
+    if faults:
+        out.append(f"{faults} policy fault(s): a policy raised or timed out and was isolated; "
+                   "events.parquet's policy_fault rows say which agent and why")
+    return out
 
 
 def _markets(t: Totals, flows: FlowBook, rules: Rules) -> dict[str, Any]:

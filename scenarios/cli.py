@@ -43,7 +43,11 @@ def register(subparsers: Subparsers) -> None:
     """Add run, validate, schema, list and node to the `twinecon` parser."""
     run = subparsers.add_parser("run", help="run a scenario and write its outputs")
     run.add_argument("scenario", help="a scenario file or a built-in name (see `list`)")
-    run.add_argument("--out", type=Path, help="output folder (default: runs/NAME-seedN)")
+    run.add_argument("--out", type=Path, help="output folder (default: runs/NAME-seedN); an "
+                                              "existing run there is kept unless --force")
+    run.add_argument("--force", action="store_true",
+                     help="replace the run already in --out (atomically, once the new run "
+                          "is complete)")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     add_overrides(run)
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -104,6 +108,12 @@ def _run_scenario(args: argparse.Namespace) -> int:
                              sets=dict(parse_assignment(t) for t in args.set))
     sc = loaded.scenario
     out = args.out or Path("runs") / f"{sc.name}-seed{sc.seed}"
+    if not args.force and out.is_dir() and any(out.iterdir()):
+        from scenarios.errors import ScenarioError
+
+        raise ScenarioError(str(out), "", "the output folder already exists and is not empty; "
+                            "pass --force to replace the run in it (the new run replaces it "
+                            "only once complete), or choose another --out")
     console = Console(stderr=True)
     show = not args.quiet and console.is_terminal
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
@@ -112,8 +122,8 @@ def _run_scenario(args: argparse.Namespace) -> int:
         task = progress.add_task(sc.name, total=sc.ticks)
         result = run_scenario(loaded, out, strict=args.strict,
                               on_tick=lambda t, n: progress.update(task, completed=t))
+    s = result.summary
     if not args.quiet:
-        s = result.summary
         scale = 10 ** s["decimals"]
         table = Table(title=f"{sc.name} (seed {sc.seed}, {s['ticks']} ticks, "
                             f"{s['n_agents']} agents)")
@@ -129,11 +139,27 @@ def _run_scenario(args: argparse.Namespace) -> int:
             ("customer value (tokens)", f"{s['customer_value'] / scale:.3f}"),
             ("Gini of balances", f"{s['gini_final']:.3f}"),
             ("policy faults", str(s["policy_faults"])),
+            ("rejected actions", _rejected_text(s)),
         ):
             table.add_row(name, value)
         Console().print(table)
+    from economy.summary import problems
+
+    for line in problems(s):
+        print(f"twinecon: warning: {line}", file=sys.stderr)
     print(result.out_dir)
     return 0
+
+
+def _rejected_text(summary: dict) -> str:
+    """Rejected actions of all and by role: "12 of 340 (provider 12 of 200)"."""
+    taken = summary.get("actions_by_role") or {}
+    refused = summary.get("rejected_actions_by_role") or {}
+    total = sum(taken.values())
+    by_role = ", ".join(f"{r} {refused[r]} of {taken[r]}" for r in sorted(refused)
+                        if refused[r])
+    text = f"{summary['rejected_actions']} of {total}"
+    return f"{text} ({by_role})" if by_role else text
 
 
 def _validate(args: argparse.Namespace) -> int:

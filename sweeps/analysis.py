@@ -39,14 +39,14 @@ import pandas as pd
 
 from sweeps.stats import (
     DEFAULT_CONFIDENCE,
+    AnalysisError,
     Interval,
-    StatsError,
     check_confidence,
     interval,
     paired_test,
     t_halfwidth,
 )
-from twinecon.errors import TwineconError, suggest
+from twinecon.errors import suggest
 
 __all__ = [
     "ID_COLUMNS",
@@ -69,11 +69,6 @@ __all__ = [
 ID_COLUMNS: tuple[str, ...] = ("run_id", "point_id", "point_index", "seed", "status", "error",
                                "wall_s")
 _REQUIRED: tuple[str, ...] = ("run_id", "point_id", "point_index", "seed", "status")
-
-
-class AnalysisError(TwineconError, ValueError):
-    """A sweep folder cannot be analysed as asked; the message names the file or the metric
-    and says what to do."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,24 +118,16 @@ def load(dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 def _in_tokens(df: pd.DataFrame) -> pd.DataFrame:
-    """Every amount column as float tokens under its own name (from its `_tokens` twin, or,
-    in results written before the twins, its base units over 10^decimals); the twins
-    dropped. `attrs["money"]` lists the amount columns."""
+    """Every amount column as float tokens under its own name, from its `_tokens` twin (the
+    twins dropped); an amount column without a twin (results written by an older twinecon,
+    or by hand) stays as it is. `attrs["money"]` lists the amount columns in tokens."""
     from sweeps.engine import is_money_column
 
-    money = [c for c in df.columns if is_money_column(str(c)) and not str(c).endswith(_TWIN)]
-    scale = 10.0 ** int(pd.to_numeric(df["decimals"], errors="coerce").dropna().iloc[0]) \
-        if "decimals" in df and df["decimals"].notna().any() else 1e18
-    columns = {}
-    for c in money:
-        twin = f"{c}{_TWIN}"
-        if twin in df:
-            columns[c] = pd.to_numeric(df[twin], errors="coerce").astype("float64")
-        else:
-            columns[c] = pd.Series([math.nan if v is None else float(v) / scale
-                                    for v in df[c]], index=df.index, dtype="float64")
-    twins = [f"{c}{_TWIN}" for c in money if f"{c}{_TWIN}" in df]
-    out = df.drop(columns=twins).assign(**columns)
+    money = [c for c in df.columns if is_money_column(str(c)) and not str(c).endswith(_TWIN)
+             and f"{c}{_TWIN}" in df.columns]
+    columns = {c: pd.to_numeric(df[f"{c}{_TWIN}"], errors="coerce").astype("float64")
+               for c in money}
+    out = df.drop(columns=[f"{c}{_TWIN}" for c in money]).assign(**columns)
     out.attrs["money"] = money
     return out
 
@@ -210,10 +197,7 @@ def _metrics(df: pd.DataFrame, sweep: Mapping[str, Any],
 
 
 def _check_confidence(confidence: float) -> None:
-    try:
-        check_confidence(confidence)
-    except StatsError as e:
-        raise AnalysisError(str(e)) from None
+    check_confidence(confidence)
 
 
 def _ok(df: pd.DataFrame) -> pd.Series:

@@ -5,8 +5,9 @@ atomically when complete (`scenarios.run_scenario`), so a folder with a `summary
 always a finished run. Rerunning the same sweep skips finished runs and redoes unfinished
 ones; a killed sweep (even by SIGKILL) loses nothing that had finished and duplicates
 nothing. A run that raises is recorded in `DIR/runs/<run_id>.failed.json` and the sweep goes
-on; `retry_failed` runs it again. `DIR/results.parquet` is compiled from the run folders in
-row groups, so memory does not grow with the number of runs.
+on; `retry_failed` runs it again. `DIR/results.parquet` (one row per run) is compiled from the
+run folders in row groups, so memory does not grow with the number of runs, and so is
+`DIR/ticks.parquet`, the tick-level panel of every finished run (`sweeps.panel`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pyarrow.parquet as pq
 
 from economy.recorder import AMOUNT
 from economy.summary import MONEY_PATHS, is_money
+from sweeps.panel import compile_panel
 from sweeps.plan import PlannedRun, SweepError, SweepPlan
 
 __all__ = ["EXECUTORS", "MONEY_COLUMN", "Outcome", "compile_results", "is_money_column",
@@ -150,6 +152,8 @@ def run_sweep(sweep: SweepPlan, out_dir: str | Path, *, executor: str = "local",
         if on_outcome is not None:
             on_outcome(outcome, done, total)
     compile_results(sweep, out)
+    described = sweep.describe()
+    compile_panel(described["runs"], described["params"], out)
     return outcomes
 
 

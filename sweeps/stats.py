@@ -28,7 +28,7 @@ import numpy as np
 
 from twinecon.errors import TwineconError
 
-__all__ = ["DEFAULT_CONFIDENCE", "EXACT_UP_TO", "Interval", "PairedTest", "StatsError",
+__all__ = ["DEFAULT_CONFIDENCE", "EXACT_UP_TO", "AnalysisError", "Interval", "PairedTest",
            "interval", "level_text", "paired_test", "seeds_needed", "sign_flip_p",
            "t_halfwidth", "t_test_p"]
 
@@ -39,14 +39,16 @@ EXACT_UP_TO = 16
 _DRAWS = 20_000
 
 
-class StatsError(TwineconError, ValueError):
-    """A statistic asked with a level or precision that has no meaning."""
+class AnalysisError(TwineconError, ValueError):
+    """A sweep folder cannot be analysed as asked, or a statistic was asked with a level or a
+    precision that has no meaning; the message names the file, metric or value and says what
+    to do. (`sweeps.analysis.AnalysisError` is this class.)"""
 
 
 def check_confidence(confidence: float) -> None:
     """Raise StatsError unless 0 < confidence < 1."""
     if not 0.0 < confidence < 1.0:
-        raise StatsError(f"confidence must lie strictly between 0 and 1, got {confidence} "
+        raise AnalysisError(f"confidence must lie strictly between 0 and 1, got {confidence} "
                          "(for example 0.95 for 95 % intervals)")
 
 

@@ -114,7 +114,8 @@ def test_validate_builtin_ok(capsys) -> None:
 
 def test_run_writes_every_output_and_replaces_folder(tmp_path, capsys) -> None:
     """`run` exits 0 and writes every file in OUTPUTS, Parquet readable by pandas; running
-    again into the same folder replaces it and leaves no temporary sibling."""
+    again into the same folder is refused without --force (the run there is untouched) and
+    with --force replaces it, leaving no temporary sibling."""
     out = tmp_path / "out"
     argv = ["run", "warehouse-market", "--ticks", "5", "--out", str(out), "--quiet",
             "--signatures", "off"]
@@ -129,7 +130,12 @@ def test_run_writes_every_output_and_replaces_folder(tmp_path, capsys) -> None:
     ticks = pd.read_parquet(out / "ticks.parquet")
     assert ticks.tick.max() == 5
     (out / "stale.txt").write_text("from an earlier run")
-    assert main([*argv[:3], "7", *argv[4:]]) == 0
+    capsys.readouterr()
+    assert main([*argv[:3], "7", *argv[4:]]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--force" in err and "Traceback" not in err
+    assert (out / "stale.txt").exists() and pd.read_parquet(out / "ticks.parquet").tick.max() == 5
+    assert main([*argv[:3], "7", *argv[4:], "--force"]) == 0
     assert not (out / "stale.txt").exists()
     assert pd.read_parquet(out / "ticks.parquet").tick.max() == 7
     assert json.loads((out / "manifest.json").read_text())["ticks"] == 7

@@ -103,7 +103,7 @@ def test_a_killed_cli_run_is_finished_by_the_next_run(tiny, tmp_path) -> None:
     folder and leaves exactly its own complete run."""
     out = tmp_path / "out"
     scenario = tmp_path / "tiny.toml"  # written by the fixture
-    argv = ["run", str(scenario), "--out", str(out), "--quiet", "--ticks"]
+    argv = ["run", str(scenario), "--out", str(out), "--quiet", "--force", "--ticks"]
     assert main([*argv, "2"]) == 0
     code = textwrap.dedent("""
         import functools, os, signal, sys

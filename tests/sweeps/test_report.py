@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import os
+from decimal import Decimal
 import re
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ from typing import Any
 import matplotlib.image
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import scenarios
@@ -107,6 +110,8 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory, run_dir: Path) -> Path:
                          "seed": seed, "point": point})
             failed = index == len(points) - 1 and seed == SEEDS[-1]
             k = seed - 8
+            price = None if failed else 40_000_000_000_000_000 + fee * 10**13
+            value = None if failed else per_h * 10**17 * (10 + k)
             rows.append({
                 "run_id": run_id, "point_id": f"p{index}", "point_index": index, "seed": seed,
                 "status": "failed" if failed else "ok",
@@ -114,16 +119,29 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory, run_dir: Path) -> Path:
                 "wall_s": 1.5, "ledger_platform_fee_bps": fee, "economy_time_value_per_h": per_h,
                 "decimals": 18, "ledger": "memory", "scenario": "warehouse-market",
                 "jobs_completed": None if failed else 11 + (seed - 7) + per_h // 30,
-                "price_mean": None if failed else 40_000_000_000_000_000 + fee * 10**13,
-                "customer_value": None if failed else float(per_h * 10**17 * (10 + k)),
+                # amounts as the engine writes them: exact base units with their tokens beside
+                "price_mean": None if failed else Decimal(price),
+                "price_mean_tokens": None if failed else price / 10**18,
+                "customer_value": None if failed else Decimal(value),
+                "customer_value_tokens": None if failed else value / 10**18,
                 "gini_final": None if failed else 0.38 + fee * 1e-5 + 0.001 * k,
                 "time_ratio_mean": None if failed else 0.75 + 0.01 * k,
+                "ticks": 15,  # set-up: never "moved"
+                "orders_lapsed": None if failed else 0,  # flat: never "moved"
             })
     sweep = {"scenario": "warehouse-market", "source": "warehouse-market.toml",
              "design": "grid", "params": params, "rules": ["ledger_platform_fee_bps"],
+             "exogenous": ["economy_time_value_per_h"],
              "seeds": list(SEEDS), "overrides": {"ledger": "memory"}, "runs": runs}
     (folder / "sweep.json").write_text(json.dumps(sweep, indent=2), encoding="utf-8")
-    pd.DataFrame(rows).to_parquet(folder / "results.parquet", index=False)
+    amount = pa.decimal128(38, 0)
+    frame = pd.DataFrame(rows)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in ("price_mean", "customer_value"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, pa.field(name, amount),
+                                 pa.array(list(frame[name]), type=amount))
+    pq.write_table(table, folder / "results.parquet")
     # The twin id comes from the runs' manifests, as in a real sweep folder.
     (folder / "runs" / "r0s7").mkdir(parents=True)
     shutil.copy(run_dir / "manifest.json", folder / "runs" / "r0s7" / "manifest.json")
@@ -137,7 +155,7 @@ def run_report(run_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def sweep_report(sweep_dir: Path) -> Path:
-    return write_report(sweep_dir)
+    return write_report(sweep_dir, metrics=list(SWEEP_METRICS))
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,14 +204,16 @@ def test_run_report_names_the_run_and_has_every_plot(run_dir: Path, run_report: 
 
 def test_sweep_report_plots_each_metric_with_intervals(sweep_dir: Path,
                                                        sweep_report: Path) -> None:
-    """One captioned plot per default metric; a row per point with mean ± 95 % half-width
-    (money in tokens); the failed run is listed, not averaged in."""
+    """One captioned plot per metric asked, after the paired section's forest plot; a row per
+    point with mean ± 95 % half-width (money in tokens); the failed run is listed, not
+    averaged in."""
     assert sweep_report == sweep_dir / "report.html"
     page = Page(sweep_report.read_text(encoding="utf-8"))
     text = " ".join(page.text)
     assert "warehouse-market" in page.title and "warehouse-market" in page.h1
-    assert len(page.images) == len(SWEEP_METRICS) == len(page.captions)
-    for caption in page.captions:
+    assert len(page.images) == len(SWEEP_METRICS) + 1 == len(page.captions)
+    assert "Paired differences" in page.captions[0]
+    for caption in page.captions[1:]:
         assert "95 % t-intervals" in caption and "One line per value" in caption
     for expected in ("grid", "7, 8, 9", "memory", "warehouse/wh-default@",
                      "ledger.platform_fee_bps", "economy.time_value_per_h", "17 / 1"):
@@ -248,10 +268,77 @@ def test_sweep_metrics_are_configurable(sweep_dir: Path) -> None:
     """metrics= picks the plotted columns; an unknown one is an error with a suggestion; the
     same folder gives the same bytes."""
     one = render_report(sweep_dir, metrics=["jobs_completed"])
-    assert len(Page(one).images) == 1
+    assert len(Page(one).images) == 2  # the paired forest plot and the metric's
     assert one == render_report(sweep_dir, metrics=["jobs_completed"])
     with pytest.raises(ReportError, match=r"no metric 'jobs_complete'.*jobs_completed"):
         render_report(sweep_dir, metrics=["jobs_complete"])
+
+
+def test_default_metrics_are_the_ones_that_moved(sweep_dir: Path) -> None:
+    """Without --metric the report plots what moved across points (most first), not a fixed
+    list: set-up columns and metrics flat over every point are left out."""
+    results, sweep = analysis.load(sweep_dir)
+    moved = analysis.moved(results, sweep)
+    assert set(moved["metric"]) >= {"jobs_completed", "price_mean", "customer_value",
+                                    "gini_final"}
+    assert not {"ticks", "decimals", "orders_lapsed"} & set(moved["metric"])
+    # time_ratio_mean moves only as the failed run leaves a point one seed short: last
+    assert moved["metric"].iloc[-1] == "time_ratio_mean"
+    assert moved["score"].is_monotonic_decreasing
+    page = Page(render_report(sweep_dir))
+    plotted = page.captions[1:]
+    assert len(plotted) == len(moved)
+    assert not any("orders lapsed" in c.lower() or "ticks" in c.lower() for c in plotted)
+
+
+def test_paired_section_answers_with_intervals_and_p_values(sweep_dir: Path) -> None:
+    """The paired section compares each point with the chosen baseline: the difference, its
+    95 % interval, both p-values, d_z and the seeds needed, as `analyze --paired` computes
+    them, and one sentence per comparison saying whether the change is resolved."""
+    text = " ".join(Page(render_report(sweep_dir, metrics=["price_mean"],
+                                       baseline={"ledger.platform_fee_bps": 0,
+                                                 "economy.time_value_per_h": 15})).text)
+    table = analysis.paired(*analysis.load(sweep_dir), metrics="price_mean",
+                            baseline={"ledger.platform_fee_bps": 0,
+                                      "economy.time_value_per_h": 15})
+    assert "Paired differences against the baseline" in text
+    assert "ledger.platform_fee_bps = 0, economy.time_value_per_h = 15" in text
+    for header in ("95 % CI", "p (t)", "p (sign-flip)", "seeds needed"):
+        assert header in text
+    # fee 500 raises the price by 500 * 10^13 base units = 0.005 tokens in every seed
+    row = table[(table.ledger_platform_fee_bps == 500)
+                & (table.economy_time_value_per_h == 15)].iloc[0]
+    assert row["diff"] == pytest.approx(0.005) and row["p_t"] == 0.0
+    assert "the change raises it by +0.005 tokens" in text
+    # a point that differs in the value of time does not share its draws with the baseline
+    assert list(table["same_exogenous"]) == [v == 15 for v in table.economy_time_value_per_h]
+
+
+def test_categorical_parameters_are_grouped_bars(tmp_path: Path) -> None:
+    """A parameter whose values are categories (a market rule) is drawn as bars, one group per
+    value, not joined by a line as if ordered."""
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    params = [{"key": "rules.compute.clearing", "column": "rules_compute_clearing",
+               "rule": True, "values": ["posted", "call"]}]
+    runs, rows = [], []
+    for index, rule in enumerate(("posted", "call")):
+        for seed in range(3):
+            runs.append({"run_id": f"r{index}{seed}", "point_id": f"p{index}",
+                         "point_index": index, "seed": seed,
+                         "point": {"rules.compute.clearing": rule}})
+            rows.append({"run_id": f"r{index}{seed}", "point_id": f"p{index}",
+                         "point_index": index, "seed": seed, "status": "ok",
+                         "rules_compute_clearing": rule, "jobs_completed": 10 + index + seed})
+    (folder / "sweep.json").write_text(json.dumps(
+        {"scenario": "x", "design": "grid", "params": params, "seeds": [0, 1, 2],
+         "runs": runs}), encoding="utf-8")
+    pd.DataFrame(rows).to_parquet(folder / "results.parquet")
+    page = Page(render_report(folder))
+    caption = page.captions[-1]
+    assert "bars, for a parameter whose values are categories" in caption
+    text = " ".join(page.text)
+    assert "the change raises it by +1" in text  # call - posted = +1 in every seed
 
 
 def test_continuous_samples_are_scattered(tmp_path: Path, sweep_dir: Path) -> None:
@@ -284,7 +371,7 @@ def test_errors_name_the_folder_and_what_it_lacks(tmp_path: Path, run_dir: Path,
     shutil.copytree(run_dir, partial,
                     ignore=shutil.ignore_patterns("flows.parquet", REPORT_NAME))
     cases.append((partial, "lacks flows.parquet", {}))
-    cases.append((run_dir, "metrics= chooses what a sweep report plots",
+    cases.append((run_dir, "--metric and --baseline choose what a sweep report shows",
                   {"metrics": ["jobs_completed"]}))
     unfinished = tmp_path / "unfinished-sweep"
     unfinished.mkdir()
@@ -338,7 +425,7 @@ def _rendered(dom: str) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize(("which", "n_images"), [("run_report", RUN_PLOTS),
-                                                  ("sweep_report", len(SWEEP_METRICS))])
+                                                  ("sweep_report", len(SWEEP_METRICS) + 1)])
 def test_chromium_renders_every_plot(which: str, n_images: int, chromium: str, tmp_path: Path,
                                      request: pytest.FixtureRequest) -> None:
     """Headless Chromium decodes every image (data-rendered == data-expected) and the
