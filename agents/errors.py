@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twinecon.errors import TwineconError
 
-__all__ = ["AgentError", "PolicyFault", "PolicyLoadError", "WireError"]
+__all__ = ["AgentError", "PolicyFault", "PolicyLoadError", "PolicyParamError", "WireError"]
 
 
 class AgentError(TwineconError):
@@ -13,6 +13,19 @@ class AgentError(TwineconError):
 
 class PolicyLoadError(AgentError, ValueError):
     """A policy reference cannot be loaded or instantiated."""
+
+
+class PolicyParamError(PolicyLoadError):
+    """A policy param's value its constructor's annotation refuses (`agents.params`).
+
+    Args:
+        message: the whole message: the param, the value, what was expected and the fix.
+        param: the param's name (a scenario reports it as `agents[i].params.<param>`).
+    """
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class PolicyFault(AgentError, RuntimeError):

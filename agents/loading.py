@@ -3,23 +3,28 @@ in this process or in a worker process of their own."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
 import inspect
+import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import TypeAdapter, ValidationError
 
 from agents.builtin import BUILTIN
-from agents.errors import PolicyLoadError
+from agents.errors import PolicyLoadError, PolicyParamError
 from agents.limits import DEFAULT_LIMITS, Isolation, PolicyLimits
+from agents.params import Expected
 from agents.protocols import Policy
 from twinecon.errors import suggest
 from worlds.spec import TwinSpec
 
-__all__ = ["load_policy", "make_policy", "resolve_policy_class"]
+__all__ = ["check_params", "load_policy", "make_policy", "resolve_policy_class"]
 
 
 def resolve_policy_class(ref: str, *, base_dir: Path | None = None) -> type:
@@ -85,12 +90,160 @@ def _load_file(target: str, base_dir: Path | None) -> Any:
     return module
 
 
+_KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+#: The longest value a refusal shows (repr), and the longest pydantic reason it quotes.
+_SHOWN = 80
+
+
+def _annotations(cls: type) -> dict[str, Any]:
+    """The evaluated annotation of each keyword parameter of `cls`'s constructor; a parameter
+    without one, or whose annotation cannot be evaluated (a name imported only for type
+    checking), is left out."""
+    try:
+        parameters = inspect.signature(cls, eval_str=True).parameters
+        return {n: p.annotation for n, p in parameters.items()
+                if p.kind in _KEYWORD and p.annotation is not inspect.Parameter.empty}
+    except Exception:  # one annotation that does not evaluate: each on its own
+        pass
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    module = sys.modules.get(cls.__module__)
+    namespace = dict(getattr(getattr(cls, "__init__", None), "__globals__", None)
+                     or (vars(module) if module is not None else {}))
+    found: dict[str, Any] = {}
+    for name, p in parameters.items():
+        annotation = p.annotation
+        if p.kind not in _KEYWORD or annotation is inspect.Parameter.empty:
+            continue
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, namespace)  # what eval_str=True does, one by one
+            except Exception:
+                continue
+        found[name] = annotation
+    return found
+
+
+def _expected(annotation: Any) -> Expected | None:
+    """The `agents.params.Expected` of an annotation (through `X | None`), if it has one."""
+    if get_origin(annotation) is Annotated:
+        return next((m for m in annotation.__metadata__ if isinstance(m, Expected)), None)
+    if get_origin(annotation) in (Union, type(int | None)):
+        found = [e for e in map(_expected, get_args(annotation)) if e is not None]
+        return found[0] if len(found) == 1 else None
+    return None
+
+
+@functools.lru_cache(maxsize=4_096)
+def _checker(cls: type, name: str) -> tuple[TypeAdapter | None, Any]:
+    """The pydantic validator of parameter `name` of `cls` and its annotation (None: not
+    annotated, or annotated with what pydantic cannot handle: not checked). Cached per
+    (class, parameter)."""
+    annotation = _class_annotations(cls).get(name, inspect.Parameter.empty)
+    if annotation is inspect.Parameter.empty or isinstance(annotation, str):
+        return None, None
+    try:
+        return TypeAdapter(annotation), annotation
+    except Exception:  # an annotation pydantic has no schema for: not checked
+        return None, None
+
+
+@functools.lru_cache(maxsize=1_024)
+def _class_annotations(cls: type) -> dict[str, Any]:
+    return _annotations(cls)
+
+
+def _shown(value: Any) -> str:
+    """`value` as a scenario file writes it (a string in double quotes), cut short."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__qualname__
+    return str(annotation).replace("typing.", "")
+
+
+def _reason(error: ValidationError) -> str:
+    """Pydantic's first complaint, lower-cased, with where in the value it is (list
+    indexes); empty if too long to quote."""
+    first = error.errors(include_url=False)[0]
+    where = "".join(f"[{i}]" for i in first["loc"] if isinstance(i, int))
+    msg = first["msg"][:1].lower() + first["msg"][1:]
+    text = f"{where}: {msg}" if where else msg
+    return text if len(text) <= _SHOWN else ""
+
+
+def _validate(adapter: TypeAdapter, value: Any) -> None:
+    """Strict validation of `value` as it is, or failing that as the JSON value it stands
+    for: what a scenario writes (TOML, or the JSON a worker receives) is a list where the
+    annotation says tuple, a table where it says a model, a string where it says a path.
+    Either way a string is not taken for a number, a float not for an int, a bool not for
+    either.
+
+    Raises:
+        ValidationError: both refuse it (the JSON check's complaint when it ran).
+    """
+    try:
+        adapter.validate_python(value, strict=True)
+        return
+    except ValidationError as e:
+        refused = e
+    try:
+        text = json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError):
+        raise refused from None
+    adapter.validate_json(text, strict=True)
+
+
+def check_params(ref: str, cls: type, params: Mapping[str, Any]) -> None:
+    """Check each of `params` against the annotation of its parameter in `cls`'s constructor
+    (`agents.params` kinds, or any annotation pydantic handles), strictly. Unannotated
+    parameters, and annotations pydantic cannot handle, are not checked.
+
+    Raises:
+        PolicyParamError: a value its annotation refuses, naming the parameter, the value,
+            what was expected and what to write.
+    """
+    for name, value in params.items():
+        adapter, annotation = _checker(cls, name)
+        if adapter is None:
+            continue
+        try:
+            _validate(adapter, value)
+        except ValidationError as e:
+            reason = _reason(e)
+            expected = _expected(annotation)
+            head = f"policy {ref!r}: param {name} = {_shown(value)} is refused"
+            if expected is not None:
+                raise PolicyParamError(
+                    f"{head}{f' ({reason})' if reason else ''}: expected {expected.text}; "
+                    f"write e.g. {name} = {expected.example}", name) from None
+            raise PolicyParamError(
+                f"{head}{f': {reason}' if reason else ''}; expected "
+                f"{_type_name(annotation)} (its annotation in {cls.__qualname__}): write a "
+                "value of that type", name) from None
+
+
 def load_policy(ref: str, params: Mapping[str, Any] | None = None, *,
                 base_dir: Path | None = None) -> Policy:
     """Build the policy `ref` names with `params` as keyword arguments.
 
+    Each param is checked against its constructor annotation first (`check_params`): the
+    `agents.params` kinds of the built-ins and of user policies that use them, and any other
+    annotation pydantic handles. The constructor receives the values as given.
+
     Raises:
         PolicyLoadError: unknown policy, or parameters its constructor does not take.
+        PolicyParamError: a value its parameter's annotation refuses (a `PolicyLoadError`).
     """
     cls = resolve_policy_class(ref, base_dir=base_dir)
     params = dict(params or {})
@@ -103,6 +256,7 @@ def load_policy(ref: str, params: Mapping[str, Any] | None = None, *,
         hint = "".join(suggest(k, accepted) for k in unknown)
         raise PolicyLoadError(f"policy {ref!r} does not accept these params: {e}{hint}; it "
                               f"takes {', '.join(accepted) or 'no parameters'}") from None
+    check_params(ref, cls, params)
     try:
         return cls(**params)
     except Exception as e:

@@ -47,7 +47,7 @@ from typing import Any
 
 from agents._forkserver import START_TIMEOUT_S, fork_server
 from agents.builtin import BUILTIN
-from agents.errors import PolicyFault, PolicyLoadError, WireError
+from agents.errors import PolicyFault, PolicyLoadError, PolicyParamError, WireError
 from agents.limits import DEFAULT_LIMITS, PolicyLimits
 from agents.wire import MAX_NESTING, WIRE_VERSION, Wire, dumps, loads
 from economy import Action, Observation
@@ -76,7 +76,12 @@ class _Garbage(Exception):
 
 
 class _LoadFault(PolicyFault):
-    """The worker could not build the policy from its reference and params."""
+    """The worker could not build the policy from its reference and params (`param`: the
+    param whose value its annotation refused, if that is why)."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class _Channel:
@@ -365,6 +370,8 @@ class ProcessPolicy:
             try:
                 self._start(load_only=True)
             except _LoadFault as e:
+                if e.param is not None:
+                    raise PolicyParamError(str(e), e.param) from None
                 raise PolicyLoadError(str(e)) from None
             except PolicyFault as e:
                 raise PolicyLoadError(f"policy {self.ref!r}: {e}") from None
@@ -472,7 +479,9 @@ class ProcessPolicy:
                               "next call") from None
         if reply["type"] == "error":
             if what == "load" and reply.get("load_error") is True:
-                raise _LoadFault(reply["error"])
+                param = reply.get("param")
+                raise _LoadFault(reply["error"], param if type(param) is str
+                                 and param.isidentifier() and len(param) <= 256 else None)
             text = reply["error"][:1_000]
             raise PolicyFault(f"{phase}: {text}" if phase else f"in its worker: {text}")
         return reply

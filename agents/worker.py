@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agents.errors import PolicyLoadError, WireError
+from agents.errors import PolicyLoadError, PolicyParamError, WireError
 from agents.wire import WIRE_VERSION, Wire, dumps, loads
 
 __all__ = ["drop_keys", "main", "run_worker"]
@@ -125,7 +125,10 @@ class _Worker:
             self.policy = load_policy(msg["policy"], msg["params"],
                                       base_dir=Path(base_dir) if base_dir else None)
         except PolicyLoadError as e:
-            return {"type": "error", "error": str(e), "load_error": True}
+            reply = {"type": "error", "error": str(e), "load_error": True}
+            if isinstance(e, PolicyParamError):  # the simulator names the scenario key
+                reply["param"] = e.param
+            return reply
         except BaseException as e:
             return self._error(f"loading raised {_describe(e)}{self._memory_note(e)}")
         if self.spec is not None and self.wire is None:

@@ -3,13 +3,14 @@ plans tested in the twin. Run it in the built-in scenario with examples/custom-p
 
 from __future__ import annotations
 
+from agents.params import Bps, Count
 from economy import Action, Bid, JobState, Observation, Simulate, Submit
 
 
 class Undercutter:
     """Bids `discount_bps` below the budget; tests `candidates` TSP plans and submits the best."""
 
-    def __init__(self, discount_bps: int = 9_000, candidates: int = 3) -> None:
+    def __init__(self, discount_bps: Bps = 9_000, candidates: Count = 3) -> None:
         self.discount_bps = discount_bps
         self.candidates = candidates
         self.working: set[int] = set()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents import EconAgent, PolicyLoadError, make_policy
+from agents.errors import PolicyParamError
 from agents.limits import Isolation, PolicyLimits
 from agents.process import ProcessPolicy
 from chain import Asset, Identity, LedgerParams
@@ -116,6 +117,8 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
                 policy = make_policy(group.policy, group_params, base_dir=loaded.base_dir,
                                      limits=limits, twin_spec=twin.spec, hz=sc.economy.l2_hz,
                                      seed=sc.seed, index=index)
+            except PolicyParamError as e:  # a value its annotation refuses: name the param
+                raise ScenarioError(src, f"{key}.params.{e.param}", str(e)) from None
             except PolicyLoadError as e:
                 raise ScenarioError(src, f"{key}.policy", str(e)) from None
             name = group.label or group.role

@@ -34,6 +34,7 @@ from collections import deque
 from typing import Any
 
 from agents.builtin._market import SIZE_BUCKETS, plan_test_cost, size_bucket
+from agents.params import Bps, Count, NonNegative, Share, Tier
 from economy import Action, Bid, JobState, Observation, Simulate, Submit, UseData
 from economy.history import BidOutcome, JobOutcome
 
@@ -61,11 +62,12 @@ class AdaptiveProvider:
             often (a job won and not delivered is a failure on its record, as a rejection).
     """
 
-    def __init__(self, margin: float = 0.3, learning_rate: float = 0.3, momentum: float = 0.3,
-                 max_jobs: int = 3, max_candidates: int = 16, start_candidates: int = 4,
-                 explore_bps: int = 1_000, solvers: tuple[str, ...] | list[str] | None = None,
-                 policy: str = "", data_pool: str = "", data_units: int = 1,
-                 tier: str | None = None, min_pass: float = 0.5) -> None:
+    def __init__(self, margin: NonNegative = 0.3, learning_rate: Share = 0.3,
+                 momentum: Share = 0.3, max_jobs: Count = 3, max_candidates: Count = 16,
+                 start_candidates: Count = 4, explore_bps: Bps = 1_000,
+                 solvers: tuple[str, ...] | list[str] | None = None, policy: str = "",
+                 data_pool: str = "", data_units: Count = 1, tier: Tier | None = None,
+                 min_pass: Share = 0.5) -> None:
         self.min_pass = min_pass
         self.margin0 = float(margin)
         self.learning_rate = learning_rate

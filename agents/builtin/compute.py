@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.params import BaseUnits, Bps, ComputeUnits
 from economy import Action, Observation, Offer
 
 __all__ = ["ComputeSeller"]
@@ -17,8 +18,8 @@ class ComputeSeller:
             provider, for testing spot checks and slashing); 0 is honest.
     """
 
-    def __init__(self, price_per_cu: int = 10**12, capacity_cu: int = 2_000_000,
-                 overclaim_bps: int = 0) -> None:
+    def __init__(self, price_per_cu: BaseUnits = 10**12, capacity_cu: ComputeUnits = 2_000_000,
+                 overclaim_bps: Bps = 0) -> None:
         self.price_per_cu = price_per_cu
         self.capacity_cu = capacity_cu
         self.overclaim_bps = overclaim_bps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.params import Count, PositiveCount, Ticks
 from economy import Action, Contribute, Observation
 
 __all__ = ["DataContributor"]
@@ -22,8 +23,8 @@ class DataContributor:
         ticks: stop contributing after this many ticks (0: never stop).
     """
 
-    def __init__(self, pool: str, episodes_per_tick: int = 1, units: int = 1,
-                 universe: int = 1_000, ticks: int = 0) -> None:
+    def __init__(self, pool: str, episodes_per_tick: Count = 1, units: Count = 1,
+                 universe: PositiveCount = 1_000, ticks: Ticks = 0) -> None:
         self.pool = pool
         self.episodes_per_tick = episodes_per_tick
         self.units = units

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agents.builtin.evaluator import evaluate_jobs
+from agents.params import BaseUnits, Bps, Count, Ticks, Tier
 from economy import Action, JobState, Observation, PostJob
 
 __all__ = ["Customer"]
@@ -23,12 +24,12 @@ class Customer:
 
     def __init__(
         self,
-        budget_per_line: int = 5 * 10**16,
-        max_open_jobs: int = 2,
-        expires_in: int = 12,
+        budget_per_line: BaseUnits = 5 * 10**16,
+        max_open_jobs: Count = 2,
+        expires_in: Ticks = 12,
         third_party_evaluator: bool = True,
-        min_gain_bps: int = 0,
-        tier: str = "L1",
+        min_gain_bps: Bps = 0,
+        tier: Tier = "L1",
     ) -> None:
         self.min_gain_bps = min_gain_bps
         self.tier = tier

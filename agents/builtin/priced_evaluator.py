@@ -25,6 +25,7 @@ from collections import deque
 
 from agents.builtin._market import plan_test_cost
 from agents.builtin.evaluator import evaluate_jobs
+from agents.params import Count, MarginBps, NonNegative
 from economy import Action, Observation, OfferEvaluation
 from economy.history import JobOutcome
 
@@ -40,7 +41,8 @@ class PricedEvaluator:
         repost_bps: how far its cost must move before it posts a new fee.
     """
 
-    def __init__(self, margin: float = 0.5, memory: int = 32, repost_bps: int = 1_000) -> None:
+    def __init__(self, margin: NonNegative = 0.5, memory: Count = 32,
+                 repost_bps: MarginBps = 1_000) -> None:
         self.margin = margin
         self.memory = memory
         self.repost_bps = repost_bps

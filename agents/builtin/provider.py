@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.params import BaseUnits, ComputeUnits, Count, MarginBps, Tier
 from economy import Action, Bid, JobState, Observation, Simulate, Submit, UseData
 
 __all__ = ["ServiceProvider"]
@@ -38,16 +39,16 @@ class ServiceProvider:
     def __init__(
         self,
         solvers: tuple[str, ...] | list[str] | None = None,
-        candidates: int = 4,
-        markup_bps: int = 2_000,
-        base_fee: int = 5 * 10**16,
-        max_jobs: int = 3,
-        max_price_per_cu: int | None = None,
+        candidates: Count = 4,
+        markup_bps: MarginBps = 2_000,
+        base_fee: BaseUnits = 5 * 10**16,
+        max_jobs: Count = 3,
+        max_price_per_cu: BaseUnits | None = None,
         policy: str = "",
         data_pool: str = "",
-        data_units: int = 1,
-        lease_cu: int = 0,
-        tier: str | None = None,
+        data_units: Count = 1,
+        lease_cu: ComputeUnits = 0,
+        tier: Tier | None = None,
     ) -> None:
         self.solvers = tuple(solvers) if solvers is not None else None
         self.candidates = candidates

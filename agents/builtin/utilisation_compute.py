@@ -15,6 +15,7 @@ rises until demand fits.
 
 from __future__ import annotations
 
+from agents.params import BaseUnits, ComputeUnits, NonNegative, Share
 from economy import Action, Observation, Offer
 
 __all__ = ["UtilisationSeller"]
@@ -31,8 +32,9 @@ class UtilisationSeller:
         min_price_per_cu: its floor when running a CU costs it nothing, base units.
     """
 
-    def __init__(self, capacity_cu: int = 2_000_000, margin: float = 1.0, step: float = 0.1,
-                 low: float = 0.5, high: float = 0.85, min_price_per_cu: int = 1) -> None:
+    def __init__(self, capacity_cu: ComputeUnits = 2_000_000, margin: NonNegative = 1.0,
+                 step: Share = 0.1, low: Share = 0.5, high: Share = 0.85,
+                 min_price_per_cu: BaseUnits = 1) -> None:
         self.capacity_cu = capacity_cu
         self.margin0 = margin
         self.step = step

@@ -40,6 +40,7 @@ from typing import Any
 
 from agents.builtin._market import SIZE_BUCKETS, plan_test_cost, size_bucket
 from agents.builtin.evaluator import evaluate_jobs
+from agents.params import Bps, Count, NonNegative, Ticks, Tier
 from economy import Action, JobState, Observation, PostJob
 from economy.history import JobOutcome
 
@@ -69,10 +70,10 @@ class ValueCustomer:
             paid less than its sim time would not take the work).
     """
 
-    def __init__(self, value_share_bps: int = 8_000, prior_gain_bps: int = 1_000,
-                 min_gain_bps: int = 100, max_open_jobs: int = 2, expires_in: int = 12,
-                 third_party_evaluator: bool = True, explore_bps: int = 500, memory: int = 16,
-                 tier: str = "L1", fee_cover: float = 1.0) -> None:
+    def __init__(self, value_share_bps: Bps = 8_000, prior_gain_bps: Bps = 1_000,
+                 min_gain_bps: Bps = 100, max_open_jobs: Count = 2, expires_in: Ticks = 12,
+                 third_party_evaluator: bool = True, explore_bps: Bps = 500,
+                 memory: Count = 16, tier: Tier = "L1", fee_cover: NonNegative = 1.0) -> None:
         self.fee_cover = fee_cover
         self.value_share_bps = value_share_bps
         self.prior_gain_bps = prior_gain_bps
