@@ -5,6 +5,12 @@ Nothing is downloaded: the compiler is the `vyper` package and the building bloc
 cached as JSON under `$TWINECON_CACHE` (default `~/.cache/twinecon`), keyed by the sha256 of
 the sources, the compiler version and the snekmate version, so an edited contract recompiles
 and an unchanged one loads in milliseconds.
+
+A compile (a cold cache: a fresh install, or new contract sources or compiler) takes about a
+minute, so it says so on stderr, one line before and one after; a cache hit prints nothing.
+The lines are plain stderr, terminal or not (no logging, no warnings): a compile happens once
+per install and contract version, and a piped run, a CI log or a sweep's worker log is where
+an unexplained minute is hardest to understand. stdout is never written to.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import os
 import site
 import sys
+import time
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -87,16 +94,31 @@ def _compile(name: str) -> dict:
             "runtime": out["bytecode_runtime"][2:], "storage": out["layout"]["storage_layout"]}
 
 
+def _say(line: str) -> None:
+    """One line to stderr, what the user sees of a compile (never stdout)."""
+    print(f"twinecon: {line}", file=sys.stderr, flush=True)
+
+
+def _compile_said(names: list[str], folder: Path) -> dict[str, dict]:
+    """`_compile` of each of `names`, announced on stderr before and timed after."""
+    _say(f"compiling the ledger contracts with vyper {metadata.version('vyper')} (once; "
+         f"cached in {folder})...")
+    start = time.perf_counter()
+    data = {name: _compile(name) for name in names}
+    _say(f"compiled the ledger contracts in {time.perf_counter() - start:.1f} s")
+    return data
+
+
 @cache
 def compile_all() -> dict[str, Artifact]:
-    """Every contract in `chain/contracts/`, compiled or loaded from the cache."""
+    """Every contract in `chain/contracts/`, compiled or loaded from the cache. A compile says
+    so on stderr (one line before, one after with its time); a cache hit prints nothing."""
     digest = _sources_hash()
     target = cache_dir() / f"{digest}.json"
     try:
         data = json.loads(target.read_text())
     except (OSError, ValueError):
-        names = contract_names()
-        data = {name: _compile(name) for name in names}
+        data = _compile_said(contract_names(), target.parent)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data, sort_keys=True))
