@@ -174,6 +174,7 @@ def _sweep(args: argparse.Namespace) -> int:
     sweep = plan(loaded.scenario.model_dump(mode="json"), scenario=loaded.scenario.name,
                  source=loaded.source, sets=args.set, zip_values=args.zip, sample=args.sample,
                  ranges=args.range, seeds=args.seeds, overrides=overrides)
+    _check_first(sweep, loaded)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -211,6 +212,20 @@ def _sweep(args: argparse.Namespace) -> int:
           f"{args.out / 'ticks.parquet'}")
     _warn(args.out)
     return 0
+
+
+def _check_first(sweep: Any, loaded: Any) -> None:
+    """Build the first planned run's scenario as `twinecon validate` does (policies and their
+    params, twin, genesis), so a key the scenario does not take fails now, with exit 2, not
+    in every run; a value only some points set wrong fails in those runs, recorded."""
+    from dataclasses import replace
+
+    from scenarios.build import check
+    from scenarios.loading import validate_scenario
+
+    if sweep.runs:
+        first = sweep.runs[0]
+        check(replace(loaded, scenario=validate_scenario(first.data, loaded.source)))
 
 
 def _warn(folder: Path, metrics: list[str] | None = None) -> None:

@@ -174,10 +174,14 @@ def seeds_needed(std: float, precision: float,
 
     z = stats.norm.ppf((1.0 + confidence) / 2.0)
     n = max(2, math.ceil((z * std / precision) ** 2))  # the normal answer: a lower bound
+    if n > at_most:
+        return math.inf
+    # t's answer lies a few seeds above the normal one ((z^2 + 1) / 2 for large n), except at
+    # very small n: step one seed at a time
     while n <= at_most:
         if stats.t.ppf((1.0 + confidence) / 2.0, n - 1) * std / math.sqrt(n) <= precision:
             return float(n)
-        n += max(1, n // 20)  # t's answer is within a few percent of the normal one
+        n += 1
     return math.inf
 
 

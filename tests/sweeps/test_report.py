@@ -7,10 +7,10 @@ import base64
 import io
 import json
 import os
-from decimal import Decimal
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
