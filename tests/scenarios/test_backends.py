@@ -125,6 +125,6 @@ def test_readme_node_flow(hardhat_installed, small_market, write_toml, tmp_path,
         assert url.startswith("http://127.0.0.1:")
         assert main(["run", str(path), "--ledger", "rpc", "--quiet", "--out", "out"]) == 0
         summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-        assert summary["ledger"] == "rpc" and summary["minted"] > 0
+        assert summary["ledger"] == "rpc" and int(summary["minted"]) > 0
     finally:
         assert main(["node", "stop"]) == 0

@@ -9,10 +9,12 @@ from collections import defaultdict
 import pytest
 
 from chain import BURN_ADDRESS, ESCROW_ADDRESS
+from economy.summary import from_json
 
 
 def _summary(result) -> dict:
-    return json.loads((result.out_dir / "summary.json").read_text())
+    """summary.json with its amounts as ints (the file holds them as exact decimal strings)."""
+    return from_json(json.loads((result.out_dir / "summary.json").read_text()))
 
 
 def test_same_seed_gives_identical_bytes_and_other_seed_differs(run) -> None:

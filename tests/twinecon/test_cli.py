@@ -101,16 +101,17 @@ def _verbs(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser
 def test_every_verb_is_registered_once_with_a_handler() -> None:
     """The packages' verbs, in order, each with a handler, and every one's --help works."""
     verbs = _verbs(build_parser())
-    assert list(verbs) == ["run", "validate", "schema", "list", "node", "sweep", "query",
-                           "analyze", "report", "rerun"]
+    assert list(verbs) == ["run", "validate", "schema", "list", "node", "describe", "sweep",
+                           "query", "analyze", "report", "panel", "rerun", "calibrate"]
     for name, parser in verbs.items():
         assert callable(parser.get_default("handler")), name
-    assert VERB_MODULES == ("scenarios.cli", "sweeps.cli")
+    assert VERB_MODULES == ("scenarios.cli", "scenarios.describe_cli", "sweeps.cli",
+                            "sweeps.calibrate_cli")
 
 
 @pytest.mark.parametrize("argv", [["--help"], *[[v, "--help"] for v in (
-    "run", "validate", "schema", "list", "node", "sweep", "query", "analyze", "report",
-    "rerun")], ["node", "start", "--help"]])
+    "run", "validate", "schema", "list", "node", "describe", "sweep", "query", "analyze",
+    "report", "panel", "rerun", "calibrate")], ["node", "start", "--help"]])
 def test_help_of_every_verb(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     """`--help` of the command and of every verb prints its usage and exits 0."""
     with pytest.raises(SystemExit) as info:
