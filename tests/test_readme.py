@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -20,16 +21,47 @@ def _block(after: str) -> str:
 
 
 def test_readme_sweep_workflow_runs_as_written(tmp_path) -> None:
+    """The sweep section's commands, as written, and the answer it states: the paired table's
+    numbers are the ones the runs give (same seeds, same bytes)."""
     script = _block("## One sweep").replace(".venv/bin/twinecon",
                                             f"{sys.executable} -m twinecon")
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
-    results = pd.read_parquet(tmp_path / "runs" / "fees" / "results.parquet")
-    assert len(results) == 18 and (results.status == "ok").all()
+    folder = tmp_path / "runs" / "fees"
+    results = pd.read_parquet(folder / "results.parquet")
+    assert len(results) == 36 and (results.status == "ok").all()
     assert "rules_fees_transfer_fee_bps" in done.stdout  # the query's and analyze's tables
-    assert "mean" in done.stdout and "diff" in done.stdout
-    assert (tmp_path / "runs" / "fees" / "report.html").stat().st_size > 10_000
+    for column in ("mean", "diff", "p_t", "p_perm", "seeds_needed"):
+        assert column in done.stdout
+    assert "warning" not in done.stderr  # long enough: past the warm-up, jobs completed
+    report = (folder / "report.html").read_text()
+    assert "Does the change help? Paired differences against the baseline" in report
+    ticks = pd.read_csv(tmp_path / "runs" / "fees-ticks.csv")
+    assert len(ticks) == 36 * 101 and ticks.run_id.nunique() == 36
+
+    from sweeps import analysis
+
+    paired = analysis.paired(*analysis.load(folder), baseline=0,
+                             metrics=["treasury", "price_mean", "jobs_completed",
+                                      "consumer_surplus"])
+    row = paired[(paired.rules_fees_transfer_fee_bps == 100)
+                 & (paired.rules_fees_fee_burn_bps == 0)].set_index("metric")
+    section = README.read_text()[README.read_text().index("**The answer"):]
+    table = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+             for line in section.splitlines()[:40] if line.startswith("| ") and "…" in line}
+    minus = "\N{MINUS SIGN}"
+    for label, metric in (("treasury (tokens)", "treasury"),
+                          ("mean price (tokens)", "price_mean"),
+                          ("consumer surplus (tokens)", "consumer_surplus")):
+        written = float(table[label][2].replace(minus, "-").replace("+", ""))
+        assert row.at[metric, "diff"] == pytest.approx(written, rel=0.01), metric
+        lo, hi = (float(x.replace(minus, "-").replace("+", ""))
+                  for x in table[label][3].split("…"))
+        assert row.at[metric, "lo"] == pytest.approx(lo, rel=0.01), metric
+        assert row.at[metric, "hi"] == pytest.approx(hi, rel=0.01), metric
+        assert row.at[metric, "p_perm"] == pytest.approx(0.03125)
+    assert row.at["jobs_completed", "diff"] == 0 and row.at["jobs_completed", "std"] == 0
 
 
 def test_readme_rule_change_shows_in_flows_as_written(tmp_path) -> None:
