@@ -73,13 +73,23 @@ def diagnose(results: pd.DataFrame, sweep: Mapping[str, Any], folder: str | Path
         warm = _warm_up(Path(folder), ok)
         if warm is not None:
             out.append(warm)
+    flat = []
     for metric in metrics or ():
-        if metric in ok:
+        if metric in ok and not _setup(str(metric)):
             values = pd.to_numeric(ok[metric], errors="coerce").dropna()
             if len(values) > 1 and values.nunique() == 1:
-                out.append(f"{metric} is {values.iloc[0]:g} in every run (zero variance): "
-                           "its intervals are 0 and no comparison or Sobol index can use it")
+                flat.append(f"{metric} ({values.iloc[0]:g})")
+    if flat:
+        shown = ", ".join(flat[:8]) + (f" and {len(flat) - 8} more" if len(flat) > 8 else "")
+        out.append(f"the same in every run (zero variance): {shown}; their intervals are 0 "
+                   "and no comparison or Sobol index can use them")
     return out
+
+
+def _setup(column: str) -> bool:
+    """A column that describes the run's set-up (never expected to vary by outcome)."""
+    return (column in ("decimals", "ticks", "n_agents", "seed")
+            or column.startswith("agents_by_role_") or column.endswith("_agents"))
 
 
 def _warm_up(folder: Path, ok: pd.DataFrame) -> str | None:

@@ -160,7 +160,7 @@ def test_analyze_states_its_level_and_units_and_warns(rule_sweep: Path, tmp_path
     short = _sweep(tmp_path, "empty", "--seeds", "2", ticks=2)
     assert main(["analyze", str(short), "--metric", "jobs_completed"]) == 0
     err = capsys.readouterr().err
-    assert "no run completed a job" in err and "zero variance" in err
+    assert "no run completed a job" in err and "zero variance): jobs_completed (0)" in err
 
 
 def test_report_cli_takes_metrics_and_a_baseline(rule_sweep: Path, capsys) -> None:
