@@ -23,7 +23,7 @@ DIGESTS = HERE / "digests.json"
 NAMES = ("compute-call-market", "compute-sealed-auction", "ip-royalties", "logistics-market",
          "warehouse-market", "warehouse-physics", "windfarm-market")
 BACKENDS = ("memory", "evm")
-TABLES = ("events", "ticks", "agents", "flows")
+TABLES = ("events", "ticks", "agents", "flows", "jobs")
 
 
 def table_digest(path: Path) -> str:
