@@ -361,15 +361,9 @@ def _enum_notes(cls: type) -> dict[str, str]:
 
 def _get(data: Any, path: str) -> Any:
     """The value at a dotted path (`agents.2.params.x`), or a sentinel when absent."""
-    node = data
-    for part in path.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return _ABSENT
-    return node
+    from scenarios.overrides import value_at
+
+    return value_at(data, path, _ABSENT)
 
 
 _ABSENT = object()
@@ -814,29 +808,14 @@ def _limits(sc: Any, group: Any) -> Any:
 
 
 def _twin(sc: Any, src: str) -> Any:
-    """The scenario's twin, built as `scenarios.build` builds it.
+    """The scenario's twin, built as `scenarios.build` builds it (the same function).
 
     Raises:
         ScenarioError: a kind that cannot be loaded or parameters its builder refuses.
     """
-    from twinecon.errors import suggest
-    from worlds import InvalidSpec, WorldError, registry
+    from scenarios.build import _build_twin
 
-    kind = sc.twin.kind
-    try:
-        accepted = registry.spec_params(kind)
-    except (WorldError, ImportError) as e:
-        raise ScenarioError(src, "twin.kind", f"twin kind {kind!r} is not available in this "
-                            f"installation ({e})") from None
-    for k in sc.twin.params:
-        if k not in accepted:
-            raise ScenarioError(src, f"twin.params.{k}", f"unknown {kind} parameter"
-                                f"{suggest(k, accepted)}; allowed: {', '.join(accepted)}")
-    names = {"name": sc.twin.name} if sc.twin.name else {}
-    try:
-        return registry.make(kind, **names, version=sc.twin.version, **sc.twin.params)
-    except (InvalidSpec, TypeError, ValueError) as e:
-        raise ScenarioError(src, "twin.params", str(e)) from None
+    return _build_twin(sc, src)
 
 
 def _check_rules(sc: Any, src: str) -> None:

@@ -122,8 +122,9 @@ def apply_point(data: dict[str, Any], point: dict[str, Any], source: str) -> dic
     return out
 
 
-def value_at(data: dict[str, Any], key: str) -> Any:
-    """The value at dotted path `key` of scenario data (None where it is not set)."""
+def value_at(data: Any, key: str, default: Any = None) -> Any:
+    """The value at dotted path `key` (`agents.2.params.x`; a moved key at its new place) of
+    scenario data, or `default` where it is not set."""
     node: Any = data
     for part in MOVED_KEYS.get(key, key).split("."):
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -131,7 +132,7 @@ def value_at(data: dict[str, Any], key: str) -> Any:
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            return None
+            return default
     return node
 
 
