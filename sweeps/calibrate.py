@@ -6,13 +6,12 @@ come closest to a target (`load_target`), and says how well the data pin them do
 
 * every candidate runs on the same seeds (common random numbers) over the sweep executor, into
   DIR/runs/<run_id> keyed by (scenario, point, seed): a rerun reuses every finished run;
-* loss: sum_k w_k ((sim_k - obs_k)^2 - s2_k / S) / s_k^2, sim_k the mean over S seeds, s2_k
-  their variance, money in tokens, s_k fixed (|obs_k| or the target's scale); a series column
-  adds the mean of its ticks' terms;
+* loss: sum_k w_k ((sim_k - obs_k) / s_k)^2, sim_k the mean over seeds, money in tokens, s_k
+  fixed (|obs_k| or the target's scale); a series column adds the mean of its ticks' terms;
 * search: optuna's TPE sampler, `workers` candidates per batch (ask/tell), then NEWTON_STEPS
-  steps to the minimum of a quadratic fitted to the loss around the best (a response surface);
-* uncertainty: MSM standard errors from that surface's curvature and fresh runs of the best
-  point (the data's noise, Omega); intervals best -+ z sd (LEVEL).
+  Gauss-Newton steps on a quadratic metamodel of the moments around the best;
+* uncertainty: MSM standard errors from the curvature of a quadratic fitted to the loss
+  around the best and fresh runs of the best point (the data's noise, Omega): best -+ z sd.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -38,8 +38,8 @@ __all__ = ["LEVEL", "NEWTON_STEPS", "Bound", "Calibration", "Estimate", "MomentF
 
 #: The coverage of the intervals (normal quantiles of the standard errors).
 LEVEL = 0.9
-#: Candidates after the TPE trials, each the minimum of the loss's response surface.
-NEWTON_STEPS = 2
+#: Candidates after the TPE trials, each a Gauss-Newton step from the best on a metamodel.
+NEWTON_STEPS = 3
 
 
 def summary_moments(summary: Mapping[str, Any]) -> dict[str, float]:
@@ -171,8 +171,7 @@ def load_target(path: str | Path, *, fit: Sequence[str] = (), decimals: int = 18
         decimals: the token's decimals, for decimal128 (base-unit) columns.
 
     Raises:
-        SweepError: no such file, not parquet, neither format, a name the file lacks,
-            a missing value, a bad weight or scale.
+        SweepError: no such file, not parquet, neither format, an unknown name, a bad value.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -250,16 +249,11 @@ def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _terms(y: np.ndarray, obs: np.ndarray, target: Target) -> np.ndarray:
-    """Weighted loss terms of runs y (S, C) against obs (C,): (M,), NaN where a name has no
-    cell defined on both sides. Each cell's squared difference of the mean over runs less that
-    mean's own sampling variance (s^2 / S, with 2 runs or more): unbiased for the squared
-    distance of the expected simulation, which does not favour less noisy parameters."""
-    n = (~np.isnan(y)).sum(axis=0)
-    sim = _nanmean(y, axis=0)
-    noise = np.divide(_nanmean((y - sim) ** 2, axis=0), n - 1, out=np.zeros(len(obs)),
-                      where=n > 1)
-    sq = ((sim - obs) ** 2 - noise) / np.repeat(np.asarray(target.scales), target.per_name) ** 2
-    return _nanmean(sq.reshape(len(target.names), -1), axis=-1) * np.asarray(target.weights)
+    """Weighted loss terms of runs y (S, C) against obs (C,): (M,), each name's mean over its
+    cells of ((mean over runs - observed) / scale)^2; NaN where no cell is defined on both
+    sides (the MSM criterion with a fixed diagonal weighting, money in tokens)."""
+    sq = ((_nanmean(y, axis=0) - obs) / np.repeat(np.asarray(target.scales), target.per_name))
+    return _nanmean(sq.reshape(len(target.names), -1) ** 2, axis=-1) * np.asarray(target.weights)
 
 
 def _run_cells(run_dir: Path, target: Target) -> tuple[np.ndarray, set[str]]:
@@ -281,15 +275,11 @@ def _run_cells(run_dir: Path, target: Target) -> tuple[np.ndarray, set[str]]:
 @contextmanager
 def _session(loaded: Any, executor: str, workers: int, address: str | None) -> Iterator[None]:
     """One Ray instance for the whole calibration. Local workers are forked for each batch, so
-    what a run loads on first use (pandas, the policies, the twin) is loaded here first."""
+    what a run loads on first use is loaded here first: pandas, and by `scenarios.build.check`
+    (which `parse_param` ran) the policies and the twin."""
     if executor != "ray":
-        if workers > 1:
-            import pandas  # noqa: F401
-            import pyarrow.compute  # noqa: F401
+        import pandas  # noqa: F401
 
-            from scenarios.build import check
-
-            check(loaded)
         yield
         return
     try:
@@ -310,9 +300,8 @@ def _session(loaded: Any, executor: str, workers: int, address: str | None) -> I
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """One candidate: its parameters (scenario units), its loss (None if undefined: its runs
-    failed, or a target name was undefined on every seed), each name's weighted term, and who
-    proposed it ("tpe", or "newton" for a Gauss-Newton step)."""
+    """One candidate: parameters (scenario units), loss (None if its runs failed or a name was
+    undefined on every seed), each name's weighted term, who proposed it (tpe, newton)."""
 
     number: int
     params: dict[str, float]
@@ -336,16 +325,14 @@ class Estimate:
         """best -+ z sd, LEVEL coverage (it may reach beyond the search box)."""
         if self.sd is None or not math.isfinite(self.sd):
             return None
-        from statistics import NormalDist
-
         half = NormalDist().inv_cdf(0.5 + LEVEL / 2) * self.sd
         return self.best - half, self.best + half
 
 
 @dataclass(frozen=True)
 class MomentFit:
-    """How the best point fits one target name: for a series, `observed` and `simulated` are
-    means over the `n` ticks compared; `term` is the name's weighted share of the loss."""
+    """How the best point fits one target name (for a series, `observed` and `simulated` are
+    means over the `n` ticks compared); `term`: the name's weighted share of the loss."""
 
     name: str
     observed: float
@@ -391,10 +378,10 @@ class Calibration:
         """calibration.json."""
         return {
             "scenario": self.scenario, "source": self.source, "target": vars(self.target),
-            "params": [vars(b) for b in self.bounds],
-            "seeds": list(self.seeds), "fresh_seeds": list(self.fresh_seeds),
-            "search": {"sampler": "optuna TPE, multivariate, constant liar",
-                       "seed": self.sampler_seed, "newton_steps": NEWTON_STEPS},
+            "params": [vars(b) for b in self.bounds], "seeds": list(self.seeds),
+            "fresh_seeds": list(self.fresh_seeds), "search": {
+                "sampler": "optuna TPE, multivariate, constant liar", "seed": self.sampler_seed,
+                "newton_steps": NEWTON_STEPS},
             "best": {"params": self.best, "trial": self.best_trial, "loss": self.loss,
                      "loss_fresh": self.loss_fresh},
             "uncertainty": {
@@ -446,8 +433,7 @@ class _Search:
                     args.append((run_id, {**applied, "seed": seed}, self.source,
                                  self.base_dir, str(self.runs_dir)))
                 planned.add(run_id)
-        for _ in _dispatch(*self.dispatch, args):
-            pass
+        list(_dispatch(*self.dispatch, args))  # each run writes its folder (or .failed.json)
         out = []
         for point in points:
             rows, errors, names = [], [], set()
@@ -592,13 +578,14 @@ def calibrate(loaded: Any, target: Target, bounds: Sequence[Bound], *, out_dir: 
 
 @dataclass(frozen=True)
 class _Surface:
-    """A quadratic fitted to the loss of the better half of the trials, in x = (parameters -
-    best) / box width: loss ~ c + b'x + x'hx/2 (h positive definite), over `design` (n, q)."""
+    """A quadratic fitted to the loss of the better half of the trials (`local`, their mean
+    cells `sim` (n, C)), in x = (parameters - best) / box width: loss ~ c + b'x + x'hx/2 (h
+    positive definite), `design` (n, q) the quadratic's terms at each trial."""
 
     design: np.ndarray
-    b: np.ndarray  # (p,)
     h: np.ndarray  # (p, p)
     local: list[TrialRecord]
+    sim: np.ndarray
 
 
 def _surface(bounds: Sequence[Bound], search: _Search) -> _Surface | str:
@@ -619,16 +606,32 @@ def _surface(bounds: Sequence[Bound], search: _Search) -> _Surface | str:
         h[i, j] = h[j, i] = 2 * c if i == j else c
     if np.linalg.eigvalsh(h).min() <= 1e-9 * np.abs(h).max():
         return "not identified: the loss is flat, or not convex, around the best"
-    return _Surface(design, coef[1:1 + p], h, local)
+    sim = np.stack([_nanmean(search.cells[r.number], axis=0) for r in local])
+    return _Surface(design, h, local, sim)
+
+
+def _weights(target: Target, use: np.ndarray) -> np.ndarray:
+    """The loss's weight of each cell in `use`: w / (scale^2 n), n its name's cells used."""
+    group = np.repeat(np.arange(len(target.names)), target.per_name)[use]
+    return np.asarray(target.weights)[group] / (np.asarray(target.scales)[group] ** 2
+                                                * np.bincount(group)[group])
 
 
 def _newton(bounds: Sequence[Bound], search: _Search) -> dict[str, Any] | None:
-    """The minimum of the response surface (a Gauss-Newton step from the best trial), within
-    the box (integers rounded); None without a surface or at a point already tried."""
+    """A Gauss-Newton step from the best trial, (G'WG)^-1 G'W (obs - fit), the cells fitted by
+    quadratics in x over the surface's trials (G their slopes at the best), within the box
+    (integers rounded); None without a surface or at a point already tried."""
     surface = _surface(bounds, search)
     if isinstance(surface, str):
         return None
-    step, best = -np.linalg.solve(surface.h, surface.b), search.ranked()[0].params
+    use = ~(np.isnan(search.obs) | np.isnan(surface.sim).any(axis=0))
+    coef = np.linalg.lstsq(surface.design, surface.sim[:, use], rcond=None)[0]
+    g, w = coef[1:1 + len(bounds)].T, _weights(search.target, use)
+    try:
+        step = np.linalg.solve(g.T @ (w[:, None] * g), g.T @ (w * (search.obs[use] - coef[0])))
+    except np.linalg.LinAlgError:
+        return None
+    best = search.ranked()[0].params
     point: dict[str, Any] = {}
     for b, dx in zip(bounds, step, strict=True):
         v = min(max(best[b.key] + dx * (b.high - b.low), b.low), b.high)
@@ -645,16 +648,14 @@ def _uncertainty(bounds: Sequence[Bound], search: _Search, fresh: np.ndarray,
     surface = (_surface(bounds, search) if len(fresh) >= 2
                else "no standard errors: they need at least 2 fresh runs")
     if not isinstance(surface, str):
-        sim = np.stack([_nanmean(search.cells[r.number], axis=0) for r in surface.local])
+        sim = surface.sim
         use = ~(np.isnan(search.obs) | np.isnan(sim).any(axis=0) | np.isnan(fresh).any(axis=0))
         if not use.any():
             surface = "no standard errors: no moment is defined in every run"
     note = surface if isinstance(surface, str) else ""
     sd = [math.inf if "identified" in note else None] * p
     if not isinstance(surface, str):
-        group = np.repeat(np.arange(len(t.names)), t.per_name)[use]
-        w = np.asarray(t.weights)[group] / (np.asarray(t.scales)[group] ** 2
-                                            * np.bincount(group)[group])
+        w = _weights(t, use)
         d = fresh[:, use] - fresh[:, use].mean(axis=0)  # (R, C'): data sets about their mean
         grads = np.linalg.lstsq(surface.design, (sim[:, use] * w) @ d.T, rcond=None)[0][1:1 + p]
         shifts = 2 * np.linalg.solve(surface.h, grads)  # (p, R), per box width

@@ -31,9 +31,9 @@ Fit scenario parameters to observed data (the method of simulated moments).
   --param KEY=LO:HI     a parameter to fit (a dotted path into the scenario) and its box.
 
 Loss: the weighted sum over moments of ((simulated - observed) / scale)^2, the simulated value
-the mean over --seeds runs on the same seeds for every candidate (less its own sampling
-noise), scale = |observed| (or the target's scale column); a series column adds the mean
-over its ticks, scaled by the observed column's root mean square. Search: optuna's TPE
+the mean over --seeds runs on the same seeds for every candidate, scale = |observed| (or the
+target's scale column); a series column adds the mean over its ticks, scaled by the
+observed column's root mean square. Search: optuna's TPE
 sampler (seeded by --seed), --workers candidates at a time, then steps to the minimum of a
 quadratic fitted to the loss. Uncertainty: MSM standard errors, the data's noise from
 --noise-seeds fresh runs of the best point (docs/calibration.md). Writes DIR/calibration.json

@@ -18,7 +18,13 @@ import pytest
 
 from scenarios.loading import load_scenario
 from scenarios.run import apply_overrides, run_scenario
-from sweeps.calibrate import calibrate, load_target, parse_param, summary_moments
+from sweeps.calibrate import (
+    NEWTON_STEPS,
+    calibrate,
+    load_target,
+    parse_param,
+    summary_moments,
+)
 from sweeps.plan import SweepError
 from twinecon.cli import main
 
@@ -36,7 +42,7 @@ README_SNIPPET = """\
 .venv/bin/twinecon run warehouse-market --seed 1000 --ticks 30 --ledger memory \\
   --signatures off --set twin.params.order_rate_per_h=9 --out runs/observed --force --quiet
 .venv/bin/twinecon calibrate warehouse-market --target runs/observed/ticks.parquet \\
-  --fit orders --fit compute_price_mean --param twin.params.order_rate_per_h=2:14 \\
+  --fit open_jobs --fit compute_price_mean --param twin.params.order_rate_per_h=2:14 \\
   --param economy.compute_cost_per_cu=0.0000005:0.000004 --ticks 30 --ledger memory \\
   --signatures off --trials 16 --workers 2 --out runs/calibration
 """
@@ -92,7 +98,7 @@ def test_recovers_known_parameters_within_their_intervals(tmp_path: Path) -> Non
     assert math.isclose(fits["markets_compute_price_per_cu_mean"].observed, price)
     assert abs(fits["markets_compute_price_per_cu_mean"].difference) < 0.1 * price
     assert result.loss == min(t.loss for t in result.trials if t.loss is not None)
-    assert 16 <= len(result.trials) <= 18  # 16 from TPE, then up to 2 Newton steps
+    assert 16 <= len(result.trials) <= 16 + NEWTON_STEPS  # TPE's, then Gauss-Newton steps
     written = json.loads((out / "calibration.json").read_text())
     assert written["best"]["params"] == result.best and len(written["trials"]) == len(
         result.trials)
@@ -147,7 +153,7 @@ def test_moments_target_with_weights_and_scales(tmp_path: Path,
     assert written["target"]["weights"] == [2.0, 0.5]
     assert written["target"]["scales"] == [5.0, 10.0]
     assert written["uncertainty"]["intervals"] == {RATE: None}  # no fresh runs, no interval
-    for f in written["fit"]:  # one seed: no noise correction
+    for f in written["fit"]:  # the term is the weighted squared standardised difference
         assert math.isclose(f["term"], f["weight"] * (f["difference"] / f["scale"]) ** 2)
     best = min(written["trials"], key=lambda t: t["loss"])
     assert math.isclose(best["loss"], sum(f["term"] for f in written["fit"]))
