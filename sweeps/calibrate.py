@@ -466,8 +466,8 @@ class _Search:
                                      f"seed: {', '.join(undefined)}", source)
             else:
                 self.cells[number] = y
-                record = TrialRecord(number, point, loss, dict(zip(
-                    self.target.names, map(float, terms), strict=True)), source=source)
+                record = TrialRecord(number, point, loss, dict(zip(  # error: a seed that failed
+                    self.target.names, map(float, terms), strict=True)), error, source)
             self.records.append(record)
             if self.on_trial is not None:
                 self.on_trial(record, len(self.records), self.total)
@@ -687,8 +687,9 @@ def _write(result: Calibration, out: Path) -> None:
     parameter columns, `term_<name>` per target name), each put in place atomically."""
     import pandas as pd
 
-    tmp = out / ".calibration.json.tmp"
-    tmp.write_text(json.dumps(result.describe(), indent=2, sort_keys=True, default=float) + "\n")
+    plain = json.loads(json.dumps(result.describe(), default=float), parse_constant=lambda _: None)
+    tmp = out / ".calibration.json.tmp"  # NaN and inf (not identified) above became null
+    tmp.write_text(json.dumps(plain, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, out / "calibration.json")
     rows = [{"trial": t.number, "source": t.source, "loss": t.loss, "error": t.error or None,
              **{column_of(b.key): t.params[b.key] for b in result.bounds},

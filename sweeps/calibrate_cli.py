@@ -81,8 +81,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     loaded = apply_overrides(load_scenario(args.scenario), ticks=args.ticks,
                              signatures=args.signatures, ledger=args.ledger,
                              rpc_url=args.rpc_url)
-    bounds = [parse_param(p, loaded) for p in args.param]
     target = load_target(args.target, fit=args.fit, decimals=loaded.scenario.ledger.decimals)
+    bounds = [parse_param(p, loaded) for p in args.param]
     best = [math.inf]
 
     def on_trial(trial: Any, done: int, total: int) -> None:
