@@ -27,8 +27,10 @@ from scenarios.run import apply_overrides
 from scenarios.schema import RULE_SECTIONS
 from twinecon.cli import main
 
-#: The README snippet (docs/odd.md shows it too), run as written below.
-README_SNIPPET = ".venv/bin/twinecon describe warehouse-market --out warehouse-market-odd.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
+#: The README's describe block, run as written (from a scratch folder).
+README_SNIPPET = re.search(r"```sh\n(.*?)```", README.read_text()[
+    README.read_text().index("### Describe the model"):], re.S).group(1).strip()
 
 #: A custom policy whose docstrings carry markers; importing it leaves a file behind.
 POLICY = '''"""Marker policy MODULE-DOC-7f3a: bids nothing; exists to be described."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,15 +38,10 @@ RATE, COST = "twin.params.order_rate_per_h", "economy.compute_cost_per_cu"
 TRUTH = {RATE: 9, COST: 0.000002}
 BOX = {RATE: (2, 14), COST: (0.0000005, 0.000004)}
 
-#: The README snippet, as the final report of this feature gives it (run from the repo root).
-README_SNIPPET = """\
-.venv/bin/twinecon run warehouse-market --seed 1000 --ticks 30 --ledger memory \\
-  --signatures off --set twin.params.order_rate_per_h=9 --out runs/observed --force --quiet
-.venv/bin/twinecon calibrate warehouse-market --target runs/observed/ticks.parquet \\
-  --fit open_jobs --fit compute_price_mean --param twin.params.order_rate_per_h=2:14 \\
-  --param economy.compute_cost_per_cu=0.0000005:0.000004 --ticks 30 --ledger memory \\
-  --signatures off --trials 16 --workers 2 --out runs/calibration
-"""
+README = Path(__file__).resolve().parents[2] / "README.md"
+#: The README's calibration block, run as written (from a scratch folder).
+README_SNIPPET = re.search(r"```sh\n(.*?)```", README.read_text()[
+    README.read_text().index("### Calibrate to data"):], re.S).group(1).strip()
 
 
 def _observe(out: Path, seeds: range, point: dict) -> list[dict]:
