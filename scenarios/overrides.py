@@ -113,6 +113,8 @@ def apply_point(data: dict[str, Any], point: dict[str, Any], source: str) -> dic
         path = MOVED_KEYS.get(key, key)
         parent, index = _walk(out, path, source)
         current = parent[index] if (isinstance(parent, list) or index in parent) else None
+        if current is None and isinstance(value, float):
+            current = _policy_default(out, path)  # a param the scenario leaves at its default
         if isinstance(value, float) and is_token_amount(path):
             value = token_text(value, decimals)
         elif isinstance(value, float) and isinstance(current, int) \
@@ -120,6 +122,25 @@ def apply_point(data: dict[str, Any], point: dict[str, Any], source: str) -> dic
             value = round(value)
         parent[index] = value
     return out
+
+
+def _policy_default(data: dict[str, Any], path: str) -> Any:
+    """The default of policy param `agents.N.params.NAME` in its policy's constructor (None
+    where the policy cannot be resolved here, or has no such default)."""
+    parts = path.split(".")
+    if len(parts) != 4 or parts[0] != "agents" or parts[2] != "params":
+        return None
+    try:
+        import inspect
+
+        from agents.loading import resolve_policy_class
+
+        group = data["agents"][int(parts[1])]
+        cls = resolve_policy_class(group["policy"])
+        default = inspect.signature(cls).parameters[parts[3]].default
+    except Exception:  # an unknown policy or param: the build says so with its own message
+        return None
+    return None if default is inspect.Parameter.empty else default
 
 
 def value_at(data: Any, key: str, default: Any = None) -> Any:

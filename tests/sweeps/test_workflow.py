@@ -145,6 +145,12 @@ def test_sampled_points_are_recorded_as_the_runs_used_them(tmp_path: Path) -> No
         config = json.loads((out / "runs" / row.run_id / "manifest.json").read_text())["config"]
         assert row.economy_order_lapse_ticks == config["economy"]["order_lapse_ticks"]
         assert float(row.economy_order_lapse_ticks).is_integer()
+    # a policy param the scenario leaves at its default: an int, as the constructor's default
+    out = _sweep(tmp_path, "param", "--sample", "random:2", "--range",
+                 "agents.1.params.memory=4:32", ticks=2)
+    results = pd.read_parquet(out / "results.parquet")
+    assert (results.status == "ok").all()
+    assert all(float(v).is_integer() for v in results["agents_1_params_memory"])
 
 
 def test_analyze_states_its_level_and_units_and_warns(rule_sweep: Path, tmp_path: Path,
