@@ -55,6 +55,7 @@ bench: $(TSTAMP) node-deps
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_isolation.py
 	$(BIN)/python bench/bench_strategies.py
+	$(BIN)/python bench/bench_cli_start.py
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check twinecon chain worlds economy agents scenarios tests bench

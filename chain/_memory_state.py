@@ -12,11 +12,10 @@ import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from eth_utils import to_checksum_address
-
 from chain.deployment import ASSETS_ADDRESS, COMPUTE_ADDRESS, ESCROW_ADDRESS
 from chain.errors import InsufficientFunds, InvalidState
 from chain.flows import Flow
+from chain.hashing import to_checksum_address
 from chain.identity import Address
 from chain.protocols import (
     BURN_ADDRESS,

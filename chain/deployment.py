@@ -8,8 +8,7 @@ contract, so one signed action means the same thing on every backend.
 
 from __future__ import annotations
 
-from eth_utils import keccak, to_checksum_address
-
+from chain.hashing import keccak, to_checksum_address
 from chain.identity import Address, Identity
 
 __all__ = [

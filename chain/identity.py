@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coincurve import PrivateKey
-from eth_utils import keccak, to_checksum_address
 
 from chain.errors import KeystoreError
+from chain.hashing import keccak, to_checksum_address
 from twinecon.seeds import SeedTree
 
 if TYPE_CHECKING:

@@ -7,9 +7,9 @@ from functools import lru_cache
 from typing import Any
 
 from coincurve import PublicKey
-from eth_utils import keccak, to_checksum_address
 
 from chain.deployment import HUB_ADDRESS
+from chain.hashing import keccak, to_checksum_address
 from chain.identity import Address, Identity
 from chain.ops import Op, params_hash
 

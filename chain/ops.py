@@ -25,10 +25,9 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import ClassVar
 
-from eth_utils import keccak
-
 from chain.abi import Unencodable, encode
 from chain.errors import Malformed
+from chain.hashing import keccak
 from chain.identity import Address
 
 __all__ = [

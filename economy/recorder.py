@@ -10,9 +10,12 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # pyarrow.parquet (its file systems, ssl) only once a table is written
+    import pyarrow.parquet as pq
 
 __all__ = ["AMOUNT", "Recorder", "Table"]
 
@@ -74,6 +77,8 @@ class Table:
             self._kept.append(table)
             return
         if self._writer is None:
+            import pyarrow.parquet as pq
+
             self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
         self._writer.write_table(table)
 
@@ -81,6 +86,8 @@ class Table:
         self.flush()
         if self.path is not None:
             if self._writer is None:  # an empty table is still a valid file
+                import pyarrow.parquet as pq
+
                 pq.write_table(self.schema.empty_table(), self.path, compression="zstd")
             else:
                 self._writer.close()
@@ -93,6 +100,8 @@ class Table:
             return pa.concat_tables(self._kept) if self._kept else self.schema.empty_table()
         if self._writer is not None:
             raise RuntimeError("close the table before reading it back")
+        import pyarrow.parquet as pq
+
         return pq.read_table(self.path)
 
 

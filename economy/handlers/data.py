@@ -6,9 +6,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from eth_utils import keccak
-
 from chain import Contribute, UseData
+from chain.hashing import keccak
 from economy import actions as A
 from economy.errors import ActionRejected
 from economy.protocols import ActionHandler, Participant

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from eth_utils import keccak
 
 from chain import (
     ClaimRefund,
@@ -23,6 +22,7 @@ from chain import (
     SubmitJob,
     job_id_for,
 )
+from chain.hashing import keccak
 from economy import actions as A
 from economy.demand import Demand
 from economy.errors import ActionRejected

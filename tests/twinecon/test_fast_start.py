@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Libraries no light command may import: each costs from tens of milliseconds to seconds.
 HEAVY = frozenset({"pandas", "pyarrow", "matplotlib", "web3", "vyper", "pyrevm", "mujoco",
                    "eth_account", "eth_keyfile", "py_ecc", "ray", "optuna", "scipy", "SALib",
-                   "duckdb", "pettingzoo", "gymnasium", "hypothesis", "mesa"})
+                   "duckdb", "pettingzoo", "gymnasium", "hypothesis", "mesa",
+                   "eth_utils", "eth_abi"})  # keccak and checksums: chain.hashing
 
 #: `validate` builds a stand-in of the economy (`scenarios.build.check`), whose model records
 #: its tables as Arrow schemas (economy.recorder, economy.tables): pyarrow is what it uses.
