@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents._budget import call_with_budget
+from agents.faults import describe_exception
 from agents.limits import DEFAULT_LIMITS, Isolation, PolicyLimits
 from agents.protocols import Policy
 from chain import Identity
@@ -116,7 +117,7 @@ class EconAgent:
         except BaseException as e:  # SystemExit too: a policy does not end the run
             if self.strict:
                 raise
-            return None, f"{what} raised {_describe(e)}"
+            return None, f"{what} raised {describe_exception(e, self.policy)}"
         if interrupted:
             return None, f"{what} was stopped after {took_ms:.0f} ms, over its {limit} ms budget"
         if limit and took_ms > limit:
@@ -136,10 +137,3 @@ class EconAgent:
     def __repr__(self) -> str:
         return f"<EconAgent {self.label} {self.role.value} {self.address}>"
 
-
-def _describe(error: BaseException) -> str:
-    """`Type: message` of an exception, even one whose `__str__` raises."""
-    try:
-        return f"{type(error).__name__}: {error}"
-    except BaseException:
-        return f"{type(error).__name__} (its message could not be read)"

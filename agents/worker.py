@@ -12,8 +12,8 @@ requests, one JSON line each (docs/policy-wire.md):
   at what it maps now plus `memory_limit_mb` (the policy's budget, the same on any machine),
   builds its own twin and `Planner`, and its policy generator (the `POLICY` stream of the
   run's seed tree at the agent's index: the one an in-process policy observes);
-- ``load``: the policy reference and params (as the scenario gives them), built with
-  `agents.load_policy`;
+- ``load``: the policy reference and params (as the scenario gives them) and the ledger's
+  decimals, built with `agents.load_policy` (which converts money params from tokens);
 - ``reset``: the seed `policy.reset` receives;
 - ``act``: an observation; answered with the policy's actions.
 
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from agents.errors import PolicyLoadError, PolicyParamError, WireError
+from agents.faults import describe_exception
 from agents.wire import WIRE_VERSION, Wire, dumps, loads
 
 __all__ = ["drop_keys", "main", "run_worker"]
@@ -123,7 +124,8 @@ class _Worker:
         base_dir = msg["base_dir"]
         try:
             self.policy = load_policy(msg["policy"], msg["params"],
-                                      base_dir=Path(base_dir) if base_dir else None)
+                                      base_dir=Path(base_dir) if base_dir else None,
+                                      decimals=msg.get("decimals"))
         except PolicyLoadError as e:
             reply = {"type": "error", "error": str(e), "load_error": True}
             if isinstance(e, PolicyParamError):  # the simulator names the scenario key
@@ -144,7 +146,8 @@ class _Worker:
             try:
                 reset(int(msg["seed"]))
             except BaseException as e:
-                return self._error(f"reset raised {_describe(e)}{self._memory_note(e)}")
+                why = describe_exception(e, self.policy, note=self._memory_note(e))
+                return self._error(f"reset raised {why}")
         return {"type": "done"}
 
     def act(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +161,8 @@ class _Worker:
         try:
             out = self.policy.act(obs)
         except BaseException as e:  # SystemExit too: the worker answers and goes on
-            return self._error(f"act raised {_describe(e)}{self._memory_note(e)}")
+            why = describe_exception(e, self.policy, note=self._memory_note(e))
+            return self._error(f"act raised {why}")
         if type(out) is not list and type(out) is not tuple:  # exact: no code of its runs
             return self._error(f"act returned {type(out).__name__}, not a list of actions "
                                "([] for none)")

@@ -112,6 +112,8 @@ class EconomyModel:
         self._flows = recorder.table("flows", FLOWS_SCHEMA)
         self.stats = stats = TickStats()
         self.totals = Totals()
+        #: the last policy fault recorded ("label (policy): what happened"), None before one
+        self.last_fault: str | None = None
         #: role -> [actions taken, actions rejected], whole run
         self.actions_by_role: dict[str, list[int]] = {}
         self.tiers = tiers = TierEvaluators(twin, config.l2_hz)
@@ -175,6 +177,7 @@ class EconomyModel:
         """Record a fault of `participant`'s policy outside a decision (its `reset`, say): a
         `policy_fault` event now, counted in the current tick."""
         self.stats.faults += 1
+        self.last_fault = message
         self.settler.event("policy_fault", participant.address, detail=message[:500])
 
     def _group_of(self, address: Address) -> str:
