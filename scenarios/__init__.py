@@ -8,7 +8,7 @@ from twinecon.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from scenarios.build import Built, build
-    from scenarios.errors import ScenarioError
+    from scenarios.errors import FaultLimitReached, ScenarioError
     from scenarios.loading import LoadedScenario, builtin_names, find_scenario, load_scenario
     from scenarios.run import OUTPUTS, RunResult, apply_overrides, run_scenario
     from scenarios.schema import Scenario, to_base_units
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OUTPUTS",
     "Built",
+    "FaultLimitReached",
     "LoadedScenario",
     "RunResult",
     "Scenario",
@@ -32,7 +33,7 @@ __all__ = [
 # Imported at first use (twinecon.lazy), so `import scenarios` loads none of its modules.
 __getattr__, __dir__ = lazy_exports(__name__, {
     "scenarios.build": ("Built", "build"),
-    "scenarios.errors": ("ScenarioError",),
+    "scenarios.errors": ("FaultLimitReached", "ScenarioError"),
     "scenarios.loading": ("LoadedScenario", "builtin_names", "find_scenario", "load_scenario"),
     "scenarios.run": ("OUTPUTS", "RunResult", "apply_overrides", "run_scenario"),
     "scenarios.schema": ("Scenario", "to_base_units"),

@@ -55,6 +55,9 @@ def register(subparsers: Subparsers) -> None:
                           "rules.royalty.mode=lrp or agents.2.params.candidates=4 (repeatable)")
     run.add_argument("--strict", action="store_true",
                      help="re-raise a policy's exception instead of isolating it")
+    run.add_argument("--max-faults", type=_positive, metavar="N",
+                     help="stop the run (exit code 3, no run folder written) at the end of "
+                          "the tick in which its policies' faults reach N, naming the last")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
     run.set_defaults(handler=_run)
 
@@ -88,9 +91,27 @@ def _add_node_parser(subparsers: Subparsers) -> None:
                             help="where node.json and node.log live (default: .twinecon/node)")
 
 
+def _positive(text: str) -> int:
+    """An int >= 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _run(args: argparse.Namespace) -> int:
+    from scenarios.errors import FaultLimitReached
+
     with _resource_errors(args.scenario):
-        return _run_scenario(args)
+        try:
+            return _run_scenario(args)
+        except FaultLimitReached as e:
+            print(f"twinecon: {e} (--max-faults {args.max_faults}; no run folder written)",
+                  file=sys.stderr)
+            return 3
 
 
 def _run_scenario(args: argparse.Namespace) -> int:
@@ -120,7 +141,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
                   TextColumn("{task.completed}/{task.total} ticks"), TimeRemainingColumn(),
                   console=console, disable=not show, transient=True) as progress:
         task = progress.add_task(sc.name, total=sc.ticks)
-        result = run_scenario(loaded, out, strict=args.strict,
+        result = run_scenario(loaded, out, strict=args.strict, max_faults=args.max_faults,
                               on_tick=lambda t, n: progress.update(task, completed=t))
     s = result.summary
     if not args.quiet:

@@ -22,7 +22,7 @@ from economy import Recorder
 from economy.summary import to_json as summary_json
 from scenarios import _outdir
 from scenarios.build import build
-from scenarios.errors import ScenarioError
+from scenarios.errors import FaultLimitReached, ScenarioError
 from scenarios.loading import LoadedScenario, validate_scenario
 from scenarios.overrides import apply_point
 
@@ -110,6 +110,13 @@ def _check_out(out: Path) -> None:
                             "another --out, or empty it")
 
 
+def _check_faults(model: Any, max_faults: int | None) -> None:
+    """Raise FaultLimitReached once the run's policy faults reach `max_faults`."""
+    faults = model.totals["faults"]
+    if max_faults is not None and faults >= max_faults:
+        raise FaultLimitReached(faults, model.tick, model.last_fault or "")
+
+
 def run_scenario(
     loaded: LoadedScenario,
     out_dir: str | Path,
@@ -117,6 +124,7 @@ def run_scenario(
     strict: bool = False,
     on_tick: Callable[[int, int], None] | None = None,
     on_step: Callable[[str], None] | None = None,
+    max_faults: int | None = None,
 ) -> RunResult:
     """Build and run `loaded`, writing every output into `out_dir`.
 
@@ -133,8 +141,12 @@ def run_scenario(
         on_tick: called as on_tick(tick, ticks) after every tick (progress bars).
         on_step: called with each step of `STEPS` the run reaches (progress, and tests that
             stop a run at a given step).
+        max_faults: stop the run at the end of the tick in which its policies' faults reach
+            this many (None: never); nothing is written to `out_dir` then (a run already there
+            stays as it was), as with any run that does not finish.
 
     Raises:
+        FaultLimitReached: `max_faults` policy faults, naming the last.
         ScenarioError: `out_dir` is something other than a folder of a run's outputs (or an
             empty folder), or could not be replaced.
     """
@@ -171,8 +183,10 @@ def run_scenario(
         }
         _dump(manifest, tmp / "manifest.json")
         step("built")
+        _check_faults(model, max_faults)
         for tick in range(1, sc.ticks + 1):
             model.step()
+            _check_faults(model, max_faults)
             if on_tick is not None:
                 on_tick(tick, sc.ticks)
         step("played")
