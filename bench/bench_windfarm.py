@@ -71,14 +71,14 @@ def bench_env(steps: int = 3000) -> tuple[float, float]:
     while e.agents:
         e.step(idle)
     idle_rate = steps / (time.perf_counter() - t0)
-    _, infos = e.reset(seed=1)
+    obs, _ = e.reset(seed=1)
     rng = np.random.default_rng(0)
     spent = 0.0
     while e.agents:
-        actions = {a: int(rng.choice(np.flatnonzero(infos[a]["action_mask"])))
+        actions = {a: int(rng.choice(np.flatnonzero(obs[a]["action_mask"])))
                    for a in e.agents}
         t0 = time.perf_counter()
-        _, _, _, _, infos = e.step(actions)
+        obs, _, _, _, _ = e.step(actions)
         spent += time.perf_counter() - t0
     return idle_rate, steps / spent
 

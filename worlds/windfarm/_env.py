@@ -7,7 +7,8 @@ order-enforcing and bounds-checked) both run with no arguments on the default sp
     env = parallel_env(max_cycles=365)
     observations, infos = env.reset(seed=7)
     while env.agents:
-        actions = {a: env.action_space(a).sample(infos[a]["action_mask"]) for a in env.agents}
+        actions = {a: env.action_space(a).sample(observations[a]["action_mask"])
+                   for a in env.agents}
         observations, rewards, terminations, truncations, infos = env.step(actions)
 
 Agents ``crew_0 .. crew_{n_crews-1}`` work on all ``n_turbines`` turbines of the spec.
@@ -17,8 +18,8 @@ component ``c`` of turbine ``t``: a failed component is repaired (``repair_cost_
 ``repair_duration_ms``; allowed once ``lead_time_ms`` has passed since it failed), a working
 one replaced (``replace_cost_eur``, ``replace_duration_ms``). A job may start only on an
 accessible day, by a free crew, on a component no other crew is servicing; an action that
-breaks a rule idles (the mask, ``infos[agent]["action_mask"]`` (int8), says which are
-allowed; idling always is). A crew is available on a day with ``crew_availability_bps``
+breaks a rule idles (the mask, ``observations[agent]["action_mask"]`` (int8), says which
+are allowed; idling always is). A crew is available on a day with ``crew_availability_bps``
 (independently per crew and day). Crews act in id order, so of two crews choosing one component the
 lower id gets it.
 
@@ -30,7 +31,9 @@ and fail at ``failure_wear``; the weather moves to the next day (the spec's mont
 chain) and each crew's availability is drawn. Reward, shared by all crews: the day's energy
 value minus the costs of the jobs started, in kEUR.
 
-Observation (``Box(0, 4, (n_turbines * (3C + 1) + 3 + 4 * n_crews,), float32)``): per turbine
+Observation ``Dict(observation=Box(0, 4, (n_turbines * (3C + 1) + 3 + 4 * n_crews,),
+float32), action_mask=Box(0, 1, (1 + n_turbines * C,), int8))``, the mask placed as the
+warehouse's and logistics envs place theirs (PettingZoo's convention); ``observation``: per turbine
 its down flag and, per component, age / age_threshold_h (capped at 4), wear / failure_wear,
 and status (0 working, 0.5 in service, 1 failed); then today's access flag, month / 11 and the
 fraction of ``max_cycles`` elapsed; per crew whether it is available today, the share of its
@@ -101,7 +104,9 @@ class WindfarmParallelEnv(ParallelEnv):
         self._farm_len = n_t * (3 * n_c + 1) + 3 + 3 * n_k
         size = self._farm_len + n_k
         self.observation_spaces = {
-            a: gymnasium.spaces.Box(0.0, _AGE_CAP, (size,), np.float32)
+            a: gymnasium.spaces.Dict({
+                "observation": gymnasium.spaces.Box(0.0, _AGE_CAP, (size,), np.float32),
+                "action_mask": gymnasium.spaces.Box(0, 1, (self.n_actions,), np.int8)})
             for a in self.possible_agents}
         self.action_spaces = {a: gymnasium.spaces.Discrete(self.n_actions)
                               for a in self.possible_agents}
@@ -132,7 +137,7 @@ class WindfarmParallelEnv(ParallelEnv):
 
     # --- episode ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None,
-              options: dict | None = None) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+              options: dict | None = None) -> tuple[dict[str, dict], dict[str, dict]]:
         """Start an episode; the same seed gives the same episode for the same actions.
 
         Args:
@@ -288,20 +293,19 @@ class WindfarmParallelEnv(ParallelEnv):
                 buf[head + 5 + 3 * k] = (t + 1) / n_t
         return buf
 
-    def _observe(self) -> dict[str, np.ndarray]:
+    def _observe(self) -> dict[str, dict]:
         base = self._farm_vector()
+        masks = self._masks()
         out = {}
         for k, agent in enumerate(self.agents):
             obs = np.zeros(self._farm_len + len(self.possible_agents), dtype=np.float32)
             obs[:self._farm_len] = base
             obs[self._farm_len + k] = 1.0
-            out[agent] = obs
+            out[agent] = {"observation": obs, "action_mask": masks[k].copy()}
         return out
 
     def _infos(self) -> dict[str, dict]:
-        masks = self._masks()
-        return {a: {"action_mask": masks[k], "day": self._day}
-                for k, a in enumerate(self.agents)}
+        return {a: {"day": self._day} for a in self.agents}
 
     def render(self) -> None:
         """Nothing to render (``render_modes`` is empty)."""
