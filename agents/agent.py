@@ -8,7 +8,7 @@ from typing import Any
 
 from agents._budget import call_with_budget
 from agents.faults import describe_exception
-from agents.limits import DEFAULT_LIMITS, Isolation, PolicyLimits
+from agents.limits import DEFAULT_LIMITS, Isolation, PolicyLimits, SelfTimed
 from agents.protocols import Policy
 from chain import Identity
 from economy import Decision, Observation, Role
@@ -109,7 +109,10 @@ class EconAgent:
 
     def _call(self, what: str, fn: Any, *args: Any) -> tuple[Any, str | None]:
         """Run one policy call within its time budget: (its value, None) or (None, the fault)."""
-        limit = self.limits.time_limit_ms if self.limits.isolation is Isolation.INPROCESS else 0
+        # a worker's calls are timed by its ProcessPolicy, a remote or LLM policy's by itself
+        timed_here = self.limits.isolation is Isolation.INPROCESS \
+            and not isinstance(self.policy, SelfTimed)
+        limit = self.limits.time_limit_ms if timed_here else 0
         try:
             out, took_ms, interrupted = call_with_budget(fn, *args, limit_ms=limit)
         except KeyboardInterrupt:

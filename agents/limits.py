@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["DEFAULT_LIMITS", "Isolation", "PolicyLimits"]
+__all__ = ["DEFAULT_LIMITS", "Isolation", "PolicyLimits", "SelfTimed"]
 
 
 class Isolation(StrEnum):
@@ -32,11 +32,21 @@ class PolicyLimits:
             the machine: set the budget far above what the policy needs.
         memory_limit_mb: the memory a policy may take in its worker, above what the worker
             maps when it starts (process isolation only).
+        retries: further attempts of a remote or subprocess policy's call whose answer did
+            not arrive (a timeout, a refused or broken connection, an HTTP 5xx, a process that
+            died), each within `time_limit_ms` (`agents.remote`).
     """
 
     isolation: Isolation = Isolation.INPROCESS
     time_limit_ms: int = 10_000
     memory_limit_mb: int = 2_048
+    retries: int = 1
+
+
+class SelfTimed:
+    """A policy whose calls keep to deadlines of their own (a remote or subprocess policy, the
+    `llm` policy): `EconAgent` does not lay the in-process time budget over them, whose alarm
+    would interrupt a call between its retries."""
 
 
 DEFAULT_LIMITS = PolicyLimits()

@@ -53,7 +53,7 @@ from twinecon.errors import suggest
 from worlds.receipt import Receipt
 
 __all__ = ["MAX_NESTING", "MAX_SAFE_INT", "STRING_INT_FIELDS", "WIRE_VERSION", "Wire", "dumps",
-           "loads", "nesting"]
+           "loads", "nesting", "wire_of"]
 
 #: The version of the wire form; a change that moves what either side reads bumps it.
 WIRE_VERSION = "twinecon-policy-wire/1"
@@ -115,6 +115,10 @@ class _Codec:
         """The type as `Wire.types()` and docs/policy-wire.md write it."""
         raise NotImplementedError
 
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        """The type as JSON Schema (draft 2020-12), named types added to `defs`."""
+        raise NotImplementedError
+
 
 class _IntString(_Codec):
     """An integer of any size, as a string of decimal digits ("-" first if negative)."""
@@ -135,6 +139,13 @@ class _IntString(_Codec):
     def describe(self) -> Any:
         return "int-string"
 
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return defs.named("IntString", lambda: {
+            "description": "an integer of any size as a string of decimal digits ('-' first "
+                           "if negative, no leading zeros)",
+            "type": "string", "pattern": "^-?(0|[1-9][0-9]*)$",
+            "maxLength": _MAX_DIGITS + 1, "not": {"const": "-0"}})
+
 
 class _IntNumber(_Codec):
     """An integer within +-(2**53 - 1), as a JSON number."""
@@ -154,6 +165,12 @@ class _IntNumber(_Codec):
     def describe(self) -> Any:
         return "int"
 
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return defs.named("Int", lambda: {
+            "description": "an integer number within +-(2**53 - 1), written without a "
+                           "fraction or exponent (1.0 is refused)",
+            "type": "integer", "minimum": -MAX_SAFE_INT, "maximum": MAX_SAFE_INT})
+
 
 class _Float(_Codec):
     def encode(self, value: Any, path: str) -> Any:
@@ -170,6 +187,9 @@ class _Float(_Codec):
 
     def describe(self) -> Any:
         return "float"
+
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return {"type": "number"}
 
 
 class _Exact(_Codec):
@@ -196,6 +216,9 @@ class _Exact(_Codec):
     def describe(self) -> Any:
         return self.name
 
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return {"type": "boolean" if self.kind is bool else "string"}
+
 
 class _Address(_Codec):
     """An account: "0x" + 40 hex digits (EIP-55 case as the observation gives it)."""
@@ -214,6 +237,12 @@ class _Address(_Codec):
     def describe(self) -> Any:
         return "address"
 
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return defs.named("Address", lambda: {
+            "description": "an account: '0x' + 40 hex digits (EIP-55 case as the observation "
+                           "gives it)",
+            "type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"})
+
 
 class _Bytes(_Codec):
     def encode(self, value: Any, path: str) -> Any:
@@ -228,6 +257,11 @@ class _Bytes(_Codec):
 
     def describe(self) -> Any:
         return "hex-bytes"
+
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return defs.named("HexBytes", lambda: {
+            "description": "bytes as '0x' + an even number of hex digits",
+            "type": "string", "pattern": "^0x([0-9a-fA-F]{2})*$"})
 
 
 class _EnumCodec(_Codec):
@@ -247,6 +281,9 @@ class _EnumCodec(_Codec):
 
     def describe(self) -> Any:
         return {"enum": list(self.values)}
+
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.values)}
 
 
 class _Tagged(_Codec):
@@ -277,6 +314,9 @@ class _Tagged(_Codec):
     def describe(self) -> Any:
         return {tag: r.describe() for tag, r in self.records.items()}
 
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return {"oneOf": [defs.record(r, tag=tag) for tag, r in self.records.items()]}
+
 
 class _Optional(_Codec):
     def __init__(self, inner: _Codec) -> None:
@@ -291,6 +331,9 @@ class _Optional(_Codec):
     def describe(self) -> Any:
         inner = self.inner.describe()
         return f"{inner}?" if isinstance(inner, str) else {"nullable": inner}
+
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return {"anyOf": [self.inner.schema(defs), {"type": "null"}]}
 
 
 class _Seq(_Codec):
@@ -312,6 +355,9 @@ class _Seq(_Codec):
 
     def describe(self) -> Any:
         return [self.inner.describe()]
+
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return {"type": "array", "items": self.inner.schema(defs)}
 
 
 class _Fixed(_Codec):
@@ -335,6 +381,10 @@ class _Fixed(_Codec):
 
     def describe(self) -> Any:
         return {"tuple": [c.describe() for c in self.items]}
+
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return {"type": "array", "prefixItems": [c.schema(defs) for c in self.items],
+                "minItems": len(self.items), "maxItems": len(self.items)}
 
 
 def _defaults(cls: type) -> dict[str, Any]:
@@ -401,6 +451,9 @@ class _Record(_Codec):
 
     def describe(self) -> Any:
         return {"type": self.name, "fields": {k: c.describe() for k, c in self.codecs.items()}}
+
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        return defs.record(self)
 
 
 def _is_record(tp: Any) -> bool:
@@ -507,8 +560,77 @@ class _AnyRecord(_Codec):
         return {"type": self.name, "fields": "those of the evaluator's result type (see the "
                 "twin's documentation); valid, reason, time_ms, cu and receipt always"}
 
+    def schema(self, defs: _Defs) -> dict[str, Any]:
+        ints = _IntString().schema(defs)
+        generic = {
+            "description": f"an {self.name} of another type (another tier's): an object of its "
+                           "fields; integers are numbers except those of fields named "
+                           f"{', '.join(sorted(STRING_INT_FIELDS))} (strings)",
+            "type": "object",
+            "properties": {"valid": {"type": "boolean"}, "reason": {"type": "string"},
+                           "time_ms": _IntNumber().schema(defs),
+                           "receipt": _record_of(Receipt, self.cache).schema(defs),
+                           **dict.fromkeys(sorted(STRING_INT_FIELDS), ints)},
+            "required": ["valid", "reason", "time_ms", "cu", "receipt"],
+            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"}}
+        known = [r.schema(defs) for r in self.by_fields.values()]
+        return {"anyOf": [*known, generic]} if known else generic
+
 
 _RESERVED = frozenset({"count", "index"})  # tuple methods a NamedTuple field cannot shadow
+
+
+def _first_line(cls: type) -> str:
+    """The first paragraph of a class's own docstring, on one line ("" if none)."""
+    doc = cls.__dict__.get("__doc__") or ""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+class _Defs:
+    """The named types (`$defs`) of a JSON Schema being built from the codecs."""
+
+    def __init__(self) -> None:
+        self.defs: dict[str, Any] = {}
+        self._names: dict[tuple[int, str | None], str] = {}
+
+    @staticmethod
+    def ref(name: str) -> dict[str, Any]:
+        return {"$ref": f"#/$defs/{name}"}
+
+    def named(self, name: str, make: Any) -> dict[str, Any]:
+        """A reference to the named type `name`, made by `make()` on first use."""
+        if name not in self.defs:
+            self.defs[name] = make()
+        return self.ref(name)
+
+    def record(self, record: _Record, *, tag: str | None = None) -> dict[str, Any]:
+        """A reference to a record's object type (with `"type": tag` when tagged), added on
+        first use (before its fields, so a type that nests itself refers to itself)."""
+        key = (id(record), tag)
+        name = self._names.get(key)
+        if name is not None:
+            return self.ref(name)
+        name, n = record.name, 2
+        while name in self.defs:
+            name, n = f"{record.name}{n}", n + 1
+        self._names[key] = name
+        self.defs[name] = {}
+        properties: dict[str, Any] = {} if tag is None else {"type": {"const": tag}}
+        for field, codec in record.codecs.items():
+            properties[field] = codec.schema(self)
+            if field in record.defaults:
+                try:
+                    default = codec.encode(record.defaults[field], field)
+                except WireError:
+                    continue
+                properties[field] = {**properties[field], "default": default}
+        required = ([] if tag is None else ["type"]) + [
+            f for f in record.codecs if f not in record.defaults]
+        body: dict[str, Any] = {"type": "object", "properties": properties,
+                                "required": required, "additionalProperties": False}
+        doc = _first_line(record.cls)
+        self.defs[name] = {"description": doc, **body} if doc else body
+        return self.ref(name)
 
 
 def _evaluation_types(twin: Any) -> tuple[type, ...]:
@@ -689,6 +811,75 @@ class Wire:
     def action_classes(self) -> tuple[type, ...]:
         """The action classes the wire form carries."""
         return tuple(self._by_class)
+
+    def json_schema(self, *, title: str = "") -> dict[str, Any]:
+        """The wire form as a JSON Schema (draft 2020-12), made from the same codecs that encode
+        and decode it (`twinecon schema --policy` prints it).
+
+        Its `$defs` name every type: `Observation`, `Action` (one of every action type, each an
+        object with its `"type"`), `Actions` (an array of them), the views, the twin's request
+        and plan types, and the three messages of a remote or subprocess policy (`ActRequest`,
+        `ActionsAnswer`, `ErrorAnswer`, docs/policy-wire.md), which the schema itself accepts.
+        What JSON Schema cannot say, the decoder still checks: a float such as `1.0` where an
+        int belongs (a JSON Schema "integer" accepts it), a repeated key, the nesting depth, a
+        twin type's own checks.
+        """
+        from agents.agent import MAX_ACTIONS
+
+        defs = _Defs()
+        observation = self._observation.schema(defs)
+        actions = [defs.record(r, tag=name) for name, r in self._actions.items()]
+        d = defs.defs
+        d["Action"] = {"description": "one action: an object with a \"type\" (the action's "
+                                      "name) and its fields", "oneOf": actions}
+        d["Actions"] = {"type": "array", "items": defs.ref("Action"), "maxItems": MAX_ACTIONS}
+        d["ActRequest"] = {
+            "description": "what a remote or subprocess policy receives each tick",
+            "type": "object",
+            "properties": {"type": {"const": "act"}, "wire": {"const": WIRE_VERSION},
+                           "index": _IntNumber().schema(defs),
+                           "seed": _IntString().schema(defs),
+                           "params": {"type": "object"}, "observation": observation},
+            "required": ["type", "wire", "index", "seed", "params", "observation"],
+            "additionalProperties": False}
+        d["ActionsAnswer"] = {
+            "description": "the actions a remote or subprocess policy takes ([] for none)",
+            "type": "object",
+            "properties": {"type": {"const": "actions"}, "actions": defs.ref("Actions")},
+            "required": ["type", "actions"], "additionalProperties": False}
+        d["ErrorAnswer"] = {
+            "description": "a policy that cannot act this tick (a recorded fault)",
+            "type": "object",
+            "properties": {"type": {"const": "error"}, "error": {"type": "string"}},
+            "required": ["type", "error"], "additionalProperties": False}
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": title or WIRE_VERSION,
+            "description": "The policy wire form (docs/policy-wire.md): an observation as JSON "
+                           "and actions back. Validate an observation against "
+                           "#/$defs/Observation, an answer's actions against #/$defs/Actions; "
+                           "the schema itself accepts the messages of a remote or subprocess "
+                           "policy.",
+            "oneOf": [defs.ref("ActRequest"), defs.ref("ActionsAnswer"),
+                      defs.ref("ErrorAnswer")],
+            "$defs": d,
+        }
+
+
+_PLANNER_WIRES: dict[str, Wire] = {}
+
+
+def wire_of(planner: Any) -> Wire:
+    """The wire form of the twin an observation's planner works on (for in-process code that
+    speaks the wire form: the `llm` policy, an adapter of wire-form logic), cached per spec."""
+    twin = planner._twin  # the planner's own twin: its types are what the wire form needs
+    key = twin.spec.sha256
+    wire = _PLANNER_WIRES.get(key)
+    if wire is None:
+        if len(_PLANNER_WIRES) >= 16:
+            _PLANNER_WIRES.clear()
+        wire = _PLANNER_WIRES[key] = Wire.for_twin(twin)
+    return wire
 
 
 def dumps(message: Any) -> bytes:

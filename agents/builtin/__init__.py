@@ -6,6 +6,7 @@ from agents.builtin.contributor import DataContributor
 from agents.builtin.customer import Customer
 from agents.builtin.evaluator import Evaluator
 from agents.builtin.idle import Idle
+from agents.builtin.llm import LLMPolicy
 from agents.builtin.priced_evaluator import PricedEvaluator
 from agents.builtin.provider import ServiceProvider
 from agents.builtin.utilisation_compute import UtilisationSeller
@@ -13,7 +14,7 @@ from agents.builtin.value_customer import ValueCustomer
 
 __all__ = [
     "BUILTIN", "AdaptiveProvider", "ComputeSeller", "Customer", "DataContributor", "Evaluator",
-    "Idle", "PricedEvaluator", "ServiceProvider", "UtilisationSeller", "ValueCustomer",
+    "Idle", "LLMPolicy", "PricedEvaluator", "ServiceProvider", "UtilisationSeller", "ValueCustomer",
 ]
 
 #: Policies by the short names scenarios use.
@@ -29,4 +30,5 @@ BUILTIN: dict[str, type] = {
     "utilisation-compute": UtilisationSeller,
     "idle": Idle,
     "contributor": DataContributor,
+    "llm": LLMPolicy,
 }
