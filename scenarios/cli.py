@@ -65,8 +65,18 @@ def register(subparsers: Subparsers) -> None:
     val.add_argument("scenario")
     val.set_defaults(handler=_validate)
 
-    subparsers.add_parser("schema", help="print the scenario JSON Schema").set_defaults(
-        handler=_schema)
+    schema = subparsers.add_parser(
+        "schema", help="print the scenario JSON Schema (--policy: the policy wire form's)",
+        description="Print the JSON Schema of a scenario file, or with --policy the JSON "
+                    "Schema (draft 2020-12) of the policy wire form: the observation a remote "
+                    "or subprocess policy receives, every action it may answer, and the "
+                    "messages (docs/policy-wire.md).")
+    schema.add_argument("--policy", action="store_true",
+                        help="the policy wire form's schema instead of the scenario's")
+    schema.add_argument("--twin", default="warehouse", metavar="KIND",
+                        help="with --policy: the twin kind whose requests and plans it holds "
+                             "(default: warehouse)")
+    schema.set_defaults(handler=_schema)
     subparsers.add_parser("list", help="list the built-in scenarios").set_defaults(
         handler=_list)
     _add_node_parser(subparsers)
@@ -192,6 +202,14 @@ def _validate(args: argparse.Namespace) -> int:
         check(loaded)  # each group's policy, the twin, the ledger and genesis, not every agent
     print(f"{loaded.source}: ok ({loaded.scenario.name}, "
           f"{sum(g.count for g in loaded.scenario.agents)} agents)")
+    from agents.remote import is_remote_ref
+
+    for i, group in enumerate(loaded.scenario.agents):
+        if is_remote_ref(group.policy):
+            what = "its command is not started" if group.policy.startswith("exec:") \
+                else "the server is not called"
+            print(f"note: agents[{i}].policy {group.policy!r}: its syntax is checked, {what} "
+                  "(its answers are checked when the run calls it)")
     return 0
 
 
@@ -213,9 +231,28 @@ def _resource_errors(source: str) -> Iterator[None]:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    if args.policy:
+        return _policy_schema(args.twin)
     from scenarios.schema import Scenario
 
     print(json.dumps(Scenario.model_json_schema(), indent=2))
+    return 0
+
+
+def _policy_schema(kind: str) -> int:
+    """Print the policy wire form's JSON Schema for twin kind `kind`."""
+    from agents.wire import WIRE_VERSION, Wire
+    from scenarios.errors import ScenarioError
+    from twinecon.errors import suggest
+    from worlds import registry
+
+    kinds = registry.kinds()
+    if kind not in kinds:
+        raise ScenarioError("--twin", "", f"unknown twin kind {kind!r}{suggest(kind, kinds)}; "
+                            f"one of {', '.join(kinds)}")
+    wire = Wire.for_twin(registry.make(kind))
+    schema = wire.json_schema(title=f"{WIRE_VERSION}: observations and actions, {kind} twin")
+    print(json.dumps(schema, indent=2))
     return 0
 
 

@@ -18,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agents.builtin.llm import LOG_NAME as LLM_LOG
+from agents.builtin.llm import bind_run as bind_llm_run
 from economy import Recorder
 from economy.summary import to_json as summary_json
 from scenarios import _outdir
@@ -167,6 +169,8 @@ def run_scenario(
     try:
         built = build(loaded, recorder=Recorder(tmp), strict=strict)
         model = built.model
+        # the llm agents' log (llm.jsonl) and their run's budget (agents.builtin.llm)
+        outputs = [*OUTPUTS, LLM_LOG] if bind_llm_run(built.agents, tmp) else list(OUTPUTS)
         manifest = {
             "scenario": sc.name,
             "scenario_sha256": hashlib.sha256(canonical).hexdigest(),
@@ -178,7 +182,7 @@ def run_scenario(
             "twin_id": model.twin.twin_id,
             "n_agents": len(built.agents),
             "versions": _versions(),
-            "outputs": list(OUTPUTS),
+            "outputs": outputs,
             "config": config,
         }
         _dump(manifest, tmp / "manifest.json")

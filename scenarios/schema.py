@@ -371,6 +371,11 @@ class PoliciesSection(_Section):
     memory_limit_mb: Annotated[int, Field(ge=64, le=1_048_576, strict=True)] = Field(
         DEFAULT_LIMITS.memory_limit_mb, description="the memory a policy may take in its "
         "worker, above what the worker maps when it starts (process isolation only)")
+    retries: Annotated[int, Field(ge=0, le=10, strict=True)] = Field(
+        DEFAULT_LIMITS.retries, description="remote (http://) and subprocess (exec:) policies: "
+        "further attempts of a call whose answer did not arrive (a timeout, a refused or "
+        "broken connection, HTTP 5xx, 408 or 429, a process that died), each within "
+        "time_limit_ms")
 
 
 class AgentGroup(_Section):
@@ -380,8 +385,10 @@ class AgentGroup(_Section):
     count: Annotated[int, Field(gt=0, le=MAX_AGENTS, strict=True)] = Field(
         1, description=f"agents in the group, at most {MAX_AGENTS} (in all groups together "
         "too): each gets a key derived at build time and acts every tick")
-    policy: Str = Field(..., description="built-in name, 'pkg.module:Class' or "
-                        "'file.py:Class'")
+    policy: Str = Field(..., description="built-in name, 'pkg.module:Class', "
+                        "'file.py:Class', a remote policy's URL 'http://host:port/path', or a "
+                        "subprocess speaking JSON lines, 'exec:command args' "
+                        "(docs/policy-wire.md)")
     balance: TokenAmount = Field(0, description="tokens minted to each at genesis")
     label: Annotated[str, Field(max_length=64)] | None = Field(
         None, description="name prefix (default: the role)")
@@ -395,6 +402,9 @@ class AgentGroup(_Section):
         None, description="this group's time budget per call (default: [policies])")
     memory_limit_mb: Annotated[int, Field(ge=64, le=1_048_576, strict=True)] | None = Field(
         None, description="this group's memory budget in its worker (default: [policies])")
+    retries: Annotated[int, Field(ge=0, le=10, strict=True)] | None = Field(
+        None, description="this group's retries of a remote or subprocess policy's call "
+        "(default: [policies])")
 
     @field_validator("params")
     @classmethod

@@ -97,15 +97,20 @@ class LLMRun:
             f.write(line)
 
 
-def bind_run(agents: Iterable[Any], folder: str | Path | None) -> LLMRun:
+def bind_run(agents: Iterable[Any], folder: str | Path | None) -> int:
     """Give every `llm` agent among `agents` the run's shared state: its log,
-    `folder/llm.jsonl` (None: no log), and the run's budget counters; and its label for the
-    log. `scenarios.run_scenario` calls it after building the run."""
+    `folder/llm.jsonl` (None: no log; created empty if there is an `llm` agent), and the run's
+    budget counters; and its label for the log. `scenarios.run_scenario` calls it after
+    building the run. Returns how many agents it bound."""
     run = LLMRun(log=None if folder is None else Path(folder) / LOG_NAME)
+    bound = 0
     for agent in agents:
         if isinstance(agent.policy, LLMPolicy):
             agent.policy.bind(run, label=agent.label)
-    return run
+            bound += 1
+    if bound and run.log is not None:
+        run.log.touch()
+    return bound
 
 
 def _type_text(prop: dict[str, Any]) -> str:
