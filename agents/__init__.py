@@ -10,6 +10,7 @@ from twinecon.lazy import lazy_exports
 if TYPE_CHECKING:
     from agents.agent import EconAgent
     from agents.builtin import BUILTIN, ComputeSeller, Customer, Evaluator, Idle, ServiceProvider
+    from agents.checks import PolicyCheckFailed, PolicyReport, check_policy
     from agents.errors import AgentError, PolicyFault, PolicyLoadError, WireError
     from agents.limits import DEFAULT_LIMITS, Isolation, PolicyLimits
     from agents.loading import load_policy, make_policy, resolve_policy_class
@@ -27,12 +28,15 @@ __all__ = [
     "Idle",
     "Isolation",
     "Policy",
+    "PolicyCheckFailed",
     "PolicyFault",
     "PolicyLimits",
     "PolicyLoadError",
+    "PolicyReport",
     "ProcessPolicy",
     "ServiceProvider",
     "WireError",
+    "check_policy",
     "load_policy",
     "make_policy",
     "resolve_policy_class",
@@ -44,6 +48,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "agents.builtin": (
         "BUILTIN", "ComputeSeller", "Customer", "Evaluator", "Idle", "ServiceProvider",
     ),
+    "agents.checks": ("PolicyCheckFailed", "PolicyReport", "check_policy"),
     "agents.errors": ("AgentError", "PolicyFault", "PolicyLoadError", "WireError"),
     "agents.limits": ("DEFAULT_LIMITS", "Isolation", "PolicyLimits"),
     "agents.loading": ("load_policy", "make_policy", "resolve_policy_class"),

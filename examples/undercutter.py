@@ -10,6 +10,8 @@ from economy import Action, Bid, JobState, Observation, Simulate, Submit
 class Undercutter:
     """Bids `discount_bps` below the budget; tests `candidates` TSP plans and submits the best."""
 
+    role = "provider"  # the seat `twinecon check-policy` puts it in
+
     def __init__(self, discount_bps: Bps = 9_000, candidates: Count = 3) -> None:
         self.discount_bps = discount_bps
         self.candidates = candidates

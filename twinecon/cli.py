@@ -26,7 +26,8 @@ __all__ = ["VERB_MODULES", "Handler", "Subparsers", "VerbModule", "build_parser"
            "main"]
 
 #: The modules whose verbs make up the command line, in the order `--help` lists them.
-VERB_MODULES: tuple[str, ...] = ("scenarios.cli", "scenarios.describe_cli", "sweeps.cli",
+VERB_MODULES: tuple[str, ...] = ("scenarios.cli", "scenarios.describe_cli",
+                                 "scenarios.check_policy_cli", "sweeps.cli",
                                  "sweeps.calibrate_cli")
 
 #: What `add_subparsers()` returns: where a verb module adds its verbs.

@@ -101,12 +101,13 @@ def _verbs(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser
 def test_every_verb_is_registered_once_with_a_handler() -> None:
     """The packages' verbs, in order, each with a handler, and every one's --help works."""
     verbs = _verbs(build_parser())
-    assert list(verbs) == ["run", "validate", "schema", "list", "node", "describe", "sweep",
-                           "query", "analyze", "report", "panel", "rerun", "calibrate"]
+    assert list(verbs) == ["run", "validate", "schema", "list", "node", "describe",
+                           "check-policy", "sweep", "query", "analyze", "report", "panel",
+                           "rerun", "calibrate"]
     for name, parser in verbs.items():
         assert callable(parser.get_default("handler")), name
-    assert VERB_MODULES == ("scenarios.cli", "scenarios.describe_cli", "sweeps.cli",
-                            "sweeps.calibrate_cli")
+    assert VERB_MODULES == ("scenarios.cli", "scenarios.describe_cli",
+                            "scenarios.check_policy_cli", "sweeps.cli", "sweeps.calibrate_cli")
 
 
 @pytest.mark.parametrize("argv", [["--help"], *[[v, "--help"] for v in (
