@@ -508,7 +508,7 @@ class ParametricCustomer(_Levers, ValueCustomer):
 
 
 #: The parametric policy of each role a learner may take.
-PARAMETRIC: dict[str, type] = {
+PARAMETRIC: dict[str, Any] = {
     "provider": ParametricProvider,
     "compute": ParametricCompute,
     "customer": ParametricCustomer,

@@ -19,6 +19,7 @@ strategy with the learned levers. Neither torch nor stable-baselines3 is needed 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ __all__ = ["FORMAT", "TrainedPolicy", "export_sb3", "load_weights"]
 
 #: The weights file's format tag (meta["format"]).
 FORMAT = "twinecon-mlp-1"
-_ACTIVATIONS = {
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
     "relu": lambda x: np.maximum(x, 0.0),
     "identity": lambda x: x,
@@ -157,7 +158,7 @@ def export_sb3(model: Any, path: str | Path, *, role: str,
     meta = {"format": FORMAT, "role": role, "layers": len(layers), "activation": activation,
             "n_features": cls.N_FEATURES, "n_actions": len(cls.ACTIONS),
             "params": dict(params or {})}
-    arrays = {f"w{i}": w.astype(np.float32) for i, (w, _) in enumerate(layers)}
+    arrays: dict[str, Any] = {f"w{i}": w.astype(np.float32) for i, (w, _) in enumerate(layers)}
     arrays.update({f"b{i}": b.astype(np.float32) for i, (_, b) in enumerate(layers)})
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

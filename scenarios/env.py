@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, cast
 
 import gymnasium
 import numpy as np
@@ -104,8 +104,6 @@ class EconomyParallelEnv(ParallelEnv):
         ValueError: a learner that names no agent, or an agent of a role no learner may take.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"name": NAME, "render_modes": [],
-                                          "is_parallelizable": True}
 
     def __init__(self, scenario: str | Path | LoadedScenario = "warehouse-market",
                  learners: Sequence[str] | str | None = None, *, ticks: int | None = None,
@@ -123,7 +121,8 @@ class EconomyParallelEnv(ParallelEnv):
             raise ValueError(f"ticks is {ticks!r}; expected an int >= 1")
         self.reward_scale = float(reward_scale)
         self.render_mode = render_mode
-        self.metadata = {**self.metadata, "scenario": sc.name}
+        self.metadata: dict[str, Any] = {"name": NAME, "render_modes": [],
+                                         "is_parallelizable": True, "scenario": sc.name}
         self._decimals = sc.ledger.decimals
         # the seats: (label, group, role), in index order, as build() makes them
         seats = [(f"{g.label or g.role}-{k}", g.label or g.role, g.role)
@@ -160,7 +159,7 @@ class EconomyParallelEnv(ParallelEnv):
         self.seed_used: int | None = None
 
     @staticmethod
-    def _learners(seats: list[tuple[str, str, str]],
+    def _learners(seats: Sequence[tuple[str, str, str]],
                   learners: Sequence[str] | str | None) -> list[int]:
         if learners is None:
             first = next((i for i, s in enumerate(seats) if s[2] == "provider"), None)
@@ -363,7 +362,7 @@ class EconomyGymEnv(gymnasium.Env):
         learner_params: its parametric policy's params.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata = {"render_modes": []}  # noqa: RUF012 (gymnasium.Env declares it so)
 
     def __init__(self, scenario: str | Path | LoadedScenario = "warehouse-market",
                  learner: str | None = None, *, ticks: int | None = None,
@@ -381,8 +380,9 @@ class EconomyGymEnv(gymnasium.Env):
                              f"{len(self.parallel.possible_agents)}")
         self.learner = self.parallel.possible_agents[0]
         self.role = self.parallel._roles[self.learner]
-        inner = self.parallel.observation_space(self.learner)
-        size = inner["observation"].shape[0] + inner["action_mask"].shape[0]
+        inner = cast(spaces.Dict, self.parallel.observation_space(self.learner))
+        size = (int(np.prod(inner["observation"].shape or (0,)))
+                + int(np.prod(inner["action_mask"].shape or (0,))))
         self.observation_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
         self.action_space = self.parallel.action_space(self.learner)
 
