@@ -207,8 +207,16 @@ def _subject(policy: PolicyLike, params: Mapping[str, Any] | None,
         if params:
             raise PolicyLoadError("params are for a policy class or reference; a factory "
                                   "makes its policy itself: bind them in the factory")
-        return _Subject(getattr(policy, "__qualname__", None) or _short(policy), None,
-                        policy, None)
+        name = getattr(policy, "__qualname__", None) or _short(policy)
+
+        def made() -> Any:
+            try:
+                return policy()
+            except Exception as e:
+                raise PolicyLoadError(f"the policy factory {name} raised "
+                                      f"{describe_exception(e, None)}") from None
+
+        return _Subject(name, None, made, None)
     raise PolicyLoadError(f"check_policy takes a policy class, a 'package.module:Class' or "
                           f"'path/to/file.py:Class' reference, or a factory returning a fresh "
                           f"policy; got {_short(policy)}: pass its class, or lambda: "
@@ -279,6 +287,8 @@ def _build(loaded: LoadedScenario, subject: _Subject) -> Any:
         if not e.key.startswith(seat):
             raise
         problem = str(e).split(f"{e.key}: ", 1)[-1]
+        if subject.ref is not None:  # as the user named it, not the path it was found at
+            problem = problem.replace(subject.ref, subject.name)
         raise PolicyLoadError(f"{subject.name}: {problem}") from None
 
 
@@ -302,8 +312,12 @@ class _Run:
         """The policy's reset, as the run calls it: isolated, timed, its faults named."""
         from twinecon.seeds import Stream
 
-        if self.subject.make is not None:  # built by the scenario: reset there already
-            seat.policy, seat.policy_name = self.subject.make(), self.subject.name
+        if self.subject.make is not None:  # (a reference is built and reset by the scenario)
+            policy = self.subject.make()
+            if not callable(getattr(policy, "act", None)):
+                raise PolicyLoadError(f"{self.subject.name} made {_short(policy)}, which has "
+                                      "no act(observation) method")
+            seat.policy, seat.policy_name = policy, self.subject.name
             seat.reset(built.model.seeds.integer(Stream.POLICY_RESET, seat.index))
         if seat.last_fault is not None:
             raise self._fail("reset(seed)", "it to return without raising, within the "
