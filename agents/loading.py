@@ -234,12 +234,14 @@ def check_params(ref: str, cls: type, params: Mapping[str, Any]) -> None:
 
 
 def load_policy(ref: str, params: Mapping[str, Any] | None = None, *,
-                base_dir: Path | None = None) -> Policy:
+                base_dir: Path | None = None, decimals: int | None = None) -> Policy:
     """Build the policy `ref` names with `params` as keyword arguments.
 
-    Each param is checked against its constructor annotation first (`check_params`): the
+    With `decimals` (the ledger's), `params` are in the scenario's units and are converted
+    first (`agents.units.to_base_units_params`): a money param from tokens to base units.
+    Each param is then checked against its constructor annotation (`check_params`): the
     `agents.params` kinds of the built-ins and of user policies that use them, and any other
-    annotation pydantic handles. The constructor receives the values as given.
+    annotation pydantic handles. The constructor receives the values as given (converted).
 
     Raises:
         PolicyLoadError: unknown policy, or parameters its constructor does not take.
@@ -256,6 +258,10 @@ def load_policy(ref: str, params: Mapping[str, Any] | None = None, *,
         hint = "".join(suggest(k, accepted) for k in unknown)
         raise PolicyLoadError(f"policy {ref!r} does not accept these params: {e}{hint}; it "
                               f"takes {', '.join(accepted) or 'no parameters'}") from None
+    if decimals is not None:
+        from agents.units import to_base_units_params
+
+        params = to_base_units_params(ref, cls, params, decimals)
     check_params(ref, cls, params)
     try:
         return cls(**params)
@@ -267,7 +273,7 @@ def load_policy(ref: str, params: Mapping[str, Any] | None = None, *,
 def make_policy(ref: str, params: Mapping[str, Any] | None = None, *,
                 base_dir: Path | None = None, limits: PolicyLimits = DEFAULT_LIMITS,
                 twin_spec: TwinSpec | None = None, hz: int | None = None, seed: int = 0,
-                index: int = 0) -> Policy:
+                index: int = 0, decimals: int | None = None) -> Policy:
     """The policy `ref` names, where `limits.isolation` says it runs.
 
     In this process (`Isolation.INPROCESS`, trusted code) it is `load_policy(ref, params)`.
@@ -284,19 +290,22 @@ def make_policy(ref: str, params: Mapping[str, Any] | None = None, *,
         hz: the physics rate of the twin's L2 tier (None: its default).
         seed: the run seed; index: the agent's index (process isolation: the worker's
             `obs.rng` is the run's `POLICY` stream at that index, as in this process).
+        decimals: the ledger's decimals when `params` are in the scenario's units (money in
+            tokens), converted where the class is known: here, or in the worker of a
+            process-isolated policy that is not built in (`load_policy`); None: as given.
 
     Raises:
         PolicyLoadError: an unknown policy, params it does not take or that fail its
             constructor, or params that are not JSON values (process isolation).
     """
     if limits.isolation is Isolation.INPROCESS:
-        return load_policy(ref, params, base_dir=base_dir)
+        return load_policy(ref, params, base_dir=base_dir, decimals=decimals)
     if twin_spec is None:
         raise PolicyLoadError(f"policy {ref!r}: isolation = \"process\" needs the run's twin "
                               "spec (make_policy(..., twin_spec=twin.spec))")
     from agents.process import ProcessPolicy
 
     policy = ProcessPolicy(ref, params, base_dir=base_dir, limits=limits, twin_spec=twin_spec,
-                           hz=hz, seed=seed, index=index)
+                           hz=hz, seed=seed, index=index, decimals=decimals)
     policy.check()
     return policy

@@ -8,13 +8,16 @@ and range rules as the scenario's own keys.
         def __init__(self, base_fee: BaseUnits = 10**16, markup_bps: Bps = 2_000,
                      max_jobs: Count = 3, tier: Tier | None = None) -> None: ...
 
-A scenario then may write `base_fee = "0.01 tokens"` (converted to base units with the
-ledger's decimals before the check), and `base_fee = "0.01 ETH"`, `base_fee = -1` or
+A scenario then writes a money param in tokens, like its other amounts: `base_fee = 1`,
+`base_fee = "0.01"` or `base_fee = "0.01 tokens"`, or in base units with the unit spelled out,
+`base_fee = "10000000000000000 base units"` (converted to base units with the ledger's
+decimals before the check: `agents.units`; a bare int above 10^9, the old base-unit form, is
+refused). `base_fee = "0.01 ETH"`, `base_fee = -1`, `base_fee = 0.01` (a float) or
 `markup_bps = 20000` are refused by `twinecon validate` and `twinecon run` (exit 2, one line
 naming `agents[i].params.<name>` and what to write), instead of a run whose every action is
 rejected. The checks are pydantic's, in strict mode: a string is not taken for a number, a
 float not for an int (an int is a fine float), a bool not for either. The policy receives the
-values as written (after the tokens conversion), never a coerced copy.
+values as written (after the conversion to base units), never a coerced copy.
 
 Every kind is `typing.Annotated` with `annotated_types` bounds, and an `Expected` saying in
 words what it takes and an example (the error message's "expected ..." and "write ..."). Any
@@ -50,10 +53,12 @@ class Expected:
     example: str
 
 
-#: An amount of money in base units (10^-decimals of a token): an int from 0 to 2^256 - 1 (the
-#: ledger's word). A scenario may write it in tokens, "0.06 tokens".
+#: An amount of money: the constructor receives base units (10^-decimals of a token), an int
+#: from 0 to 2^256 - 1 (the ledger's word). A scenario writes it in tokens (an int up to 10^9,
+#: "0.06" or "0.06 tokens") or "<n> base units" (`agents.units`).
 BaseUnits = Annotated[int, Ge(0), Le(_UINT256), Expected(
-    'base units as an integer, or tokens written as "0.06 tokens"', '"0.06 tokens"')]
+    'tokens, as an integer up to 10^9 or a decimal string ("0.06" or "0.06 tokens"), or '
+    '"<n> base units"', '"0.06 tokens"')]
 #: Basis points of a whole (a share, a probability): an int from 0 to 10,000 (= 100 %).
 Bps = Annotated[int, Ge(0), Le(10_000), Expected(
     "basis points, an integer from 0 to 10000 (10000 = 100 %)", "500")]

@@ -254,6 +254,8 @@ class ProcessPolicy:
         hz: the physics rate of the L2 tier (None: the twin's default).
         seed: the run seed; index: the agent's index (the worker's generator is the
             `POLICY` stream of the run's seed tree at that index).
+        decimals: the ledger's decimals when `params` are in the scenario's units (money in
+            tokens): converted where the class is loaded (`load_policy`); None: as given.
 
     Raises:
         PolicyLoadError: params that are not JSON values, or a twin whose values the wire
@@ -263,7 +265,7 @@ class ProcessPolicy:
     def __init__(self, ref: str, params: Mapping[str, Any] | None = None, *,
                  base_dir: Path | str | None = None, limits: PolicyLimits = DEFAULT_LIMITS,
                  twin_spec: TwinSpec | None, hz: int | None = None, seed: int = 0,
-                 index: int = 0) -> None:
+                 index: int = 0, decimals: int | None = None) -> None:
         self.ref = ref
         if _depth(params) > MAX_NESTING - 4:  # before the C encoder recurses into them
             raise PolicyLoadError(f"policy {ref!r}: its params nest deeper than "
@@ -280,6 +282,7 @@ class ProcessPolicy:
         self.hz = hz
         self.seed = seed
         self.index = index
+        self.decimals = decimals
         try:
             self._wire = None if twin_spec is None else _wire_for(twin_spec)
         except WireError as e:
@@ -361,7 +364,7 @@ class ProcessPolicy:
         if self.ref in BUILTIN:
             from agents.loading import load_policy
 
-            load_policy(self.ref, self.params)
+            load_policy(self.ref, self.params, decimals=self.decimals)
             return
         key = self._check_key()
         if key in _CHECKED:
@@ -394,7 +397,8 @@ class ProcessPolicy:
                     stamp = (str(path.resolve()), st.st_mtime_ns, st.st_size)
                     break
         params = hashlib.sha256(dumps(self.params)).hexdigest()
-        return (self.ref, self.base_dir, params, self.limits, tuple(sys.path), stamp)
+        return (self.ref, self.base_dir, params, self.decimals, self.limits, tuple(sys.path),
+                stamp)
 
     # -- the worker ----------------------------------------------------------------------------
     def _start(self, *, load_only: bool = False) -> None:
@@ -417,7 +421,7 @@ class ProcessPolicy:
                 raise PolicyFault(f"its worker speaks {started.get('wire')!r}, not "
                                   f"{WIRE_VERSION}")
             self._call(dumps({"type": "load", "policy": self.ref, "params": self.params,
-                              "base_dir": self.base_dir}),
+                              "base_dir": self.base_dir, "decimals": self.decimals}),
                        "load", self.limits.time_limit_ms, phase="its policy could not be loaded")
         except PolicyFault as e:
             self._slot.stop()

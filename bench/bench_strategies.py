@@ -31,7 +31,7 @@ SCRIPTED = {
     "adaptive": ("cost-plus", {"candidates": 8, "markup_bps": 2000, "base_fee": "0.01 tokens",
                                "policy": "policy/picker", "data_pool": "picks"}),
     "priced-evaluator": ("evaluator", {}),
-    "utilisation-compute": ("compute", {"price_per_cu": 2_000_000_000_000,
+    "utilisation-compute": ("compute", {"price_per_cu": "0.000002 tokens",
                                         "capacity_cu": 2_000_000}),
 }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +36,6 @@ from worlds.protocols import ServiceTwin
 
 __all__ = ["Built", "build", "check", "policy_limits", "system_identities"]
 
-_TOKENS_PARAM = re.compile(r"^\s*[0-9][0-9_]*(?:\.[0-9_]+)?\s*tokens?\s*$")
-
-
 @dataclass(slots=True)
 class Built:
     """A scenario ready to run."""
@@ -60,12 +56,6 @@ def system_identities(seed: int) -> tuple[Identity, Identity, Identity]:
     """The protocol (minter), treasury and market-operator keys of a run."""
     return tuple(Identity.derive(seed, SYSTEM_INDEX[name], label=name)  # type: ignore[return-value]
                   for name in ("protocol", "treasury", "market"))
-
-
-def _policy_params(params: dict[str, Any], decimals: int) -> dict[str, Any]:
-    """Policy params as given, with "<n> tokens" strings turned into exact base units."""
-    return {k: to_base_units(v, decimals) if isinstance(v, str) and _TOKENS_PARAM.match(v) else v
-            for k, v in params.items()}
 
 
 def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
@@ -106,17 +96,16 @@ def build(loaded: LoadedScenario, *, recorder: Recorder | None = None,
     allocations: list[Allocation] = []
     for g, group in enumerate(sc.agents):
         key = f"agents[{g}]"
-        try:
-            group_params = _policy_params(group.params, dec)
-        except ValueError as e:
-            raise ScenarioError(src, f"{key}.params", str(e)) from None
+        # in the scenario's units: make_policy converts them (money params from tokens to base
+        # units, agents.units) where the class is loaded, here or in a policy's worker
+        group_params = group.params
         limits = policy_limits(sc, group)
         for k in range(group.count):
             index = len(agents)
             try:
                 policy = make_policy(group.policy, group_params, base_dir=loaded.base_dir,
                                      limits=limits, twin_spec=twin.spec, hz=sc.economy.l2_hz,
-                                     seed=sc.seed, index=index)
+                                     seed=sc.seed, index=index, decimals=dec)
             except PolicyParamError as e:  # a value its annotation refuses: name the param
                 raise ScenarioError(src, f"{key}.params.{e.param}", str(e)) from None
             except PolicyLoadError as e:

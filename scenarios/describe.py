@@ -533,6 +533,8 @@ class _Policy:
     params: dict[str, tuple[Any, str]]
     imported: bool  # False: read without running it (a process-isolated group's own code)
     open_params: bool = False  # its constructor takes **kwargs (any param name)
+    #: its money params (annotated `agents.params.BaseUnits`: the scenario writes them in tokens)
+    money: frozenset[str] = frozenset()
 
 
 def _policy(ref: str, loaded: LoadedScenario, key: str, isolated: bool) -> _Policy:
@@ -577,10 +579,13 @@ def _policy(ref: str, loaded: LoadedScenario, key: str, isolated: bool) -> _Poli
                 continue
             default = _ABSENT if p.default is p.empty else _jsonable(p.default)
             params[p.name] = (default, meanings.get(p.name, ""))
+    from agents.units import money_params
+
     return _Policy(ref=ref, builtin=ref in BUILTIN, class_path=class_path, source=source,
                    source_sha256=_sha256_file(Path(source)) if source else None,
                    module_doc=_doc(module) if module is not None else "", class_doc=class_doc,
-                   params=params, imported=True, open_params=open_params)
+                   params=params, imported=True, open_params=open_params,
+                   money=money_params(cls))
 
 
 def _static_policy(ref: str, loaded: LoadedScenario, key: str) -> _Policy:
@@ -618,6 +623,7 @@ def _static_policy(ref: str, loaded: LoadedScenario, key: str) -> _Policy:
     init = next((n for n in node.body if isinstance(n, ast.FunctionDef)
                  and n.name == "__init__"), None)
     open_params = init is None or init.args.kwarg is not None
+    money: set[str] = set()  # annotated BaseUnits, as the source spells it
     if init is not None:
         args = [a for a in init.args.posonlyargs + init.args.args][1:]
         defaults = [_ABSENT] * (len(args) - len(init.args.defaults)) + list(init.args.defaults)
@@ -632,12 +638,15 @@ def _static_policy(ref: str, loaded: LoadedScenario, key: str) -> _Policy:
                 except ValueError:
                     value = ast.unparse(default)
             params[arg.arg] = (value, meanings.get(arg.arg, ""))
+            if arg.annotation is not None and re.search(r"\bBaseUnits\b",
+                                                        ast.unparse(arg.annotation)):
+                money.add(arg.arg)
     resolved = path.resolve()
     return _Policy(ref=ref, builtin=False, class_path=f"{target}:{name}", source=str(resolved),
                    source_sha256=_sha256_file(resolved),
                    module_doc=inspect.cleandoc(ast.get_docstring(tree) or ""),
                    class_doc=class_doc, params=params, imported=False,
-                   open_params=open_params)
+                   open_params=open_params, money=frozenset(money))
 
 
 def _strategies_doc() -> dict[str, dict[str, str]]:
@@ -997,7 +1006,9 @@ def _group_section(ctx: _Context, i: int) -> Section:
     rows = []
     for key, value in group.params.items():
         default, meaning = policy.params.get(key, (_ABSENT, ""))
-        rows.append((key, value, _param_unit(ctx, key, value, meaning), "scenario", meaning))
+        unit = (_money_unit(ctx, value) if key in policy.money
+                else _param_unit(ctx, key, value, meaning))
+        rows.append((key, value, unit, "scenario", meaning))
     for key, (default, meaning) in policy.params.items():
         if key not in group.params:
             shown = "(required)" if default is _ABSENT else default
@@ -1009,6 +1020,17 @@ def _group_section(ctx: _Context, i: int) -> Section:
     text = f"The scenario file says: {note}" if note else ""
     return Section(f"group-{i}", f"Group `{name}`: {group.count} x {group.role}, policy "
                    f"`{group.policy}`", text=text, fields=tuple(fields), tables=tables)
+
+
+def _money_unit(ctx: _Context, value: Any) -> str:
+    """The unit of a money param as the scenario writes it (`agents.units`): tokens (an int,
+    "0.05", "0.05 tokens"), with its base units, or base units ("<n> base units")."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9][0-9_]*\s*base\s+units?\s*", value):
+        return "base units"
+    try:
+        return ctx.tokens(value)
+    except ValueError:
+        return "tokens"
 
 
 def _param_unit(ctx: _Context, key: str, value: Any, meaning: str) -> str:

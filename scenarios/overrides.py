@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import copy
+import re
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from scenarios.schema import MOVED_KEYS, is_token_amount
@@ -87,10 +89,24 @@ def token_text(value: float | int | str, decimals: int = 18) -> str:
     return "0" if text in ("-0", "0") else text
 
 
+#: A decimal string of tokens, "0.05" or "0.05 tokens" (a policy's money param, as a sweep
+#: sets it).
+_TOKEN_TEXT = re.compile(r"^\s*[0-9][0-9_]*(?:\.[0-9_]+)?\s*(?:tokens?)?\s*$")
+
+
+def _policy_param(path: str) -> bool:
+    """Whether a dotted path is a policy param, `agents.N.params.NAME`."""
+    parts = path.split(".")
+    return len(parts) == 4 and parts[0] == "agents" and parts[2] == "params"
+
+
 def shown_value(key: str, value: Any) -> Any:
-    """A parameter's value as a results column holds it: a token amount as float tokens (the
-    exact amount is in the run's scenario), anything else as it is."""
-    if isinstance(value, str) and is_token_amount(MOVED_KEYS.get(key, key)):
+    """A parameter's value as a results column holds it: a token amount (of the schema, or a
+    policy's money param as a decimal string of tokens) as float tokens (the exact amount is
+    in the run's scenario), anything else as it is."""
+    path = MOVED_KEYS.get(key, key)
+    if isinstance(value, str) and (is_token_amount(path) or (
+            _policy_param(path) and len(value) <= 100 and _TOKEN_TEXT.match(value))):
         number = value.strip().removesuffix("tokens").removesuffix("token").replace("_", "")
         try:
             return float(Decimal(number))
@@ -103,7 +119,10 @@ def apply_point(data: dict[str, Any], point: dict[str, Any], source: str) -> dic
     """A copy of the scenario data with each parameter set. A float lands as an int where the
     scenario holds an int there (a sampled point), and as a decimal string of tokens where the
     schema takes a token amount (`twin.licence_per_cu=0.0000005`: tokens, rounded to base
-    units; never rounded to whole tokens). A key that moved (`ledger.transfer_fee_bps`, now
+    units; never rounded to whole tokens) or where a policy param is money
+    (`agents.4.params.price_per_cu=0.0000012`, a param annotated `agents.params.BaseUnits`,
+    which a scenario writes in tokens: `_money_param`). An int is set as it is (for a money
+    param: tokens). A key that moved (`ledger.transfer_fee_bps`, now
     `rules.fees.transfer_fee_bps`) is set at its new place."""
     out = copy.deepcopy(data)
     ledger = out.get("ledger")
@@ -115,13 +134,43 @@ def apply_point(data: dict[str, Any], point: dict[str, Any], source: str) -> dic
         current = parent[index] if (isinstance(parent, list) or index in parent) else None
         if current is None and isinstance(value, float):
             current = _policy_default(out, path)  # a param the scenario leaves at its default
-        if isinstance(value, float) and is_token_amount(path):
+        if isinstance(value, float) and (is_token_amount(path)
+                                         or _money_param(out, path, source, current)):
             value = token_text(value, decimals)
         elif isinstance(value, float) and isinstance(current, int) \
                 and not isinstance(current, bool):
             value = round(value)
         parent[index] = value
     return out
+
+
+def _money_param(data: dict[str, Any], path: str, source: str, current: Any) -> bool:
+    """Whether `agents.N.params.NAME` is a money param of its policy (annotated
+    `agents.params.BaseUnits`), read from the class where it may be imported here: a built-in,
+    or a policy that runs in this process. A process-isolated policy's own code runs only in
+    its worker, so for it (and where the class cannot be resolved) the scenario's value says:
+    money if it is a decimal string of tokens ("0.05", "0.05 tokens")."""
+    if not _policy_param(path):
+        return False
+    parts = path.split(".")
+    try:
+        from agents.builtin import BUILTIN
+
+        group = data["agents"][int(parts[1])]
+        ref = group["policy"]
+        policies = data.get("policies")
+        isolation = group.get("isolation") or (
+            policies.get("isolation") if isinstance(policies, dict) else None) or "inprocess"
+        if ref in BUILTIN or isolation != "process":
+            from agents.loading import resolve_policy_class
+            from agents.units import money_params
+
+            where = Path(source).parent if Path(source).is_file() else None
+            return parts[3] in money_params(resolve_policy_class(ref, base_dir=where))
+    except Exception:  # an unknown policy or group: the build says so with its own message
+        pass
+    return isinstance(current, str) and len(current) <= 100 \
+        and _TOKEN_TEXT.match(current) is not None
 
 
 def _policy_default(data: dict[str, Any], path: str) -> Any:

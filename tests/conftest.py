@@ -42,7 +42,7 @@ SMALL_MARKET: dict[str, Any] = {
          "params": {"candidates": 8, "markup_bps": 2000, "base_fee": "0.01 tokens"}},
         {"role": "evaluator", "policy": "evaluator", "count": 2, "balance": 50},
         {"role": "compute", "policy": "compute", "count": 2, "balance": 10,
-         "params": {"price_per_cu": 2_000_000_000_000, "capacity_cu": 2_000_000}},
+         "params": {"price_per_cu": "0.000002 tokens", "capacity_cu": 2_000_000}},
     ],
 }
 

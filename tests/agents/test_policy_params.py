@@ -17,7 +17,8 @@ from scenarios.loading import builtin_names
 from twinecon.cli import main
 from worlds.tier import Tier as TierEnum
 
-MONEY_HINT = 'base units as an integer, or tokens written as "0.06 tokens"'
+MONEY_HINT = ('tokens, as an integer up to 10^9 or a decimal string ("0.06" or "0.06 tokens"), '
+              'or "<n> base units"')
 
 #: A user policy: annotated with `agents.params` kinds, plain types, an annotation pydantic
 #: cannot handle, one that does not evaluate, and one not annotated at all.
