@@ -86,7 +86,7 @@ def fault_origin(error: BaseException, policy: Any) -> FaultOrigin | None:
         error: what a call of the policy raised.
         policy: the policy object (its type says which folders are its code).
     """
-    roots = _folders(type(policy))
+    roots = _folders(type(policy))  # type: ignore[arg-type]
     found: FaultOrigin | None = None
     paths: dict[str, Path] = {}
     for frame, line in traceback.walk_tb(error.__traceback__):
