@@ -41,10 +41,15 @@ def resolve_policy_class(ref: str, *, base_dir: Path | None = None) -> type:
     """
     if ref in BUILTIN:
         return BUILTIN[ref]
+    if ref.startswith(("http://", "https://", "exec:")):
+        raise PolicyLoadError(f"policy {ref!r} runs outside this process (a remote or "
+                              "subprocess policy): it has no class here; make_policy builds "
+                              "its client")
     if ":" not in ref:
         raise PolicyLoadError(
             f"unknown policy {ref!r}{suggest(ref, BUILTIN)}; use a built-in "
-            f"({', '.join(sorted(BUILTIN))}), 'package.module:Class' or 'path/to/file.py:Class'"
+            f"({', '.join(sorted(BUILTIN))}), 'package.module:Class', 'path/to/file.py:Class', "
+            "a remote policy's 'http://host:port/path' or a subprocess's 'exec:command'"
         )
     target, _, name = ref.rpartition(":")
     if target.endswith(".py"):
@@ -281,6 +286,10 @@ def make_policy(ref: str, params: Mapping[str, Any] | None = None, *,
     worker starts at its first call; its params are checked now all the same: a built-in's
     here, anything else's in a short-lived worker (its code never runs in this process).
 
+    A remote policy's URL (`http://...`, `https://...`) or a subprocess's command
+    (`exec:...`) is an `agents.remote` client, whatever the isolation: its syntax is checked
+    now, and nothing is called or started before its first `act`.
+
     Args:
         ref: the policy reference (see `resolve_policy_class`).
         params: its constructor's keyword arguments.
@@ -298,6 +307,19 @@ def make_policy(ref: str, params: Mapping[str, Any] | None = None, *,
         PolicyLoadError: an unknown policy, params it does not take or that fail its
             constructor, or params that are not JSON values (process isolation).
     """
+    from agents.remote import is_remote_ref
+
+    if is_remote_ref(ref):  # out of this process by nature: `isolation` does not apply
+        from agents.remote import make_remote_policy
+
+        return make_remote_policy(ref, params, base_dir=base_dir, limits=limits,
+                                  twin_spec=twin_spec, seed=seed, index=index,
+                                  decimals=decimals)
+    if ref == "llm" and limits.isolation is Isolation.PROCESS:
+        raise PolicyLoadError("policy 'llm' runs in the simulator's process (it runs no "
+                              "foreign code: the model's answers are data, checked like a "
+                              "worker's, and its log goes to the run's folder); set "
+                              "isolation = \"inprocess\" for its group")
     if limits.isolation is Isolation.INPROCESS:
         return load_policy(ref, params, base_dir=base_dir, decimals=decimals)
     if twin_spec is None:

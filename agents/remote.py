@@ -301,7 +301,7 @@ class HttpPolicy(RemotePolicy):
             raise PolicyFault(f"{self.url} answered HTTP {answer.status} {answer.reason}: "
                               f"{body!r}")
         if answer.too_long:
-            raise PolicyFault(f"{self.url} answered more than {MAX_REPLY_BYTES // 2**20} MiB")
+            raise PolicyFault(f"{self.url} answered more than {MAX_REPLY_BYTES:,} bytes")
         return answer.body
 
 
@@ -428,7 +428,12 @@ class ExecPolicy(RemotePolicy):
             if self._readable(0):
                 raise _Garbage("output between calls, before the message was sent")
             self._send(payload + b"\n", deadline)
-            return self._receive(deadline)
+            line = self._receive(deadline)
+            try:
+                loads(line)  # a line that is not JSON leaves the protocol out of step
+            except WireError as e:
+                raise _Garbage(str(e).removesuffix("; see docs/policy-wire.md")) from None
+            return line
         except _Garbage as e:
             p.stop()
             raise PolicyFault(f"its subprocess answered something that is not {WIRE_VERSION} "
@@ -478,7 +483,7 @@ class ExecPolicy(RemotePolicy):
         fd = p.proc.stdout.fileno()
         while b"\n" not in p.buffer:
             if len(p.buffer) > MAX_REPLY_BYTES:
-                raise _Garbage(f"an answer longer than {MAX_REPLY_BYTES // 2**20} MiB")
+                raise _Garbage(f"an answer longer than {MAX_REPLY_BYTES:,} bytes")
             try:
                 data = os.read(fd, 1 << 20)
             except BlockingIOError:

@@ -10,6 +10,7 @@ from agents import EconAgent, PolicyLoadError, make_policy
 from agents.errors import PolicyParamError
 from agents.limits import Isolation, PolicyLimits
 from agents.process import ProcessPolicy
+from agents.remote import RemotePolicy
 from chain import Asset, Identity, LedgerParams
 from chain.backends import open_ledger
 from chain.errors import ChainError
@@ -45,10 +46,11 @@ class Built:
     agents: list[EconAgent]
 
     def close(self) -> None:
-        """Stop the worker processes of the run's process-isolated policies (they would stop
-        with this process anyway; a run closes them when it ends)."""
+        """Stop the worker processes of the run's process-isolated policies and the processes
+        of its subprocess policies (they would stop with this process anyway; a run closes
+        them when it ends)."""
         for agent in self.agents:
-            if isinstance(agent.policy, ProcessPolicy):
+            if isinstance(agent.policy, ProcessPolicy | RemotePolicy):
                 agent.policy.close()
 
 
@@ -150,7 +152,8 @@ def policy_limits(sc: Scenario, group: AgentGroup) -> PolicyLimits:
         isolation=Isolation(group.isolation or p.isolation),
         time_limit_ms=p.time_limit_ms if group.time_limit_ms is None else group.time_limit_ms,
         memory_limit_mb=(p.memory_limit_mb if group.memory_limit_mb is None
-                         else group.memory_limit_mb))
+                         else group.memory_limit_mb),
+        retries=p.retries if group.retries is None else group.retries)
 
 
 def check(loaded: LoadedScenario) -> None:

@@ -548,6 +548,10 @@ def _policy(ref: str, loaded: LoadedScenario, key: str, isolated: bool) -> _Poli
     from agents.loading import resolve_policy_class
 
     src = loaded.source
+    from agents.remote import is_remote_ref
+
+    if is_remote_ref(ref):
+        return _remote_policy(ref)
     if isolated and ref not in BUILTIN:
         return _static_policy(ref, loaded, key)
     try:
@@ -586,6 +590,21 @@ def _policy(ref: str, loaded: LoadedScenario, key: str, isolated: bool) -> _Poli
                    module_doc=_doc(module) if module is not None else "", class_doc=class_doc,
                    params=params, imported=True, open_params=open_params,
                    money=money_params(cls))
+
+
+def _remote_policy(ref: str) -> _Policy:
+    """A remote or subprocess group's policy: its code is not here to read (nothing is called
+    or started by describe); what it is told and may answer is the wire form."""
+    where = ("a subprocess speaking JSON lines, started per agent from the command "
+             f"`{ref[len('exec:'):]}`" if ref.startswith("exec:")
+             else f"a server at {ref}, sent one HTTP POST per agent and tick")
+    doc = (f"A policy outside the simulator: {where}. Each tick it receives the agent's "
+           "observation in the wire form (twinecon-policy-wire/1, docs/policy-wire.md) with "
+           "the group's params, and answers the agent's actions, checked as a "
+           "process-isolated policy's; its code, and so its strategy, is not known to the "
+           "simulator.")
+    return _Policy(ref=ref, builtin=False, class_path=ref, source="", source_sha256=None,
+                   module_doc="", class_doc=doc, params={}, imported=True, open_params=True)
 
 
 def _static_policy(ref: str, loaded: LoadedScenario, key: str) -> _Policy:
