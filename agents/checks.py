@@ -467,8 +467,9 @@ def check_policy(policy: PolicyLike, *, scenario: str | Path | LoadedScenario | 
     seat_role = _role(subject, role)
     loaded = _scenario(scenario)
     budget = loaded.scenario.policies.time_limit_ms if budget_ms is None else budget_ms
-    if budget < 0:
-        raise PolicyLoadError(f"budget_ms must be 0 (none) or more, got {budget}")
+    if not 0 <= budget <= 3_600_000:
+        raise PolicyLoadError(f"budget_ms must be from 0 (none) to 3600000 (an hour), got "
+                              f"{budget}")
     seated = _seated(loaded, subject, seat_role, ticks=ticks, seed=seed, params=params,
                      budget_ms=budget)
     first = _Run(seated, subject, budget, "")

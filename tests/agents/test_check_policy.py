@@ -282,11 +282,12 @@ def test_a_class_with_params_a_factory_and_another_scenario() -> None:
      "param units = -1 is refused"),
     ("contributor", {"params": {"pool": "p", "unit": 1}}, "does not accept these params"),
     (_Quiet, {"ticks": 0}, "ticks must be at least 1"),
+    (_Quiet, {"budget_ms": -1}, "budget_ms must be from 0 (none) to 3600000"),
     (lambda: 1 // 0, {"role": "data"}, "raised ZeroDivisionError"),
     (lambda: object(), {"role": "data"}, "which has no act(observation) method"),
 ], ids=["instance", "no-role", "bad-role", "missing-file", "unknown-builtin",
         "factory-params", "class-param-refused", "ref-param-unknown", "no-ticks",
-        "factory-raises", "factory-makes-no-policy"])
+        "bad-budget", "factory-raises", "factory-makes-no-policy"])
 def test_bad_input_is_a_policy_load_error(policy, kw, says) -> None:
     with pytest.raises(PolicyLoadError) as info:
         check_policy(policy, **{"ticks": 2, **kw})
