@@ -66,7 +66,7 @@ def answer(message: dict) -> dict:
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:  # http.server calls it for a POST
         length = int(self.headers.get("Content-Length") or 0)
         try:
             reply = answer(json.loads(self.rfile.read(length)))
