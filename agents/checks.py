@@ -104,6 +104,8 @@ class PolicyReport:
             "ledger operation:code" (the ledger's), first run.
         slowest_ms: the slowest `act` call's wall time, ms; slowest_tick: its tick.
         budget_ms: the time budget per call (0: none).
+        self_timed: the policy keeps its own deadlines (a remote, subprocess or llm policy:
+            `agents.limits.SelfTimed`), as in a run: the budget is not laid over its calls.
     """
 
     policy: str
@@ -117,6 +119,7 @@ class PolicyReport:
     slowest_ms: float = 0.0
     slowest_tick: int = 0
     budget_ms: int = 0
+    self_timed: bool = False
 
     def __str__(self) -> str:
         n = sum(self.actions.values())
@@ -126,6 +129,8 @@ class PolicyReport:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.refused.items(),
                                                           key=lambda kv: (-kv[1], kv[0])))
         budget = f"{self.budget_ms} ms" if self.budget_ms else "none"
+        if self.self_timed:
+            budget += " (not laid over it: it keeps its own deadlines)"
         note = ["  note: the market refused every action it returned; see the reasons"] \
             if n and refused >= n else []
         return "\n".join([
@@ -173,6 +178,10 @@ def _subject(policy: PolicyLike, params: Mapping[str, Any] | None,
     from agents.loading import check_params, resolve_policy_class
 
     if isinstance(policy, str):
+        from agents.remote import is_remote_ref
+
+        if is_remote_ref(policy):  # a URL or a command: its client is built by the scenario
+            return _Subject(policy, policy, None, None)
         ref = policy
         target, sep, name = ref.rpartition(":")
         if sep and target.endswith(".py") and not Path(target).is_absolute():
@@ -304,6 +313,7 @@ class _Run:
         self.actions: list[tuple[Any, ...]] = []
         self.times: list[float] = []
         self.refused: Counter[str] = Counter()
+        self.self_timed = False
 
     def _fail(self, what: str, expected: str, got: str, fix: str) -> PolicyCheckFailed:
         return PolicyCheckFailed(what + self.label, expected, got, fix)
@@ -358,7 +368,8 @@ class _Run:
         from economy.intake import ACTION_TYPES, take_in
 
         # a self-timed policy (remote, llm) keeps its own deadlines, as in a run
-        budget = 0 if isinstance(policy, SelfTimed) else self.budget_ms
+        self.self_timed = isinstance(policy, SelfTimed)
+        budget = 0 if self.self_timed else self.budget_ms
         try:
             out, took, stopped = call_with_budget(policy.act, obs, limit_ms=budget)
         except KeyboardInterrupt:
@@ -438,8 +449,9 @@ def check_policy(policy: PolicyLike, *, scenario: str | Path | LoadedScenario | 
 
     Args:
         policy: a policy class, a reference as a scenario names one ("provider",
-            "package.module:Class", "path/to/file.py:Class"), or a factory returning a fresh
-            policy (each of the two runs needs its own).
+            "package.module:Class", "path/to/file.py:Class", a remote policy's
+            "http://host:port/path" or a subprocess's "exec:command"), or a factory returning
+            a fresh policy (each of the two runs needs its own).
         scenario: a built-in scenario's name, a scenario file, or a `LoadedScenario` (None:
             `DEFAULT_SCENARIO`). It is played on the memory ledger with signatures off.
         role: the seat's role (None: a built-in's own, or the class's `role` attribute).
@@ -482,4 +494,4 @@ def check_policy(policy: PolicyLike, *, scenario: str | Path | LoadedScenario | 
         policy=subject.name, role=seat_role, scenario=seated.scenario.name,
         seed=seated.scenario.seed, ticks=ticks, calls=len(first.times), actions=dict(kinds),
         refused=dict(first.refused), slowest_ms=first.times[slowest],
-        slowest_tick=slowest + 1, budget_ms=budget)
+        slowest_tick=slowest + 1, budget_ms=budget, self_timed=first.self_timed)

@@ -6,6 +6,7 @@ what was got and the fix; bad input is a PolicyLoadError. And `twinecon check-po
 from __future__ import annotations
 
 import ast
+import sys
 import time
 from pathlib import Path
 
@@ -271,6 +272,16 @@ def test_a_class_with_params_a_factory_and_another_scenario() -> None:
     assert "budget per call: none" in str(report)
 
 
+def test_a_subprocess_policy_is_checked_through_its_client() -> None:
+    """An `exec:` reference (the example customer in another process, speaking the wire
+    form): its client keeps its own deadlines, which the report says."""
+    ref = f"exec:{sys.executable} {EXAMPLES / 'remote_policy_server.py'} --stdio"
+    report = check_policy(ref, role="customer", ticks=4)
+    assert report.self_timed and report.calls == 4
+    assert "not laid over it: it keeps its own deadlines" in str(report)
+    assert not check_policy("idle", ticks=2).self_timed
+
+
 @pytest.mark.parametrize(("policy", "kw", "says"), [
     (_Quiet(), {}, "got <"),
     (type("NoRole", (), {"act": lambda self, obs: []}), {}, "which role's seat"),
@@ -378,7 +389,6 @@ def test_importing_the_checker_loads_no_scenario_or_economy() -> None:
     """agents.checks builds a scenario when it runs, not when it is imported (agents sits
     below scenarios)."""
     import subprocess
-    import sys
 
     code = ("import sys, agents.checks\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'scenarios', 'economy', "
