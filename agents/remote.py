@@ -419,14 +419,12 @@ class ExecPolicy(RemotePolicy):
 
     def _exchange(self, payload: bytes, limit_ms: int) -> bytes:
         p = self._process
-        if p.running and p.proc is not None and p.proc.poll() is not None:
-            p.stop()  # it exited after its last answer: a one-answer program starts afresh
+        if p.running and self._ended_since():
+            p.stop(grace_s=_EXIT_GRACE_S)  # a one-answer program: started afresh
         if not p.running:
             self._start()
         deadline = time.monotonic() + limit_ms / 1000 if limit_ms else None
         try:
-            if self._readable(0):
-                raise _Garbage("output between calls, before the message was sent")
             self._send(payload + b"\n", deadline)
             line = self._receive(deadline)
             try:
@@ -447,12 +445,30 @@ class ExecPolicy(RemotePolicy):
             code = p.stop(grace_s=_EXIT_GRACE_S)
             raise _Transient(f"its subprocess {_ended(code)} before answering") from None
 
-    def _readable(self, timeout_ms: int) -> bool:
-        proc = self._process.proc
-        assert proc is not None and proc.stdout is not None
+    def _ended_since(self) -> bool:
+        """Whether the process closed its stdout (it is exiting) since its last answer.
+
+        Raises:
+            PolicyFault: it wrote something since (the process is stopped).
+        """
+        p = self._process
+        assert p.proc is not None and p.proc.stdout is not None
+        if p.proc.poll() is not None:
+            return True
         poller = select.poll()
-        poller.register(proc.stdout.fileno(), select.POLLIN)
-        return bool(poller.poll(timeout_ms))
+        poller.register(p.proc.stdout.fileno(), select.POLLIN)
+        if not poller.poll(0):
+            return False
+        try:
+            data = os.read(p.proc.stdout.fileno(), 1 << 16)
+        except BlockingIOError:
+            return False
+        if not data:
+            return True
+        p.stop()
+        raise PolicyFault(f"its subprocess answered something that is not {WIRE_VERSION} "
+                          f"({len(data)} bytes of output between calls); it was stopped and "
+                          "starts afresh at the next call")
 
     def _wait(self, fd: int, event: int, deadline: float | None) -> None:
         poller = select.poll()

@@ -286,6 +286,44 @@ def test_subprocess_fault_texts(tmp_path: Path) -> None:
     built.close()
 
 
+ONE_ANSWER = r'''
+import json, sys
+json.loads(sys.stdin.readline())
+print(json.dumps({"type": "actions", "actions": []}), flush=True)
+'''
+
+
+def test_a_one_answer_program_is_started_at_every_call(tmp_path: Path) -> None:
+    """A program that reads one message, answers and exits: no fault with a retry allowed, a
+    fresh process each call (found gone before the call, or at it: then the retry starts it).
+    One that writes more than its answer is a fault, whenever its extra bytes arrive."""
+    (tmp_path / "once.py").write_text(ONE_ANSWER)
+    built = scenarios.build(_loaded(4, **{"agents.1.count": 1,
+                                          "agents.1.policy": f"{SERVER}:Customer"}))
+    model = built.model
+    agent = next(a for a in built.agents if a.label == "customer-0")
+    with ExecPolicy(f"exec:{{python}} {tmp_path / 'once.py'}", {},
+                    twin_spec=model.twin.spec) as policy:
+        for _ in range(4):
+            model.begin_tick()
+            assert policy.act(model.observe(agent)) == []
+            model.resolve([])
+            model.end_tick()
+        assert policy.n_starts == 4 and policy.n_retries <= 3
+    (tmp_path / "chatty.py").write_text(ONE_ANSWER + "print('bye', flush=True)\n"
+                                        "sys.stdin.readline()\n")
+    with ExecPolicy(f"exec:{{python}} {tmp_path / 'chatty.py'}", {},
+                    twin_spec=model.twin.spec) as policy:
+        model.begin_tick()
+        obs = model.observe(agent)
+        # its "bye" arrives with the answer (bytes after it), between calls, or as the answer
+        # to the next message
+        with pytest.raises(PolicyFault, match="answered something that is not"):
+            policy.act(obs)
+            policy.act(obs)
+    built.close()
+
+
 def test_exec_commands_split_without_a_shell(tmp_path: Path) -> None:
     """`{python}` is this interpreter and `{scenario_dir}` the scenario's folder; quoting is
     a POSIX shell's; no shell runs it."""
