@@ -30,6 +30,7 @@ every twin. Nothing here imports gymnasium or torch.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any, ClassVar
 
@@ -165,6 +166,10 @@ class _Levers:
 
     ROLE: ClassVar[str] = ""
     ACTIONS: ClassVar[tuple] = ()  # index -> its levers (index 0: the no-op, None)
+    #: the actions as independent choices (for factored policies): each factor's size, and
+    #: per action its index in each factor (-1: any, the no-op's other factors)
+    FACTORS: ClassVar[tuple[int, ...]] = ()
+    FACTOR_TABLE: ClassVar[np.ndarray] = np.zeros((0, 0), dtype=np.int64)
     FEATURES: ClassVar[tuple[str, ...]] = ()
     N_FEATURES: ClassVar[int] = 0
     _cache: ClassVar[_MarketCache] = _MarketCache()
@@ -211,15 +216,48 @@ class _Levers:
     def _set(self, levers: Any) -> None:
         raise NotImplementedError
 
+    @classmethod
+    def compose(cls, indices: Any) -> int:
+        """The action of one index per factor (`FACTORS`): the first factor's 0 is the no-op
+        whatever the others; out-of-range indices are the no-op too."""
+        ix = [int(i) for i in np.atleast_1d(indices)]
+        if len(ix) != len(cls.FACTORS) or not ix[0] or any(
+                not 0 <= i < n for i, n in zip(ix, cls.FACTORS, strict=True)):
+            return 0
+        rows = cls.FACTOR_TABLE
+        return int(np.flatnonzero((rows == np.asarray(ix)).all(axis=1))[0])
+
+    @classmethod
+    def joint_scores(cls, logits: np.ndarray) -> np.ndarray:
+        """Log-probabilities of every action under independent factors whose logits are
+        concatenated in `logits` (the no-op: its first factor's 0, whatever the others)."""
+        out = np.zeros(len(cls.ACTIONS))
+        start = 0
+        for f, n in enumerate(cls.FACTORS):
+            z = np.asarray(logits[start:start + n], dtype=np.float64)
+            logp = z - z.max() - np.log(np.exp(z - z.max()).sum())
+            col = cls.FACTOR_TABLE[:, f]
+            out += np.where(col >= 0, logp[np.maximum(col, 0)], 0.0)
+            start += n
+        return out
+
+
+def _factors(*axes: tuple) -> tuple[tuple[int, ...], np.ndarray]:
+    """The factors of `_grid(*axes)`: (1 + the first axis's size, the others'), the no-op
+    being the first factor's 0."""
+    sizes = (1 + len(axes[0]), *(len(a) for a in axes[1:]))
+    rows = [[0] + [-1] * (len(axes) - 1)]
+    rows.extend([1 + ix[0], *ix[1:]] for ix in itertools.product(*(range(len(a))
+                                                                     for a in axes)))
+    return sizes, np.asarray(rows, dtype=np.int64)
+
 
 def _grid(*axes: tuple) -> tuple:
-    out: list = [None]
-    for a in axes[0]:
-        if len(axes) == 1:
-            out.append(a)
-        else:
-            out.extend((a, b) for b in axes[1])
-    return tuple(out)
+    """The actions: None (the no-op), then every combination of the axes' values, the last
+    axis varying fastest (one axis: its values)."""
+    if len(axes) == 1:
+        return (None, *axes[0])
+    return (None, *itertools.product(*axes))
 
 
 class ParametricProvider(_Levers, AdaptiveProvider):
@@ -242,6 +280,7 @@ class ParametricProvider(_Levers, AdaptiveProvider):
 
     ROLE = "provider"
     ACTIONS = _grid(PROVIDER_MARGINS, PROVIDER_CANDIDATES)
+    FACTORS, FACTOR_TABLE = _factors(PROVIDER_MARGINS, PROVIDER_CANDIDATES)
     FEATURES = (*MARKET_FEATURES, *_OWN_FEATURES,
                 "busy",           # jobs in progress / max_jobs
                 "results",        # evaluations received this tick: tanh(n / 2)
@@ -289,6 +328,7 @@ class ParametricProvider(_Levers, AdaptiveProvider):
         margin = self.margin
         AdaptiveProvider._learn_price(self, obs)  # its bookkeeping, not its ZIP margin
         self.margin = margin
+
 
     def _plan_k(self, obs: Observation, job: Any, per_plan: float, price: float) -> int:
         if self.candidates:
@@ -381,6 +421,7 @@ class ParametricCompute(_Levers, UtilisationSeller):
 
     ROLE = "compute"
     ACTIONS = _grid(COMPUTE_MULTIPLES)
+    FACTORS, FACTOR_TABLE = _factors(COMPUTE_MULTIPLES)
     FEATURES = (*MARKET_FEATURES, *_OWN_FEATURES,
                 "sold",           # its sim-time income last tick: tanh(x / units)
                 "price",          # its posted price / its floor - 1: tanh
@@ -446,6 +487,7 @@ class ParametricCustomer(_Levers, ValueCustomer):
 
     ROLE = "customer"
     ACTIONS = _grid(CUSTOMER_SHARES)
+    FACTORS, FACTOR_TABLE = _factors(CUSTOMER_SHARES)
     FEATURES = (*MARKET_FEATURES, *_OWN_FEATURES,
                 "orders",         # its orders waiting: tanh(n / 4)
                 "open",           # its open jobs / max_open_jobs

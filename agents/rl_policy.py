@@ -53,14 +53,14 @@ def load_weights(path: str | Path) -> tuple[list[tuple[np.ndarray, np.ndarray]],
         layers = [(data[f"w{i}"].astype(np.float64), data[f"b{i}"].astype(np.float64))
                   for i in range(int(meta["layers"]))]
     width = int(meta["n_features"]) + int(meta["n_actions"])
+    outputs = sum(int(n) for n in meta.get("factors", [meta["n_actions"]]))
     for w, b in layers:
         if w.ndim != 2 or w.shape[1] != width or b.shape != (w.shape[0],):
             raise ValueError(f"{path}: layer shapes do not chain ({w.shape}, {b.shape} after "
                              f"width {width})")
         width = w.shape[0]
-    if width != int(meta["n_actions"]):
-        raise ValueError(f"{path}: the last layer gives {width} values for "
-                         f"{meta['n_actions']} actions")
+    if width != outputs:
+        raise ValueError(f"{path}: the last layer gives {width} values for {outputs} logits")
     if meta.get("activation") not in _ACTIVATIONS:
         raise ValueError(f"{path}: unknown activation {meta.get('activation')!r}")
     return layers, meta
@@ -87,11 +87,15 @@ class TrainedPolicy:
         cls = PARAMETRIC.get(role)
         if cls is None:
             raise ValueError(f"{weights}: role {role!r} has no parametric policy")
+        factors = [int(n) for n in self.meta.get("factors", [self.meta["n_actions"]])]
         if (int(self.meta["n_features"]), int(self.meta["n_actions"])) != (
-                cls.N_FEATURES, len(cls.ACTIONS)):
+                cls.N_FEATURES, len(cls.ACTIONS)) or factors not in (
+                [len(cls.ACTIONS)], list(cls.FACTORS)):
             raise ValueError(f"{weights}: trained on {self.meta['n_features']} features and "
-                             f"{self.meta['n_actions']} actions; the {role} policy now has "
-                             f"{cls.N_FEATURES} and {len(cls.ACTIONS)}: train it again")
+                             f"{self.meta['n_actions']} actions ({factors}); the {role} policy "
+                             f"now has {cls.N_FEATURES} and {len(cls.ACTIONS)}: train it again")
+        #: the network's outputs are one logit per action, or per factor's choice
+        self.factored = factors != [len(cls.ACTIONS)]
         self.role = role
         self.inner = cls(**{**self.meta.get("params", {}), **params})
         self._act = _ACTIVATIONS[self.meta["activation"]]
@@ -103,7 +107,8 @@ class TrainedPolicy:
         self.actions = []
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """The network's action logits for one input (features then mask)."""
+        """The network's output for one input (features then mask): one logit per action, or
+        per choice of each factor (`factored`)."""
         h = x.astype(np.float64)
         last = len(self.layers) - 1
         for i, (w, b) in enumerate(self.layers):
@@ -117,8 +122,13 @@ class TrainedPolicy:
         inner = self.inner
         mask = inner.action_mask(obs)
         x = np.concatenate([inner.features(obs), mask.astype(np.float32)])
-        logits = np.where(mask.astype(bool), self.logits(x), -np.inf)
-        return int(np.argmax(logits))
+        return self.best(self.logits(x), mask)
+
+    def best(self, logits: np.ndarray, mask: np.ndarray) -> int:
+        """The most likely action the mask allows (ties: the lowest index); with factors,
+        the most likely under independent factors (`joint_scores`)."""
+        scores = self.inner.joint_scores(logits) if self.factored else logits
+        return int(np.argmax(np.where(mask.astype(bool), scores, -np.inf)))
 
     def act(self, obs: Observation) -> list[Action]:
         a = self.inner.apply(self.choose(obs))
@@ -128,8 +138,9 @@ class TrainedPolicy:
 
 def export_sb3(model: Any, path: str | Path, *, role: str,
                params: dict[str, Any] | None = None) -> Path:
-    """Write the actor of a stable-baselines3 PPO model (an MLP policy with a `Discrete`
-    action space, trained on `scenarios.env.EconomyGymEnv`) as a `TrainedPolicy` weights file.
+    """Write the actor of a stable-baselines3 PPO model (an MLP policy with the `Discrete` or
+    factored `MultiDiscrete` action space of `scenarios.env.EconomyGymEnv`) as a
+    `TrainedPolicy` weights file.
 
     Args:
         model: the PPO model.
@@ -155,8 +166,10 @@ def export_sb3(model: Any, path: str | Path, *, role: str,
     head = policy.action_net
     layers.append((head.weight.detach().cpu().numpy(), head.bias.detach().cpu().numpy()))
     cls = PARAMETRIC[role]
+    space = model.action_space
+    factors = [int(n) for n in space.nvec] if hasattr(space, "nvec") else [int(space.n)]
     meta = {"format": FORMAT, "role": role, "layers": len(layers), "activation": activation,
-            "n_features": cls.N_FEATURES, "n_actions": len(cls.ACTIONS),
+            "n_features": cls.N_FEATURES, "n_actions": len(cls.ACTIONS), "factors": factors,
             "params": dict(params or {})}
     arrays: dict[str, Any] = {f"w{i}": w.astype(np.float32) for i, (w, _) in enumerate(layers)}
     arrays.update({f"b{i}": b.astype(np.float32) for i, (_, b) in enumerate(layers)})

@@ -243,6 +243,15 @@ def test_gym_env_is_the_parallel_env_of_one_learner() -> None:
         pobs, rewards, _, truncs, _ = p.step({"hasty_0": action})
         assert reward == rewards["hasty_0"] and trunc == truncs["hasty_0"] and not term
     assert trunc
+    factored = EconomyGymEnv("warehouse-market", "hasty-0", ticks=20, factored=True)
+    assert list(factored.action_space.nvec) == [8, 6]
+    gym_check_env(factored, skip_render_check=True)
+    p.reset(seed=4)
+    factored.reset(seed=4)
+    for choice in ([7, 4], [0, 5], [3, 0], [9, 9]):
+        action = ParametricProvider.compose(choice)
+        assert action == (0 if choice[0] in (0, 9) else 1 + (choice[0] - 1) * 6 + choice[1])
+        assert factored.step(np.array(choice))[1] == p.step({"hasty_0": action})[1]["hasty_0"]
 
 
 # -- the trained policy -----------------------------------------------------------------------
@@ -343,12 +352,13 @@ def test_training_smoke(tmp_path: Path) -> None:
     policy = TrainedPolicy(str(out / "provider.npz"))
     model = PPO.load(out / "provider_sb3.zip", device="cpu")
     x = np.random.default_rng(0).uniform(-1, 1, (5, model.observation_space.shape[0]))
-    with torch.no_grad():
+    with torch.no_grad():  # the factored levers: one categorical per factor
         dist = model.policy.get_distribution(torch.as_tensor(x, dtype=torch.float32))
-        logits = dist.distribution.logits.numpy()
-    ours = np.stack([policy.logits(row) for row in x])
-    assert np.allclose(ours - ours.max(1, keepdims=True), logits - logits.max(1, keepdims=True),
-                       atol=1e-4)
+        theirs = np.concatenate([d.logits.numpy() for d in dist.distribution], axis=1)
+    assert policy.factored and theirs.shape[1] == sum(ParametricProvider.FACTORS)
+    for row, logits in zip(x, theirs, strict=True):
+        assert np.allclose(policy.inner.joint_scores(policy.logits(row)),
+                           policy.inner.joint_scores(logits), atol=1e-4)
     built = build(apply_overrides(load_scenario("warehouse-market"), ledger="memory",
                                   signatures="off", ticks=2))
     agent = next(a for a in built.agents if a.label == "hasty-0")
