@@ -9,7 +9,7 @@ its reward is its profit in the tick, in hundredths of a token (``reward_scale=1
 ledger is the memory one with signatures off (the same economics, faster).
 
     pip install -e ".[rl]"
-    python examples/train_provider.py --out runs/rl          # about 6 minutes on 2 cores
+    python examples/train_provider.py --out runs/rl   # 100,000 ticks: 5 to 10 minutes, 2 cores
 
 It writes ``<out>/provider.npz`` (the policy's weights, loaded by
 ``agents.rl_policy:TrainedPolicy``) and ``<out>/provider_sb3.zip`` (the whole PPO model, to
@@ -49,7 +49,7 @@ def make_env(rank: int, ticks: int = TICKS, scenario: str = SCENARIO,
                                  seed=TRAIN_SEED + 100_000 * rank, factored=True))
 
 
-def train(out: str | Path, *, steps: int = 150_000, n_envs: int = 4, seed: int = 0,
+def train(out: str | Path, *, steps: int = 100_000, n_envs: int = 4, seed: int = 0,
           ticks: int = TICKS, scenario: str = SCENARIO, learner: str = LEARNER,
           processes: bool = True, verbose: int = 0) -> dict[str, Any]:
     """Train PPO for `steps` env steps and write the weights; returns paths and timings.
@@ -83,7 +83,7 @@ def train(out: str | Path, *, steps: int = 150_000, n_envs: int = 4, seed: int =
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs/rl", help="folder for the weights")
-    parser.add_argument("--steps", type=int, default=150_000, help="env steps (ticks)")
+    parser.add_argument("--steps", type=int, default=100_000, help="env steps (ticks)")
     parser.add_argument("--envs", type=int, default=4, help="episodes played side by side")
     parser.add_argument("--ticks", type=int, default=TICKS, help="ticks per episode")
     parser.add_argument("--seed", type=int, default=0, help="PPO's seed")
