@@ -344,6 +344,9 @@ def test_training_smoke(tmp_path: Path) -> None:
     import torch
     from stable_baselines3 import PPO
 
+    readme = (ROOT / "README.md").read_text()
+    assert "examples/train_provider.py --out runs/rl" in readme  # the command reduced here
+    assert 'policy = "agents.rl_policy:TrainedPolicy"' in readme
     out = tmp_path / "rl"
     subprocess.run([sys.executable, str(ROOT / "examples" / "train_provider.py"), "--out",
                     str(out), "--steps", "300", "--envs", "1", "--ticks", "40"], check=True,
