@@ -106,3 +106,14 @@ def test_readme_rule_change_sweep_moves_prices_as_written(tmp_path) -> None:
     table = README.read_text().split("## What happens when a rule changes")[1]
     assert f"| mean price (tokens) | {by[0].mean() / 1e18:.5f} | {by[1000].mean() / 1e18:.5f} |" \
         in table
+
+
+def test_readme_python_api_example_runs_as_written(tmp_path) -> None:
+    """The custom-policy section's Python example: build, step, observe, as written (from the
+    repository's root, where examples/ is)."""
+    section = README.read_text()[README.read_text().index("**Iterate fast.**"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    done = subprocess.run([sys.executable, "-c", code], cwd=README.parent, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("PnL(") and "service=" in done.stdout
