@@ -177,3 +177,18 @@ def hardhat_node(hardhat_installed: None) -> Iterator[LocalNode]:
     skipped without hardhat (failed if CI=true)."""
     with LocalNode.start() as node:
         yield node
+
+
+@pytest.fixture
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> Callable[[], str]:
+    """Reads what a command printed and checks it is one `twinecon: error: ...` line on
+    stderr and no traceback; returns that line."""
+    def read() -> str:
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        lines = err.splitlines()
+        assert len(lines) == 1, err
+        assert lines[0].startswith("twinecon: error: ")
+        return lines[0]
+
+    return read

@@ -44,15 +44,6 @@ class Paid:
 '''
 
 
-def _one_error_line(capsys) -> str:
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("twinecon: error: ")
-    return lines[0]
-
-
 @pytest.fixture
 def market(small_market):
     small_market["ledger"]["backend"] = "memory"
@@ -98,7 +89,7 @@ def test_tokens_follow_the_ledgers_decimals(market, build_model) -> None:
     (60_000_000_000_000_000, "0.06"),
     (MAX_BARE_TOKENS + 1, "0.000000001000000001"),
 ])
-def test_the_old_base_unit_form_is_refused_saying_what_to_write(
+def test_the_old_base_unit_form_is_refused_saying_what_to_write(one_error_line, 
         market, write_toml, capsys, value, meant) -> None:
     market["agents"][1]["params"]["budget_per_line"] = value
     path = write_toml(market)
@@ -106,7 +97,7 @@ def test_the_old_base_unit_form_is_refused_saying_what_to_write(
                  ["run", str(path), "--ticks", "1", "--out", str(path.parent / "out"),
                   "--quiet"]):
         assert main(argv) == 2
-        line = _one_error_line(capsys)
+        line = one_error_line()
         assert str(path) in line
         assert f"agents[1].params.budget_per_line: policy 'customer': param budget_per_line = "\
                f"{value} is refused: a bare integer is tokens" in line
@@ -128,12 +119,12 @@ def test_the_old_base_unit_form_is_refused_saying_what_to_write(
     ("0.0000000000000000001 tokens", "finer than one base unit, 10^-18 tokens"),
     (f"{10 * MAX_TOKENS} tokens", "more than 10^30 tokens"),
 ])
-def test_other_bad_money_values_are_refused(market, write_toml, capsys, value,
+def test_other_bad_money_values_are_refused(one_error_line, market, write_toml, capsys, value,
                                             reason) -> None:
     market["agents"][1]["params"]["budget_per_line"] = value
     path = write_toml(market)
     assert main(["validate", str(path)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line()
     assert str(path) in line and "agents[1].params.budget_per_line" in line
     assert reason in line
     assert 'write e.g. budget_per_line = "0.06 tokens"' in line
@@ -171,7 +162,8 @@ def test_the_rule_without_a_scenario() -> None:
     assert MAX_TOKENS == schema.MAX_TOKENS
 
 
-def test_user_policies_in_process_and_isolated(market, write_toml, capsys, tmp_path) -> None:
+def test_user_policies_in_process_and_isolated(one_error_line,
+                                               market, write_toml, capsys, tmp_path) -> None:
     """A user policy's `BaseUnits` param follows the rule in this process and in its worker
     (converted there: its code never runs in the simulator); an unannotated param takes
     "<x> tokens" as base units, as before, and a bare int as it is."""
@@ -187,7 +179,7 @@ def test_user_policies_in_process_and_isolated(market, write_toml, capsys, tmp_p
         group["params"] = {"fee": 10**16}
         path = write_toml(market)
         assert main(["validate", str(path)]) == 2
-        line = _one_error_line(capsys)
+        line = one_error_line()
         assert str(path) in line and "agents[5].params.fee" in line
         assert 'write fee = "0.01 tokens" (or "10000000000000000 base units"' in line
         market["agents"].pop()

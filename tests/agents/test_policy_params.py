@@ -49,15 +49,6 @@ class Mine:
 '''
 
 
-def _one_error_line(capsys) -> str:
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("twinecon: error: ")
-    return lines[0]
-
-
 @pytest.fixture
 def user_policy(tmp_path):
     (tmp_path / "mine.py").write_text(USER_POLICY, encoding="utf-8")
@@ -65,23 +56,25 @@ def user_policy(tmp_path):
 
 
 @pytest.mark.parametrize("value", ["0.06 ETH", -1, 0.05, True, "-1 tokens"])
-def test_validate_refuses_a_bad_money_param(small_market, write_toml, capsys, value) -> None:
+def test_validate_refuses_a_bad_money_param(one_error_line,
+                                            small_market, write_toml, capsys, value) -> None:
     small_market["agents"][1]["params"]["budget_per_line"] = value
     path = write_toml(small_market)
     assert main(["validate", str(path)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line()
     assert str(path) in line
     assert "agents[1].params.budget_per_line" in line
     assert MONEY_HINT in line  # what to write
     assert 'budget_per_line = "0.06 tokens"' in line
 
 
-def test_run_refuses_a_bad_money_param(small_market, write_toml, tmp_path, capsys) -> None:
+def test_run_refuses_a_bad_money_param(one_error_line,
+                                       small_market, write_toml, tmp_path, capsys) -> None:
     small_market["agents"][1]["params"]["budget_per_line"] = "0.06 ETH"
     path = write_toml(small_market)
     argv = ["run", str(path), "--ticks", "2", "--out", str(tmp_path / "out"), "--quiet"]
     assert main(argv) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line()
     assert str(path) in line and "agents[1].params.budget_per_line" in line
     assert '"0.06 ETH"' in line and MONEY_HINT in line
 
@@ -104,12 +97,13 @@ def test_tokens_are_accepted_and_arrive_in_base_units(small_market, write_toml, 
     (2, "candidates", -1, "a whole number >= 0"),
     (4, "overclaim_bps", 20_000, "an integer from 0 to 10000"),
 ])
-def test_validate_refuses_out_of_range_params(small_market, write_toml, capsys, group, param,
+def test_validate_refuses_out_of_range_params(one_error_line,
+                                              small_market, write_toml, capsys, group, param,
                                               value, hint) -> None:
     small_market["agents"][group].setdefault("params", {})[param] = value
     path = write_toml(small_market)
     assert main(["validate", str(path)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line()
     assert f"agents[{group}].params.{param}" in line and hint in line
 
 
@@ -156,20 +150,22 @@ def test_user_policy_params_pass_as_before_where_not_checkable(user_policy) -> N
     assert type(policy.given["weight"]) is int
 
 
-def test_user_policy_in_a_scenario_names_the_param(small_market, write_toml, user_policy,
+def test_user_policy_in_a_scenario_names_the_param(one_error_line,
+                                                   small_market, write_toml, user_policy,
                                                    capsys) -> None:
     group = {"role": "provider", "label": "mine", "policy": "mine.py:Mine", "count": 1,
              "params": {"discount_bps": 20_000}}
     small_market["agents"].append(group)
     path = write_toml(small_market)  # in tmp_path, beside mine.py
     assert main(["validate", str(path)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line()
     assert "agents[5].params.discount_bps" in line and "20000" in line
     group["params"] = {"discount_bps": 1_000, "note": {"anything": [1, 2]}}
     assert main(["validate", str(write_toml(small_market))]) == 0
 
 
-def test_process_isolated_user_policy_names_the_param(small_market, write_toml, user_policy,
+def test_process_isolated_user_policy_names_the_param(one_error_line,
+                                                      small_market, write_toml, user_policy,
                                                       capsys) -> None:
     """Checked in its worker (its code never runs in the simulator), reported alike."""
     small_market["agents"].append({"role": "provider", "label": "mine", "policy": "mine.py:Mine",
@@ -177,7 +173,7 @@ def test_process_isolated_user_policy_names_the_param(small_market, write_toml, 
                                    "params": {"fee": "0.06 ETH"}})
     path = write_toml(small_market)
     assert main(["validate", str(path)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line()
     assert "agents[5].params.fee" in line and MONEY_HINT in line
 
 

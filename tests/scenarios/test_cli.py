@@ -10,15 +10,6 @@ import pytest
 import scenarios
 from scenarios.cli import main
 
-
-def _one_error_line(capsys) -> str:
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("twinecon: error: ")
-    return lines[0]
-
 # (case id, edit of the small market, key the message must name, more text it must contain)
 BAD_SCENARIOS = [
     ("unknown-key", lambda d: d.update(tickz=5), "tickz", "'ticks'"),
@@ -55,14 +46,15 @@ BAD_SCENARIOS = [
 
 @pytest.mark.parametrize(("edit", "key", "hint"), [c[1:] for c in BAD_SCENARIOS],
                          ids=[c[0] for c in BAD_SCENARIOS])
-def test_bad_scenario_is_one_fixable_line_with_exit_2(small_market, write_toml, capsys,
+def test_bad_scenario_is_one_fixable_line_with_exit_2(one_error_line,
+                                                      small_market, write_toml, capsys,
                                                       edit, key, hint) -> None:
     """A scenario that cannot be validated or built: `validate` exits 2 with exactly one
     'twinecon: error:' line naming the file, the offending key and a hint, no traceback."""
     edit(small_market)
     path = write_toml(small_market, "bad")
     assert main(["validate", str(path)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line()
     assert f"{path}: {key}: " in line
     assert hint in line
 
@@ -79,19 +71,19 @@ def test_load_scenario_raises_scenario_error_with_file_and_key(small_market, wri
     assert e.value.key == key
     assert hint in str(e.value)
 
-def test_invalid_toml_is_one_line_naming_file_and_line(write_toml, capsys) -> None:
+def test_invalid_toml_is_one_line_naming_file_and_line(one_error_line, write_toml, capsys) -> None:
     """A file that is not TOML: exit 2, one line naming the file and where parsing stopped."""
     path = write_toml('name = "x"\nticks = = 3\n', "broken")
     assert main(["validate", str(path)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line()
     assert str(path) in line
     assert "not valid TOML" in line
     assert "line 2" in line
 
-def test_unknown_scenario_name_suggests_builtin(capsys) -> None:
+def test_unknown_scenario_name_suggests_builtin(one_error_line, capsys) -> None:
     """A misspelt built-in name: exit 2 and a suggestion of the near match."""
     assert main(["validate", "warehouse-markt"]) == 2
-    assert "'warehouse-market'" in _one_error_line(capsys)
+    assert "'warehouse-market'" in one_error_line()
 
 def test_list_names_the_builtin(capsys) -> None:
     """`list` prints every built-in scenario, warehouse-market among them."""
