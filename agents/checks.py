@@ -175,7 +175,7 @@ class _Subject:
 
 def _subject(policy: PolicyLike, params: Mapping[str, Any] | None,
              base_dir: Path | None) -> _Subject:
-    from agents.loading import check_params, resolve_policy_class
+    from agents.loading import instantiate, resolve_policy_class
 
     if isinstance(policy, str):
         from agents.remote import is_remote_ref
@@ -199,17 +199,7 @@ def _subject(policy: PolicyLike, params: Mapping[str, Any] | None,
         name = f"{cls.__module__}:{cls.__qualname__}"
 
         def make() -> Any:
-            try:
-                inspect.signature(cls).bind(**kwargs)
-            except TypeError as e:
-                raise PolicyLoadError(f"policy {name!r} does not accept these params: {e}"
-                                      ) from None
-            check_params(name, cls, kwargs)
-            try:
-                return cls(**kwargs)
-            except Exception as e:
-                raise PolicyLoadError(f"policy {name!r} failed to start with params "
-                                      f"{kwargs}: {describe_exception(e, None)}") from None
+            return instantiate(cls, kwargs, ref=name)
 
         return _Subject(name, None, make, cls)
     if callable(policy) and not callable(getattr(policy, "act", None)):

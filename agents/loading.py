@@ -24,7 +24,8 @@ from agents.protocols import Policy
 from twinecon.errors import suggest
 from worlds.spec import TwinSpec
 
-__all__ = ["check_params", "load_policy", "make_policy", "resolve_policy_class"]
+__all__ = ["check_params", "instantiate", "load_policy", "make_policy",
+           "resolve_policy_class"]
 
 
 def resolve_policy_class(ref: str, *, base_dir: Path | None = None) -> type:
@@ -253,6 +254,19 @@ def load_policy(ref: str, params: Mapping[str, Any] | None = None, *,
         PolicyParamError: a value its parameter's annotation refuses (a `PolicyLoadError`).
     """
     cls = resolve_policy_class(ref, base_dir=base_dir)
+    return instantiate(cls, params, ref=ref, decimals=decimals)
+
+
+def instantiate(cls: type, params: Mapping[str, Any] | None, *, ref: str,
+                decimals: int | None = None) -> Policy:
+    """`cls(**params)` once the params are bound to its signature, money converted from the
+    scenario's tokens (with `decimals`; None: passed as given) and every value checked against
+    its annotation (`check_params`), each refusal a `PolicyLoadError` naming `ref`.
+
+    Raises:
+        PolicyLoadError: parameters its constructor does not take, or it raised starting.
+        PolicyParamError: a value its parameter's annotation refuses.
+    """
     params = dict(params or {})
     try:
         signature = inspect.signature(cls)

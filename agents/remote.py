@@ -235,7 +235,8 @@ class RemotePolicy(SelfTimed):
 
     def _actions(self, raw: bytes) -> list[Action]:
         """The actions of a raw answer, checked as a process-isolated policy's."""
-        assert self._wire is not None
+        if self._wire is None:
+            raise PolicyFault("an answer to decode before the first observation")
         try:
             reply = loads(raw)
             if type(reply) is not dict or reply.get("type") not in ("actions", "error"):
@@ -324,7 +325,8 @@ class _Process:
         self.owner = os.getpid()
         self.buffer.clear()
         for stream in (self.proc.stdin, self.proc.stdout):
-            assert stream is not None
+            if stream is None:  # Popen with PIPE always gives both
+                raise PolicyFault(f"{argv[0]}: started without its pipes")
             flags = fcntl.fcntl(stream.fileno(), fcntl.F_GETFL)
             fcntl.fcntl(stream.fileno(), fcntl.F_SETFL, flags | os.O_NONBLOCK)
 

@@ -35,11 +35,14 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Union, get_args, get_origin
 
 from agents.errors import PolicyParamError
-from agents.loading import _class_annotations, _expected, _shown
-from agents.params import BaseUnits
+from agents.loading import _class_annotations, _shown
+from agents.params import BaseUnits, Expected
 
 __all__ = ["MAX_BARE_TOKENS", "MAX_TOKENS", "is_money", "money_params", "to_base_units_params",
            "tokens_text"]
+
+#: What a money param takes, as `BaseUnits` states it (for refusals' messages).
+_MONEY: Expected = next(m for m in BaseUnits.__metadata__ if isinstance(m, Expected))
 
 #: The largest bare int a money param may be (tokens). A larger one is refused as the old
 #: form (base units). Why 10^9: it is the default `ledger.supply_cap` (every token that may
@@ -132,8 +135,7 @@ def _money(ref: str, name: str, value: Any, decimals: int) -> Any:
             what to write.
     """
     def refuse(reason: str) -> PolicyParamError:
-        expected = _expected(BaseUnits)
-        assert expected is not None
+        expected = _MONEY
         return PolicyParamError(
             f"policy {ref!r}: param {name} = {_shown(value)} is refused ({reason}): expected "
             f"{expected.text}; write e.g. {name} = {expected.example}", name)

@@ -506,9 +506,15 @@ class LLMPolicy(SelfTimed):
         except PolicyFault as e:
             self._run.write({**row, "actions": None, "fault": str(e)})
             raise
-        assert self._wire is not None
-        self._run.write({**row, "actions": self._wire.encode_actions(actions), "fault": None})
+        self._run.write({**row, "actions": self._wire_or_fault().encode_actions(actions),
+                         "fault": None})
         return actions
+
+    def _wire_or_fault(self) -> Wire:
+        """The wire form of this run's twin (set by the first observation)."""
+        if self._wire is None:
+            raise PolicyFault("an answer to decode before the first observation")
+        return self._wire
 
     def _decode(self, content: str) -> list[Action]:
         """The actions of the model's answer, decoded strictly.
@@ -516,7 +522,7 @@ class LLMPolicy(SelfTimed):
         Raises:
             PolicyFault: not `{"actions": [...]}` of valid wire-form actions.
         """
-        assert self._wire is not None
+        wire = self._wire_or_fault()
         try:
             data = _parse_answer(content)
             if type(data) is list:
@@ -527,7 +533,7 @@ class LLMPolicy(SelfTimed):
                 raise WireError("answer", "an object {\"actions\": [...]}",
                                 "an object without \"actions\"" if type(data) is dict
                                 else f"a JSON {type(data).__name__}")
-            return self._wire.decode_actions(raw)
+            return wire.decode_actions(raw)
         except WireError as e:
             shown = content if len(content) <= 200 else content[:200] + "..."
             raise PolicyFault(f"the model's answer is not valid actions ({e}): "
